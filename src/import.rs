@@ -1,0 +1,307 @@
+//! `audience import`: an already-unified profile table (one row per person) into the store.
+//!
+//! Owns the checks on a profile table (id column present, no empty or duplicate ids, party and
+//! consent values valid), the assignment of pids through the [`IdMap`], and the writing of the
+//! traits table (`profiles/traits.parquet`) and the [`BitmapIndex`]. Everything is validated and
+//! built in memory first; the store is only written once all of it succeeded, the profiles
+//! directory as a whole through [`Store::replace_dir`].
+//!
+//! Columns that hold raw PII (emails, phones, names, street addresses) are not stored: they
+//! belong to identity resolution, and the report lists them as skipped.
+//!
+//! It does not own identity resolution (`resolve`) or derived traits (`derive`).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::idmap::IdMap;
+use crate::index::{BitmapIndex, Pid, TraitOrigin};
+use crate::store::Store;
+use crate::table::{read_table, Column, ColumnData, Table};
+
+/// Name of the pid column in `profiles/traits.parquet`.
+pub const PID_COLUMN: &str = "_pid";
+/// Trait holding each profile's party (`first`, `second`, `third`).
+pub const PARTY_TRAIT: &str = "party";
+/// Trait holding each profile's provider.
+pub const PROVIDER_TRAIT: &str = "provider";
+/// Trait holding ad consent (`true` / `false`).
+pub const CONSENT_TRAIT: &str = "consent.ads";
+
+/// Which columns play special roles.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The id column (required).
+    pub id: String,
+    /// Column with the party of each row (first/second/third, or 1/2/3).
+    pub party: Option<String>,
+    /// Column with the provider of each row.
+    pub provider: Option<String>,
+    /// Column with ad consent (true/false, yes/no, 1/0).
+    pub consent: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    /// Rows read.
+    pub rows: usize,
+    /// Rows whose id was new, and got a new pid.
+    pub new_profiles: usize,
+    /// Rows whose id was known, and kept its pid.
+    pub known_profiles: usize,
+    /// Traits indexed.
+    pub traits: usize,
+    /// Columns not stored because they hold raw PII.
+    pub skipped_pii: Vec<String>,
+    /// Seconds spent reading the file.
+    pub read_secs: f64,
+    /// Seconds spent building the index and writing the store.
+    pub index_secs: f64,
+}
+
+/// Reads `path` and imports it; see the module docs.
+pub fn import(
+    store: &mut Store,
+    path: impl AsRef<Path>,
+    opts: &ImportOptions,
+) -> Result<ImportReport> {
+    let t0 = Instant::now();
+    let table = read_table(path.as_ref())?;
+    let read_secs = t0.elapsed().as_secs_f64();
+    import_table(store, &table, opts).map(|mut r| {
+        r.read_secs = read_secs;
+        r
+    })
+}
+
+/// Imports an already-read table; see the module docs.
+pub fn import_table(
+    store: &mut Store,
+    table: &Table,
+    opts: &ImportOptions,
+) -> Result<ImportReport> {
+    let t0 = Instant::now();
+    let ids = check_ids(table, &opts.id)?;
+    let mut idmap = IdMap::load(store)?;
+    let before = idmap.len();
+    let pids: Vec<Pid> = ids.iter().map(|id| idmap.get_or_insert(id)).collect::<Result<_>>()?;
+    let new_profiles = idmap.len() - before;
+
+    let (traits, origins, skipped_pii) = trait_columns(table, opts)?;
+    let named: Vec<(String, &ColumnData)> =
+        traits.iter().map(|c| (c.name.clone(), &c.data)).collect();
+    let mut index = BitmapIndex::build(&named, &pids);
+
+    let mut stored = vec![Column {
+        name: PID_COLUMN.into(),
+        data: ColumnData::Int(pids.iter().map(|&p| Some(i64::from(p))).collect()),
+    }];
+    stored.extend(traits.iter().cloned());
+
+    // Everything is validated and built: now write. The id map first, so that a crash can only
+    // leave reserved pids behind, never traits whose pid is unknown.
+    idmap.save(store)?;
+    store.replace_dir("profiles", |dir| {
+        crate::table::write_parquet(dir.join("traits.parquet"), &stored)?;
+        index.save(dir, &origins)
+    })?;
+    let n_traits = index.manifest.traits.len() as u64;
+    let n_profiles = idmap.len() as u64;
+    store.update_counts(|c| {
+        c.profiles = n_profiles;
+        c.traits = n_traits;
+    })?;
+    Ok(ImportReport {
+        rows: table.rows,
+        new_profiles,
+        known_profiles: table.rows - new_profiles,
+        traits: n_traits as usize,
+        skipped_pii,
+        read_secs: 0.0,
+        index_secs: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// The id of every row, refusing empty and duplicate ids.
+fn check_ids(table: &Table, id_col: &str) -> Result<Vec<String>> {
+    let col = table
+        .column(id_col)
+        .map_err(|e| Error::user(format!("{e}; pass the id column with --id COLUMN")))?;
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(table.rows);
+    let mut ids = Vec::with_capacity(table.rows);
+    for i in 0..table.rows {
+        let id = col.data.text(i).ok_or_else(|| {
+            Error::user(format!(
+                "{}: {}, column `{id_col}`: the id is empty; every profile needs an id",
+                table.path.display(),
+                table.row_label(i)
+            ))
+        })?;
+        if let Some(first) = seen.insert(id.clone(), i) {
+            return Err(Error::user(format!(
+                "{}: duplicate id `{id}` in column `{id_col}` at {} and {}; a profile table has \
+                 one row per person: remove the duplicate, or deduplicate with `audience link`",
+                table.path.display(),
+                table.row_label(first),
+                table.row_label(i)
+            )));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+const PII_NAMES: [&str; 16] = [
+    "email",
+    "e-mail",
+    "mail",
+    "phone",
+    "mobile",
+    "telephone",
+    "name",
+    "first_name",
+    "last_name",
+    "given_name",
+    "surname",
+    "full_name",
+    "street",
+    "address",
+    "address_1",
+    "address_2",
+];
+
+/// True when a column holds raw PII, by its name or by its values (mostly e-mail addresses).
+fn looks_like_pii(col: &Column) -> bool {
+    let lname = col.name.to_lowercase();
+    if PII_NAMES.contains(&lname.as_str()) || lname.ends_with("_email") || lname.ends_with("_phone")
+    {
+        return true;
+    }
+    if let ColumnData::Str(v) = &col.data {
+        let present: Vec<&String> = v.iter().flatten().take(1000).collect();
+        let emails = present.iter().filter(|s| s.contains('@') && s.contains('.')).count();
+        return !present.is_empty() && emails * 2 > present.len();
+    }
+    false
+}
+
+type TraitColumns = (Vec<Column>, HashMap<String, TraitOrigin>, Vec<String>);
+
+/// The columns to store as traits, with party/provider/consent columns normalised.
+fn trait_columns(table: &Table, opts: &ImportOptions) -> Result<TraitColumns> {
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    let role_of = |name: &str| {
+        if opts.party.as_deref() == Some(name) {
+            Some(PARTY_TRAIT)
+        } else if opts.provider.as_deref() == Some(name) {
+            Some(PROVIDER_TRAIT)
+        } else if opts.consent.as_deref() == Some(name) {
+            Some(CONSENT_TRAIT)
+        } else {
+            None
+        }
+    };
+    for flag in [&opts.party, &opts.provider, &opts.consent].into_iter().flatten() {
+        table.column(flag)?;
+    }
+    for col in &table.columns {
+        if col.name == opts.id {
+            continue;
+        }
+        match role_of(&col.name) {
+            Some(PARTY_TRAIT) => out.push(Column {
+                name: PARTY_TRAIT.into(),
+                data: ColumnData::Str(map_values(
+                    table,
+                    col,
+                    parse_party,
+                    "first, second or third",
+                )?),
+            }),
+            Some(CONSENT_TRAIT) => out.push(Column {
+                name: CONSENT_TRAIT.into(),
+                data: ColumnData::Bool(map_values(table, col, parse_consent, "true or false")?),
+            }),
+            Some(_) => out.push(Column {
+                name: PROVIDER_TRAIT.into(),
+                data: ColumnData::Str((0..table.rows).map(|i| col.data.text(i)).collect()),
+            }),
+            None if looks_like_pii(col) => skipped.push(col.name.clone()),
+            None => out.push(col.clone()),
+        }
+    }
+    let mut names = HashMap::new();
+    for c in &out {
+        if let Some(prev) = names.insert(c.name.clone(), ()) {
+            let _ = prev;
+            return Err(Error::user(format!(
+                "{}: two columns would both become trait `{}`; rename one of them",
+                table.path.display(),
+                c.name
+            )));
+        }
+    }
+    let origins = HashMap::new();
+    Ok((out, origins, skipped))
+}
+
+fn map_values<T>(
+    table: &Table,
+    col: &Column,
+    parse: fn(&str) -> Option<T>,
+    expected: &str,
+) -> Result<Vec<Option<T>>> {
+    (0..table.rows)
+        .map(|i| match col.data.text(i) {
+            None => Ok(None),
+            Some(s) => parse(s.trim()).map(Some).ok_or_else(|| {
+                Error::user(format!(
+                    "{}: {}, column `{}`: `{s}` is not valid here; expected {expected}",
+                    table.path.display(),
+                    table.row_label(i),
+                    col.name
+                ))
+            }),
+        })
+        .collect()
+}
+
+/// Normalises a party value: first/1st/1/1p, second/2nd/2/2p, third/3rd/3/3p.
+pub fn parse_party(s: &str) -> Option<String> {
+    let s = s.to_lowercase();
+    let s = s.trim_end_matches("-party").trim_end_matches(" party");
+    match s {
+        "first" | "1st" | "1" | "1p" => Some("first".into()),
+        "second" | "2nd" | "2" | "2p" => Some("second".into()),
+        "third" | "3rd" | "3" | "3p" => Some("third".into()),
+        _ => None,
+    }
+}
+
+/// Parses a consent value: true/false, yes/no, y/n, 1/0, granted/denied.
+pub fn parse_consent(s: &str) -> Option<bool> {
+    match s.to_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" | "granted" | "opt-in" | "optin" => Some(true),
+        "false" | "no" | "n" | "0" | "denied" | "opt-out" | "optout" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn party_and_consent_values() {
+        assert_eq!(parse_party("1st").as_deref(), Some("first"));
+        assert_eq!(parse_party("Third-Party").as_deref(), Some("third"));
+        assert_eq!(parse_party("fourth"), None);
+        assert_eq!(parse_consent("Yes"), Some(true));
+        assert_eq!(parse_consent("0"), Some(false));
+        assert_eq!(parse_consent("maybe"), None);
+    }
+}

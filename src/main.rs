@@ -1,0 +1,32 @@
+//! The `audience` command line: a thin `main` that parses flags, runs one command and maps errors
+//! to an exit code (0 success, 2 error). Each command lives in `commands/NAME.rs`, which turns raw
+//! flags into validated arguments and calls the library.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use commands::{Cli, Command};
+
+fn main() -> ExitCode {
+    commands::quiet_broken_pipe();
+    let cli = Cli::parse();
+    let g = cli.global;
+    let result = match cli.command {
+        Command::Init(a) => commands::init::run(a, &g),
+        Command::Import(a) => commands::import::run(a, &g),
+        Command::Info(a) => commands::info::run(a, &g),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if commands::is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The one integration-test binary: each module tests one command end to end.
+//! Tests that read `../shared/data` skip with a message when it is absent.
+
+mod common;
+mod import;
