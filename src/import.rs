@@ -234,10 +234,9 @@ fn trait_columns(table: &Table, opts: &ImportOptions) -> Result<TraitColumns> {
             None => out.push(col.clone()),
         }
     }
-    let mut names = HashMap::new();
+    let mut names = std::collections::HashSet::new();
     for c in &out {
-        if let Some(prev) = names.insert(c.name.clone(), ()) {
-            let _ = prev;
+        if !names.insert(c.name.clone()) {
             return Err(Error::user(format!(
                 "{}: two columns would both become trait `{}`; rename one of them",
                 table.path.display(),

@@ -337,13 +337,13 @@ impl TraitIndex {
                         CmpOp::Gt | CmpOp::Ge => (CmpOp::Ge, x.ceil()),
                     }
                 };
-                if v >= 9.223_372_036_854_775_807e18 {
+                if v >= i64::MAX as f64 {
                     return match op {
                         CmpOp::Lt | CmpOp::Le | CmpOp::Ne => self.bsi.exists.clone(),
                         _ => RoaringBitmap::new(),
                     };
                 }
-                if v < -9.223_372_036_854_775_808e18 {
+                if v < i64::MIN as f64 {
                     return match op {
                         CmpOp::Gt | CmpOp::Ge | CmpOp::Ne => self.bsi.exists.clone(),
                         _ => RoaringBitmap::new(),
@@ -388,7 +388,7 @@ impl TraitIndex {
             file,
             present,
             missing: self.missing.len(),
-            cardinality: (self.kind == TraitKind::Categorical).then(|| self.values.len() as u64),
+            cardinality: (self.kind == TraitKind::Categorical).then_some(self.values.len() as u64),
             min,
             max,
             origin,

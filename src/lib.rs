@@ -19,6 +19,7 @@ pub mod index;
 pub mod progress;
 pub mod store;
 pub mod table;
+pub mod widetable;
 
 pub use error::{Error, Result};
 pub use index::Pid;
