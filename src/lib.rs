@@ -12,6 +12,7 @@
 //! - [`index`]: the bitmap index (roaring bitmaps per value, bit-sliced indexes for numbers);
 //! - [`import`]: `audience import`, a unified profile table into the store.
 
+pub mod cluster;
 pub mod error;
 pub mod idmap;
 pub mod import;
