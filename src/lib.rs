@@ -17,6 +17,7 @@ pub mod error;
 pub mod idmap;
 pub mod import;
 pub mod index;
+pub mod lift;
 pub mod progress;
 pub mod store;
 pub mod table;
