@@ -91,39 +91,111 @@ pub fn import_table(
     let new_profiles = idmap.len() - before;
 
     let (traits, origins, skipped_pii) = trait_columns(table, opts)?;
-    let named: Vec<(String, &ColumnData)> =
-        traits.iter().map(|c| (c.name.clone(), &c.data)).collect();
-    let mut index = BitmapIndex::build(&named, &pids);
-
-    let mut stored = vec![Column {
-        name: PID_COLUMN.into(),
-        data: ColumnData::Int(pids.iter().map(|&p| Some(i64::from(p))).collect()),
-    }];
-    stored.extend(traits.iter().cloned());
-
-    // Everything is validated and built: now write. The id map first, so that a crash can only
-    // leave reserved pids behind, never traits whose pid is unknown.
+    // Everything is validated: now write. The id map first, so that a crash can only leave
+    // reserved pids behind, never traits whose pid is unknown.
     idmap.save(store)?;
-    store.replace_dir("profiles", |dir| {
-        crate::table::write_parquet(dir.join("traits.parquet"), &stored)?;
-        index.save(dir, &origins)
-    })?;
-    let n_traits = index.manifest.traits.len() as u64;
-    let n_profiles = idmap.len() as u64;
-    store.update_counts(|c| {
-        c.profiles = n_profiles;
-        c.traits = n_traits;
-    })?;
+    let n_traits = merge_traits(store, "import", &pids, traits, &origins)?;
     Ok(ImportReport {
         rows: table.rows,
         new_profiles,
         known_profiles: table.rows - new_profiles,
-        traits: n_traits as usize,
+        traits: n_traits,
         skipped_pii,
         read_secs: 0.0,
         index_secs: t0.elapsed().as_secs_f64(),
     })
 }
+
+/// Merges the traits `columns` of `pids` (row `i` is `pids[i]`) into the store's traits table
+/// and rebuilds the bitmap index. The traits that `writer` (`import`, `resolve`, `derive`) wrote
+/// before are replaced; other writers' traits are kept. The universe is every pid in the table.
+/// Returns the number of traits indexed.
+pub fn merge_traits(
+    store: &mut Store,
+    writer: &str,
+    pids: &[Pid],
+    columns: Vec<Column>,
+    origins: &HashMap<String, TraitOrigin>,
+) -> Result<usize> {
+    let manifest = BitmapIndex::manifest(store)?;
+    let path = store.path(TRAITS_TABLE);
+    let existing = if path.exists() { Some(read_table(&path)?) } else { None };
+    let mut all_pids: Vec<Pid> = pids.to_vec();
+    let mut kept: Vec<(Vec<Pid>, Column, TraitOrigin)> = Vec::new();
+    if let Some(t) = &existing {
+        let old_pids: Vec<Pid> = match &t.column(PID_COLUMN)?.data {
+            ColumnData::Int(v) => v.iter().map(|p| p.unwrap_or(0) as Pid).collect(),
+            _ => {
+                return Err(Error::user(format!(
+                    "{} is corrupt: `{PID_COLUMN}` is not an integer column; import again",
+                    path.display()
+                )))
+            }
+        };
+        all_pids.extend(&old_pids);
+        for c in &t.columns {
+            let origin = manifest.get(&c.name).map(|m| m.origin.clone()).unwrap_or_default();
+            let replaced = origin.writer.as_deref() == Some(writer)
+                || columns.iter().any(|n| n.name == c.name);
+            if c.name != PID_COLUMN && !replaced {
+                kept.push((old_pids.clone(), c.clone(), origin));
+            }
+        }
+    }
+    all_pids.sort_unstable();
+    all_pids.dedup();
+    let row: HashMap<Pid, usize> = all_pids.iter().enumerate().map(|(i, &p)| (p, i)).collect();
+    let place = |from: &[Pid], data: &ColumnData| -> ColumnData {
+        let n = all_pids.len();
+        macro_rules! spread {
+            ($v:expr, $variant:ident) => {{
+                let mut out = vec![None; n];
+                for (p, x) in from.iter().zip($v) {
+                    out[row[p]] = x.clone();
+                }
+                ColumnData::$variant(out)
+            }};
+        }
+        match data {
+            ColumnData::Bool(v) => spread!(v, Bool),
+            ColumnData::Int(v) => spread!(v, Int),
+            ColumnData::Float(v) => spread!(v, Float),
+            ColumnData::Str(v) => spread!(v, Str),
+        }
+    };
+    let mut stored = vec![Column {
+        name: PID_COLUMN.into(),
+        data: ColumnData::Int(all_pids.iter().map(|&p| Some(i64::from(p))).collect()),
+    }];
+    let mut all_origins = HashMap::new();
+    for (from, c, origin) in &kept {
+        stored.push(Column { name: c.name.clone(), data: place(from, &c.data) });
+        all_origins.insert(c.name.clone(), origin.clone());
+    }
+    for c in &columns {
+        stored.push(Column { name: c.name.clone(), data: place(pids, &c.data) });
+        let mut origin = origins.get(&c.name).cloned().unwrap_or_default();
+        origin.writer = Some(writer.to_string());
+        all_origins.insert(c.name.clone(), origin);
+    }
+    let named: Vec<(String, &ColumnData)> =
+        stored[1..].iter().map(|c| (c.name.clone(), &c.data)).collect();
+    let mut index = BitmapIndex::build(&named, &all_pids);
+    store.replace_dir("profiles", |dir| {
+        crate::table::write_parquet(dir.join("traits.parquet"), &stored)?;
+        index.save(dir, &all_origins)
+    })?;
+    let n_traits = index.manifest.traits.len() as u64;
+    let n_profiles = IdMap::load(store)?.len() as u64;
+    store.update_counts(|c| {
+        c.profiles = n_profiles;
+        c.traits = n_traits;
+    })?;
+    Ok(n_traits as usize)
+}
+
+/// The traits table inside the store.
+pub const TRAITS_TABLE: &str = "profiles/traits.parquet";
 
 /// The id of every row, refusing empty and duplicate ids.
 fn check_ids(table: &Table, id_col: &str) -> Result<Vec<String>> {

@@ -202,6 +202,10 @@ pub struct TraitOrigin {
     /// The provider's name, for bought (3rd-party) and partner data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Which command wrote the trait (`import`, `resolve`, `derive`); a command's next run
+    /// replaces all the traits it wrote before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
 }
 
 /// A trait's entry in `profiles/index.json`.

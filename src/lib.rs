@@ -14,10 +14,13 @@
 
 pub mod cluster;
 pub mod error;
+pub mod identity;
 pub mod idmap;
 pub mod import;
 pub mod index;
 pub mod lift;
+#[allow(clippy::manual_map)]
+pub mod normalize;
 pub mod progress;
 pub mod store;
 pub mod table;

@@ -163,6 +163,14 @@ impl Store {
         write_atomic(path, fill)
     }
 
+    /// Writes `value` as pretty JSON to `rel`, atomically.
+    pub fn write_json<T: Serialize>(&self, rel: impl AsRef<Path>, value: &T) -> Result<()> {
+        let json = serde_json::to_vec_pretty(value)
+            .map_err(|e| Error::internal(format!("serialising {}: {e}", rel.as_ref().display())))?;
+        let rel = rel.as_ref().to_path_buf();
+        self.write_file(&rel, |w| w.write_all(&json).at(&rel))
+    }
+
     /// Reads `rel`, with an error that names the file when it is missing.
     pub fn read_file(&self, rel: impl AsRef<Path>) -> Result<Vec<u8>> {
         let path = self.path(rel);

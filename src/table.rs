@@ -372,6 +372,80 @@ fn infer_text(values: &[Option<&str>]) -> std::result::Result<ColumnData, (usize
     Ok(ColumnData::Str(trimmed.map(|v| v.map(str::to_string)).collect()))
 }
 
+/// Finds the file of a source table: `DIR/NAME.parquet`, `DIR/NAME.csv` or `DIR/NAME.csv.gz`.
+pub fn find_source(dir: &Path, name: &str) -> Option<PathBuf> {
+    ["parquet", "csv", "csv.gz"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}.{ext}")))
+        .find(|p| p.exists())
+}
+
+/// Reads only `columns` of a CSV or Parquet file as text (numbers and booleans are formatted),
+/// without typing them: the fast path for large event sources, where identity resolution and
+/// trait derivation need a few columns of tens of millions of rows. Values are trimmed; empty is
+/// missing. Columns listed in `optional` may be absent (they then read as all missing).
+pub fn read_text_columns(
+    path: &Path,
+    columns: &[&str],
+    optional: &[&str],
+) -> Result<Vec<Vec<Option<String>>>> {
+    let lower = path.to_string_lossy().to_lowercase();
+    let is_csv = !(lower.ends_with(".parquet") || lower.ends_with(".pq"));
+    let df = if is_csv {
+        let raw = std::fs::read(path).at(path)?;
+        let bytes = if lower.ends_with(".gz") {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
+                .map_err(|e| {
+                    Error::user(format!("{}: not a valid gzip file ({e})", path.display()))
+                })?;
+            out
+        } else {
+            raw
+        };
+        check_utf8(path, &bytes)?;
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .into_reader_with_file_handle(Cursor::new(bytes))
+            .finish()
+    } else {
+        let file = std::fs::File::open(path).at(path)?;
+        ParquetReader::new(file).finish()
+    }
+    .map_err(|e| Error::user(format!("{}: cannot read: {e}", path.display())))?;
+    let names: Vec<String> = df.columns().iter().map(|c| c.name().trim().to_string()).collect();
+    let rows = df.height();
+    let mut out = Vec::with_capacity(columns.len());
+    for want in columns {
+        let Some(pos) = names.iter().position(|n| n == want) else {
+            if optional.contains(want) {
+                out.push(vec![None; rows]);
+                continue;
+            }
+            let all: Vec<&str> = names.iter().map(String::as_str).collect();
+            let hint =
+                nearest(want, &all).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+            return Err(Error::user(format!(
+                "{}: no column `{want}`{hint}; the file has: {}; map your column names in \
+                 sources.toml",
+                path.display(),
+                all.join(", ")
+            )));
+        };
+        let col = df.columns()[pos]
+            .cast(&DataType::String)
+            .map_err(|e| Error::user(format!("{}: column `{want}`: {e}", path.display())))?;
+        let ca = col.str().map_err(|e| Error::internal(e.to_string()))?;
+        out.push(
+            ca.iter()
+                .map(|v| v.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string))
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
 /// Writes columns to a Parquet file atomically (through [`crate::store::write_atomic`]).
 pub fn write_parquet(path: impl AsRef<Path>, columns: &[Column]) -> Result<()> {
     let series: Vec<_> = columns

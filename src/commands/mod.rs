@@ -12,6 +12,7 @@ use audience::store::Store;
 pub mod import;
 pub mod info;
 pub mod init;
+pub mod resolve;
 pub mod widetable;
 
 /// Audience segmentation and look-alike engine.
@@ -57,6 +58,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Show the store's counts, traits and segments.
     Info(info::InfoArgs),
+    /// Resolve raw sources (CRM, receipts, web, email, ads, partners, providers) into profiles.
+    Resolve(resolve::ResolveArgs),
     /// Write the wide benchmark table (10 boolean + 10 integer columns).
     #[command(hide = true)]
     Widetable(widetable::WidetableArgs),
