@@ -10,16 +10,20 @@
 //! - [`table`]: reading and writing CSV/Parquet at the edge (polars lives here);
 //! - [`idmap`]: external id → dense, stable pid;
 //! - [`index`]: the bitmap index (roaring bitmaps per value, bit-sliced indexes for numbers);
-//! - [`import`]: `audience import`, a unified profile table into the store.
+//! - [`import`]: `audience import`, a unified profile table into the store;
+//! - [`normalize`]: normalisation and hashing of identifiers and contact fields (one spec);
+//! - [`contacts`]: contact lists (CSV) read as a stream of contacts;
+//! - [`export`]: audiences to destinations (Google, Meta, DSP, LiveRamp) with a manifest.
 
 pub mod cluster;
+pub mod contacts;
 pub mod error;
+pub mod export;
 pub mod identity;
 pub mod idmap;
 pub mod import;
 pub mod index;
 pub mod lift;
-#[allow(clippy::manual_map)]
 pub mod normalize;
 pub mod progress;
 pub mod store;

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Info(a) => commands::info::run(a, &g),
         Command::Resolve(a) => commands::resolve::run(a, &g),
         Command::Widetable(a) => commands::widetable::run(a, &g),
+        Command::Export(a) => commands::export::run(a, &g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

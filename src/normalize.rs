@@ -393,15 +393,12 @@ pub fn parse_phone(raw: &str, default_country: Option<&str>) -> Result<Phone, In
         return invalid(Field::Phone, "too many digits");
     }
     let country = default_country.map(str::trim).filter(|c| !c.is_empty());
-    let plan = match country {
-        Some(c) => {
-            Some(PLANS.iter().find(|p| p.country.eq_ignore_ascii_case(c)).ok_or(Invalid {
-                field: Field::Phone,
-                reason: "no numbering plan for the country",
-            }))
-        }
-        None => None,
-    };
+    let plan = country.map(|c| {
+        PLANS
+            .iter()
+            .find(|p| p.country.eq_ignore_ascii_case(c))
+            .ok_or(Invalid { field: Field::Phone, reason: "no numbering plan for the country" })
+    });
     let international = if plus {
         Some(digits.as_str())
     } else if let Some(rest) = digits.strip_prefix("00") {

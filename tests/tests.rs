@@ -2,4 +2,6 @@
 //! Tests that read `../shared/data` skip with a message when it is absent.
 
 mod common;
+mod export;
 mod import;
+mod normalize_vectors;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use audience::store::Store;
 
+pub mod export;
 pub mod import;
 pub mod info;
 pub mod init;
@@ -63,6 +64,8 @@ pub enum Command {
     /// Write the wide benchmark table (10 boolean + 10 integer columns).
     #[command(hide = true)]
     Widetable(widetable::WidetableArgs),
+    /// Export an audience to an ad platform (hashed, consent applied, with a manifest).
+    Export(export::ExportArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.

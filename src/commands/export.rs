@@ -1,0 +1,157 @@
+//! `audience export [SEGMENT] --destination google|meta|dsp|liveramp [--contacts FILE.csv] ...`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+
+use audience::contacts::ContactList;
+use audience::export::{
+    try_export_contacts, Destination, ExportManifest, ExportOptions, DEFAULT_MIN_SIZE,
+    DEFAULT_TTL_DAYS, MANIFEST,
+};
+use audience::store::Store;
+
+use super::Global;
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// A segment of the store to export (needs contact data in the store: not available yet).
+    pub segment: Option<String>,
+    /// Onboard a raw contact list instead: CSV (or .csv.gz) with columns email, phone,
+    /// first_name, last_name, city, state, zip, country, birth_date, gender, maid, extern_id,
+    /// cookie, ad_consent (any subset with at least one identifier; case-insensitive).
+    #[arg(long, value_name = "FILE.csv")]
+    pub contacts: Option<PathBuf>,
+    /// Where the audience goes: google, meta, dsp or liveramp.
+    #[arg(long, short = 'd', value_parser = parse_destination)]
+    pub destination: Destination,
+    /// Output directory (default: exports/NAME/DEST/ in the store, or ./exports/NAME/DEST/
+    /// when there is no store).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Refuse an audience with fewer exportable contacts than this (nothing is written).
+    #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
+    pub min_size: u64,
+    /// DSP rows expire this many days after the export.
+    #[arg(long, default_value_t = DEFAULT_TTL_DAYS)]
+    pub ttl_days: u32,
+    /// Country (ISO alpha-2) of national phone numbers and postcodes in rows without a country.
+    #[arg(long, value_name = "CC")]
+    pub default_country: Option<String>,
+    /// The audience name (default: the segment, or the contact file's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// State that every contact on a list without a consent column gave ad consent.
+    #[arg(long)]
+    pub assume_consent: bool,
+}
+
+fn parse_destination(s: &str) -> Result<Destination, String> {
+    Destination::parse(s).map_err(|e| e.to_string())
+}
+
+/// An audience name is also a directory name: letters, digits, `_`, `-`, `.`; not `.`-first.
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= 128
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !ok {
+        bail!(
+            "audience name `{name}` is not usable as a directory name; use letters, digits, _, - \
+             and . (not first), at most 128 characters: pass --name NAME"
+        );
+    }
+    Ok(())
+}
+
+pub fn run(a: ExportArgs, g: &Global) -> Result<()> {
+    let dest = a.destination;
+    match (&a.segment, &a.contacts) {
+        (Some(_), Some(_)) => {
+            bail!("give either a SEGMENT or --contacts FILE.csv, not both")
+        }
+        (None, None) => bail!(
+            "nothing to export: give a SEGMENT of the store, or onboard a contact list with \
+             --contacts FILE.csv"
+        ),
+        (Some(segment), None) => return export_segment(segment, g),
+        (None, Some(_)) => {}
+    }
+    let file = a.contacts.expect("checked above");
+    let name = match &a.name {
+        Some(n) => n.clone(),
+        None => file
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .map(|f| f.split('.').next().unwrap_or_default().to_string())
+            .unwrap_or_default(),
+    };
+    check_name(&name)?;
+    let out = match a.out {
+        Some(o) => o,
+        None => match Store::open(&g.store) {
+            Ok(store) => store.path("exports").join(&name).join(dest.name()),
+            Err(_) => PathBuf::from("exports").join(&name).join(dest.name()),
+        },
+    };
+    let list = ContactList::open(&file, a.assume_consent)?;
+    let mut opts = ExportOptions::new(name, &out);
+    opts.min_size = a.min_size;
+    opts.ttl_days = a.ttl_days;
+    opts.default_country = a.default_country;
+    opts.consent_rule = list.consent().rule();
+    let t0 = Instant::now();
+    let m = try_export_contacts(list, dest, &opts)?;
+    report(&m, &out, t0.elapsed().as_secs_f64(), g);
+    Ok(())
+}
+
+fn report(m: &ExportManifest, out: &std::path::Path, secs: f64, g: &Global) {
+    let f = &m.files[0];
+    println!(
+        "exported {} of {} contacts to {} ({} rows) in {:.2} s ({:.0} contacts/s)",
+        m.records_exported,
+        m.records_read,
+        out.join(&f.name).display(),
+        f.rows,
+        secs,
+        m.records_read as f64 / secs.max(1e-9)
+    );
+    let list = |map: &std::collections::BTreeMap<String, u64>| {
+        map.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>()
+    };
+    println!("  identifiers: {}", list(&m.identifiers).join(", "));
+    let excluded = list(&m.excluded);
+    if !excluded.is_empty() {
+        println!("  excluded: {}", excluded.join(", "));
+    }
+    let dropped = list(&m.dropped_values);
+    if !dropped.is_empty() {
+        g.note(format!("  invalid values dropped (never sent raw): {}", dropped.join(", ")));
+    }
+    println!("  manifest: {}", out.join(MANIFEST).display());
+}
+
+/// A store segment's audience needs each profile's identifiers, which identity resolution has not
+/// stored yet: say so clearly instead of exporting nothing.
+fn export_segment(segment: &str, g: &Global) -> Result<()> {
+    let store = g.open_store()?;
+    let roar = store.path("segments").join(format!("{segment}.roar"));
+    if !roar.exists() {
+        bail!(
+            "no segment `{segment}` in the store {} (looked for {}); list the segments with \
+             `audience info`",
+            store.root().display(),
+            roar.display()
+        );
+    }
+    bail!(
+        "segment `{segment}` cannot be exported yet: the store {} holds no contact data \
+         (emails, phones, MAIDs, cookies per profile) because identity resolution has not stored \
+         any; onboard a contact list directly with `audience export --contacts FILE.csv \
+         --destination ...`",
+        store.root().display()
+    )
+}

@@ -1,0 +1,964 @@
+//! Audience export: a stream of [`Contact`] records into a destination's file, with consent
+//! applied, identifiers normalised and hashed, a minimum audience size, and a `manifest.json`.
+//!
+//! Owns the destination formats, the consent and size rules of an export, and the manifest. It
+//! calls [`crate::normalize`] for every value (so export and identity resolution hash the same
+//! way) and does not own where contacts come from: [`crate::contacts`] reads contact lists, and
+//! the store's identity graph will feed the same [`export_contacts`] later.
+//!
+//! # Formats (one file `DEST.csv` plus `manifest.json` per export directory)
+//! - **google** (Customer Match CSV): `Email,Phone,First Name,Last Name,Country,Zip`. Email
+//!   (Google's documented rule: Gmail dots removed), phone (E.164 with `+`) and names are SHA-256
+//!   hex; Country (alpha-2, uppercase) and Zip are not hashed. A row needs an email, a phone, or
+//!   first name + last name + country + zip. Rows are not deduplicated: Google accepts a
+//!   repeated Email or Phone.
+//! - **meta** (Custom Audiences multi-key CSV):
+//!   `EXTERN_ID,EMAIL,PHONE,GEN,DOBY,DOBM,DOBD,LN,FN,FI,CT,ST,ZIP,MADID,COUNTRY`; every value is
+//!   SHA-256 hex of its normalised form (phone: digits with country code, no `+`; country: alpha-2
+//!   lowercase), except MADID (lowercase UUID, not hashed). A row needs an email, a phone, a
+//!   MADID, or first + last name with a zip, a city or a birth date.
+//! - **dsp**: `kind,value,segment,expires`, one identifier per row: `cookie` (as given),
+//!   `maid`, `first_party_id` (the extern id), `hashed_email` (UID2 style: Gmail dots and `+tag`
+//!   removed, SHA-256, base64). `expires` is the creation time plus `ttl_days`.
+//! - **liveramp**: `EMAIL_SHA256,PHONE_SHA256,MAID,<SEGMENT>`, the segment column holding `1`.
+//!   Its header is the audience name made of letters, digits and `_` (others become `_`), at most
+//!   128 characters ([`liveramp_segment_header`]).
+//!
+//! # Rules
+//! - Consent: only contacts with `consent == Some(true)` are exported; the others are counted as
+//!   excluded (`no_consent` for an explicit no, `consent_unknown` when missing).
+//! - An invalid email, phone or other value is dropped from its row and counted under
+//!   `dropped_values`; a raw value is never written. A contact left without a usable identifier
+//!   is excluded (`no_identifier`).
+//! - Fewer exported contacts than `min_size`: refused with an error, nothing is written (the file
+//!   is streamed to a temporary file that is then removed).
+//! - Streaming: contacts are read in blocks of 65,536 and normalised in parallel (rayon), so
+//!   memory stays bounded whatever the audience size; the file's SHA-256 is computed while writing.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+use crate::normalize::{
+    self, export_name, first_initial, normalize_city, normalize_country, normalize_email,
+    normalize_gender, normalize_maid, normalize_state, normalize_zip, parse_birth_date,
+    parse_phone, BirthDate, DateOrder, EmailRules, Phone, NORMALIZATION_SPEC,
+};
+use crate::store::{iso_from_unix, write_atomic};
+
+/// The default minimum audience size (`--min-size`).
+pub const DEFAULT_MIN_SIZE: u64 = 100;
+/// The default time to live of DSP rows, in days (`--ttl-days`).
+pub const DEFAULT_TTL_DAYS: u32 = 30;
+/// The manifest's file name in an export directory.
+pub const MANIFEST: &str = "manifest.json";
+/// The longest LiveRamp segment header.
+pub const LIVERAMP_MAX_HEADER: usize = 128;
+
+/// One person to export, with raw (not yet normalised) values. `None` or blank is missing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Contact {
+    /// The advertiser's own id of the person.
+    pub extern_id: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number, national or international.
+    pub phone: Option<String>,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State or region.
+    pub state: Option<String>,
+    /// Postcode.
+    pub zip: Option<String>,
+    /// Country (code or name); also the country of national phone numbers.
+    pub country: Option<String>,
+    /// Birth date (`YYYY-MM-DD` and the other formats of [`parse_birth_date`]).
+    pub birth_date: Option<String>,
+    /// Gender (m/f, male/female, ...).
+    pub gender: Option<String>,
+    /// Mobile advertising id.
+    pub maid: Option<String>,
+    /// Cookie ids.
+    pub cookies: Vec<String>,
+    /// Ad consent: `Some(true)` only is exported.
+    pub consent: Option<bool>,
+}
+
+/// Where an audience goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Destination {
+    /// Google Customer Match CSV.
+    Google,
+    /// Meta Custom Audiences multi-key CSV.
+    Meta,
+    /// A DSP ID list, one identifier per row.
+    Dsp,
+    /// LiveRamp onboarding file with a segment column.
+    LiveRamp,
+}
+
+impl Destination {
+    /// Every destination.
+    pub const ALL: [Destination; 4] =
+        [Destination::Google, Destination::Meta, Destination::Dsp, Destination::LiveRamp];
+
+    /// The destination's name (`google`, `meta`, `dsp`, `liveramp`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Destination::Google => "google",
+            Destination::Meta => "meta",
+            Destination::Dsp => "dsp",
+            Destination::LiveRamp => "liveramp",
+        }
+    }
+
+    /// Parses a destination name (any case).
+    pub fn parse(s: &str) -> Result<Destination> {
+        Destination::ALL.into_iter().find(|d| d.name().eq_ignore_ascii_case(s.trim())).ok_or_else(
+            || {
+                Error::user(format!(
+                    "unknown destination `{s}`; use one of google, meta, dsp, liveramp"
+                ))
+            },
+        )
+    }
+
+    /// The data file's name in the export directory.
+    pub fn file_name(self) -> String {
+        format!("{}.csv", self.name())
+    }
+}
+
+/// How to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The audience (segment) name: in the manifest, the DSP rows and the LiveRamp header.
+    pub audience: String,
+    /// The directory that receives `DEST.csv` and `manifest.json` (created when missing).
+    pub out_dir: PathBuf,
+    /// Fewer exported contacts than this: refused, nothing written.
+    pub min_size: u64,
+    /// DSP rows expire this many days after `created_unix`.
+    pub ttl_days: u32,
+    /// Country (alpha-2) for national phone numbers and postcodes of rows without a country.
+    pub default_country: Option<String>,
+    /// The consent rule that selected the contacts, as recorded in the manifest.
+    pub consent_rule: String,
+    /// Creation time (unix seconds), for the manifest and the DSP expiry.
+    pub created_unix: i64,
+}
+
+impl ExportOptions {
+    /// Options with the defaults, created now.
+    pub fn new(audience: impl Into<String>, out_dir: impl Into<PathBuf>) -> ExportOptions {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        ExportOptions {
+            audience: audience.into(),
+            out_dir: out_dir.into(),
+            min_size: DEFAULT_MIN_SIZE,
+            ttl_days: DEFAULT_TTL_DAYS,
+            default_country: None,
+            consent_rule: "only contacts with ad consent (consent = true)".into(),
+            created_unix: now,
+        }
+    }
+}
+
+/// One written file, as listed in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    /// File name inside the export directory.
+    pub name: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Data rows (without the header).
+    pub rows: u64,
+}
+
+/// `manifest.json`: what an export wrote and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportManifest {
+    /// The destination's name.
+    pub destination: String,
+    /// The audience (segment) name.
+    pub audience: String,
+    /// LiveRamp only: the segment column's header.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub segment_header: Option<String>,
+    /// When it was written (UTC, ISO 8601).
+    pub created: String,
+    /// DSP only: when the rows expire.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expires: Option<String>,
+    /// [`NORMALIZATION_SPEC`] of the build that wrote it.
+    pub normalization_spec: String,
+    /// The consent rule applied.
+    pub consent_rule: String,
+    /// The minimum audience size checked.
+    pub min_size: u64,
+    /// Contacts read.
+    pub records_read: u64,
+    /// Contacts exported (the audience size).
+    pub records_exported: u64,
+    /// Identifier values written, by kind (column).
+    pub identifiers: BTreeMap<String, u64>,
+    /// Contacts not exported, by reason.
+    pub excluded: BTreeMap<String, u64>,
+    /// Values dropped from exported or excluded rows because they did not normalise, by field.
+    pub dropped_values: BTreeMap<String, u64>,
+    /// The files written (the manifest excepted).
+    pub files: Vec<ManifestFile>,
+}
+
+/// Output columns and identifier kinds that are counted.
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    ExternId,
+    Email,
+    Phone,
+    Gender,
+    BirthDate,
+    LastName,
+    FirstName,
+    City,
+    State,
+    Zip,
+    Country,
+    Maid,
+    Cookie,
+}
+
+const KEYS: [&str; 13] = [
+    "extern_id",
+    "email",
+    "phone",
+    "gender",
+    "birth_date",
+    "last_name",
+    "first_name",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "maid",
+    "cookie",
+];
+
+/// Counts of one block of contacts, merged across blocks.
+#[derive(Debug, Clone, Default)]
+struct Tally {
+    read: u64,
+    exported: u64,
+    rows: u64,
+    no_consent: u64,
+    consent_unknown: u64,
+    no_identifier: u64,
+    ids: [u64; 13],
+    dropped: [u64; 13],
+}
+
+impl Tally {
+    fn merge(&mut self, o: &Tally) {
+        self.read += o.read;
+        self.exported += o.exported;
+        self.rows += o.rows;
+        self.no_consent += o.no_consent;
+        self.consent_unknown += o.consent_unknown;
+        self.no_identifier += o.no_identifier;
+        for k in 0..KEYS.len() {
+            self.ids[k] += o.ids[k];
+            self.dropped[k] += o.dropped[k];
+        }
+    }
+}
+
+/// What a destination needs normalised, and the per-export constants.
+struct Ctx {
+    dest: Destination,
+    default_country: Option<&'static str>,
+    email_rules: EmailRules,
+    segment: String,
+    expires: String,
+}
+
+/// A contact's values once normalised for a destination (only those it needs).
+#[derive(Default)]
+struct Norm {
+    extern_id: Option<String>,
+    email: Option<String>,
+    phone: Option<Phone>,
+    first: Option<String>,
+    last: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    zip: Option<String>,
+    country: Option<&'static str>,
+    birth: Option<BirthDate>,
+    gender: Option<char>,
+    maid: Option<String>,
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Normalises `raw` with `f`, counting a present but invalid value as dropped under `key`.
+fn norm<T>(
+    raw: &Option<String>,
+    key: Key,
+    t: &mut Tally,
+    f: impl FnOnce(&str) -> std::result::Result<T, normalize::Invalid>,
+) -> Option<T> {
+    let s = present(raw)?;
+    match f(s) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            t.dropped[key as usize] += 1;
+            None
+        }
+    }
+}
+
+fn normalize_contact(c: &Contact, ctx: &Ctx, t: &mut Tally) -> Norm {
+    use Destination::*;
+    let d = ctx.dest;
+    let mut n = Norm::default();
+    let country_out = matches!(d, Google | Meta);
+    if country_out || d == LiveRamp {
+        let mut scratch = Tally::default();
+        let counted = if country_out { &mut *t } else { &mut scratch };
+        n.country = norm(&c.country, Key::Country, counted, normalize_country);
+    }
+    let country = n.country.or(ctx.default_country);
+    if d != Google {
+        n.maid = norm(&c.maid, Key::Maid, t, normalize_maid);
+    }
+    if matches!(d, Meta | Dsp) {
+        n.extern_id = present(&c.extern_id).map(str::to_string);
+    }
+    n.email = norm(&c.email, Key::Email, t, |s| normalize_email(s, ctx.email_rules));
+    if d != Dsp {
+        n.phone = norm(&c.phone, Key::Phone, t, |s| parse_phone(s, country));
+    }
+    if matches!(d, Google | Meta) {
+        n.first = norm(&c.first_name, Key::FirstName, t, export_name);
+        n.last = norm(&c.last_name, Key::LastName, t, export_name);
+        n.zip = norm(&c.zip, Key::Zip, t, |s| normalize_zip(s, country));
+    }
+    if d == Meta {
+        n.city = norm(&c.city, Key::City, t, normalize_city);
+        n.state = norm(&c.state, Key::State, t, |s| normalize_state(s, country));
+        n.gender = norm(&c.gender, Key::Gender, t, normalize_gender);
+        let order = DateOrder::for_country(country);
+        n.birth = norm(&c.birth_date, Key::BirthDate, t, |s| parse_birth_date(s, order));
+    }
+    n
+}
+
+/// Appends SHA-256 hex of `s`.
+fn push_hash(out: &mut Vec<u8>, s: &str) {
+    let mut buf = [0u8; 64];
+    normalize::sha256_hex_into(s.as_bytes(), &mut buf);
+    out.extend_from_slice(&buf);
+}
+
+/// Appends a CSV field, quoted when it holds a comma, a quote or a line break.
+fn push_field(out: &mut Vec<u8>, s: &str) {
+    if s.contains([',', '"', '\n', '\r']) {
+        out.push(b'"');
+        out.extend_from_slice(s.replace('"', "\"\"").as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Standard base64 (with padding) of a SHA-256 digest.
+fn base64_32(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The header line of a destination's file.
+fn header(ctx: &Ctx) -> String {
+    match ctx.dest {
+        Destination::Google => "Email,Phone,First Name,Last Name,Country,Zip\n".into(),
+        Destination::Meta => {
+            "EXTERN_ID,EMAIL,PHONE,GEN,DOBY,DOBM,DOBD,LN,FN,FI,CT,ST,ZIP,MADID,COUNTRY\n".into()
+        }
+        Destination::Dsp => "kind,value,segment,expires\n".into(),
+        Destination::LiveRamp => format!("EMAIL_SHA256,PHONE_SHA256,MAID,{}\n", ctx.segment),
+    }
+}
+
+/// Writes the contact's row(s) into `out`; counts it as exported or excluded.
+fn write_contact(c: &Contact, ctx: &Ctx, out: &mut Vec<u8>, t: &mut Tally) {
+    t.read += 1;
+    match c.consent {
+        Some(true) => {}
+        Some(false) => {
+            t.no_consent += 1;
+            return;
+        }
+        None => {
+            t.consent_unknown += 1;
+            return;
+        }
+    }
+    let n = normalize_contact(c, ctx, t);
+    let start = out.len();
+    let mut ids = [0u64; 13];
+    let put_hash = |out: &mut Vec<u8>, ids: &mut [u64; 13], key: Key, v: Option<&str>| {
+        if let Some(v) = v {
+            push_hash(out, v);
+            ids[key as usize] += 1;
+        }
+    };
+    let rows = match ctx.dest {
+        Destination::Google => {
+            let address =
+                n.first.is_some() && n.last.is_some() && n.country.is_some() && n.zip.is_some();
+            if n.email.is_none() && n.phone.is_none() && !address {
+                0
+            } else {
+                put_hash(out, &mut ids, Key::Email, n.email.as_deref());
+                out.push(b',');
+                put_hash(out, &mut ids, Key::Phone, n.phone.as_ref().map(Phone::e164).as_deref());
+                out.push(b',');
+                put_hash(out, &mut ids, Key::FirstName, n.first.as_deref());
+                out.push(b',');
+                put_hash(out, &mut ids, Key::LastName, n.last.as_deref());
+                out.push(b',');
+                if let Some(cc) = n.country {
+                    out.extend_from_slice(cc.as_bytes());
+                    ids[Key::Country as usize] += 1;
+                }
+                out.push(b',');
+                if let Some(z) = &n.zip {
+                    out.extend_from_slice(z.as_bytes());
+                    ids[Key::Zip as usize] += 1;
+                }
+                out.push(b'\n');
+                1
+            }
+        }
+        Destination::Meta => {
+            let names = n.first.is_some()
+                && n.last.is_some()
+                && (n.zip.is_some() || n.city.is_some() || n.birth.is_some());
+            if n.email.is_none() && n.phone.is_none() && n.maid.is_none() && !names {
+                0
+            } else {
+                let gender = n.gender.map(String::from);
+                let (y, m, d) = match n.birth {
+                    Some(b) => (Some(b.yyyy()), Some(b.mm()), Some(b.dd())),
+                    None => (None, None, None),
+                };
+                let fi = n.first.as_deref().and_then(first_initial);
+                let country = n.country.map(str::to_ascii_lowercase);
+                let cols: [(Key, Option<&str>); 12] = [
+                    (Key::ExternId, n.extern_id.as_deref()),
+                    (Key::Email, n.email.as_deref()),
+                    (Key::Phone, n.phone.as_ref().map(Phone::digits)),
+                    (Key::Gender, gender.as_deref()),
+                    (Key::BirthDate, y.as_deref()),
+                    (Key::BirthDate, m.as_deref()),
+                    (Key::BirthDate, d.as_deref()),
+                    (Key::LastName, n.last.as_deref()),
+                    (Key::FirstName, n.first.as_deref()),
+                    (Key::FirstName, fi.as_deref()),
+                    (Key::City, n.city.as_deref()),
+                    (Key::State, n.state.as_deref()),
+                ];
+                for (i, (key, v)) in cols.into_iter().enumerate() {
+                    // DOBM, DOBD and FI are parts of fields already counted.
+                    if matches!(i, 5 | 6 | 9) {
+                        if let Some(v) = v {
+                            push_hash(out, v);
+                        }
+                    } else {
+                        put_hash(out, &mut ids, key, v);
+                    }
+                    out.push(b',');
+                }
+                put_hash(out, &mut ids, Key::Zip, n.zip.as_deref());
+                out.push(b',');
+                if let Some(m) = &n.maid {
+                    out.extend_from_slice(m.as_bytes());
+                    ids[Key::Maid as usize] += 1;
+                }
+                out.push(b',');
+                put_hash(out, &mut ids, Key::Country, country.as_deref());
+                out.push(b'\n');
+                1
+            }
+        }
+        Destination::Dsp => {
+            let mut rows = 0;
+            let mut row = |out: &mut Vec<u8>, kind: &str, value: &str| {
+                out.extend_from_slice(kind.as_bytes());
+                out.push(b',');
+                push_field(out, value);
+                out.push(b',');
+                out.extend_from_slice(ctx.segment.as_bytes());
+                out.push(b',');
+                out.extend_from_slice(ctx.expires.as_bytes());
+                out.push(b'\n');
+                rows += 1;
+            };
+            for cookie in c.cookies.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                row(out, "cookie", cookie);
+                ids[Key::Cookie as usize] += 1;
+            }
+            if let Some(m) = &n.maid {
+                row(out, "maid", m);
+                ids[Key::Maid as usize] += 1;
+            }
+            if let Some(e) = &n.extern_id {
+                row(out, "first_party_id", e);
+                ids[Key::ExternId as usize] += 1;
+            }
+            if let Some(e) = &n.email {
+                row(out, "hashed_email", &base64_32(&Sha256::digest(e.as_bytes())));
+                ids[Key::Email as usize] += 1;
+            }
+            rows
+        }
+        Destination::LiveRamp => {
+            if n.email.is_none() && n.phone.is_none() && n.maid.is_none() {
+                0
+            } else {
+                put_hash(out, &mut ids, Key::Email, n.email.as_deref());
+                out.push(b',');
+                put_hash(out, &mut ids, Key::Phone, n.phone.as_ref().map(Phone::e164).as_deref());
+                out.push(b',');
+                if let Some(m) = &n.maid {
+                    out.extend_from_slice(m.as_bytes());
+                    ids[Key::Maid as usize] += 1;
+                }
+                out.extend_from_slice(b",1\n");
+                1
+            }
+        }
+    };
+    if rows == 0 {
+        out.truncate(start);
+        t.no_identifier += 1;
+    } else {
+        t.exported += 1;
+        t.rows += rows;
+        for (k, v) in ids.iter().enumerate() {
+            t.ids[k] += v;
+        }
+    }
+}
+
+/// The LiveRamp segment header for an audience name: accents folded, every character other than
+/// a letter, a digit or `_` made `_` (runs collapsed, trimmed). Refused when nothing is left or
+/// when longer than [`LIVERAMP_MAX_HEADER`].
+///
+/// ```
+/// use audience::export::liveramp_segment_header;
+/// assert_eq!(liveramp_segment_header("Été 2026 – shoes").unwrap(), "Ete_2026_shoes");
+/// assert!(liveramp_segment_header("***").is_err());
+/// assert!(liveramp_segment_header(&"a".repeat(129)).is_err());
+/// ```
+pub fn liveramp_segment_header(name: &str) -> Result<String> {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::new();
+    for c in name.nfkd().filter(|c| !is_combining_mark(*c)) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let out = out.trim_matches('_').to_string();
+    if out.is_empty() {
+        return Err(Error::user(format!(
+            "audience name `{name}` has no letters or digits for a LiveRamp segment header; \
+             pass --name with letters, digits or _"
+        )));
+    }
+    if out.len() > LIVERAMP_MAX_HEADER {
+        return Err(Error::user(format!(
+            "the LiveRamp segment header would be {} characters; at most {LIVERAMP_MAX_HEADER} are \
+             allowed: pass a shorter --name",
+            out.len()
+        )));
+    }
+    if ["EMAIL_SHA256", "PHONE_SHA256", "MAID"].iter().any(|h| h.eq_ignore_ascii_case(&out)) {
+        return Err(Error::user(format!(
+            "the LiveRamp segment header `{out}` is also an identifier column; pass another --name"
+        )));
+    }
+    Ok(out)
+}
+
+/// Counts bytes and SHA-256 of everything written through it.
+struct Hashing<'a, W: Write> {
+    inner: &'a mut W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Hashing<'_, W> {
+    fn put(&mut self, buf: &[u8], path: &Path) -> Result<()> {
+        self.hasher.update(buf);
+        self.bytes += buf.len() as u64;
+        self.inner.write_all(buf).at(path)
+    }
+}
+
+/// Contacts per block read from the stream and normalised in parallel (one pid shard).
+const BLOCK: usize = 65_536;
+/// Contacts per parallel task inside a block.
+const TASK: usize = 2_048;
+
+/// Exports `records` to `dest`; see the module docs. Returns the manifest it wrote.
+pub fn export_contacts(
+    records: impl Iterator<Item = Contact>,
+    dest: Destination,
+    opts: &ExportOptions,
+) -> Result<ExportManifest> {
+    try_export_contacts(records.map(Ok), dest, opts)
+}
+
+/// [`export_contacts`] over a fallible stream (a file being read): the first error stops the
+/// export and nothing is written.
+pub fn try_export_contacts(
+    records: impl Iterator<Item = Result<Contact>>,
+    dest: Destination,
+    opts: &ExportOptions,
+) -> Result<ExportManifest> {
+    if opts.audience.trim().is_empty() {
+        return Err(Error::user("the audience name is empty; pass --name NAME"));
+    }
+    if opts.min_size == 0 {
+        return Err(Error::user("--min-size must be at least 1"));
+    }
+    let default_country = match opts.default_country.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => Some(normalize_country(c).map_err(|_| {
+            Error::user(format!(
+                "--default-country `{c}` is not an ISO 3166 country; give an alpha-2 code such as FR"
+            ))
+        })?),
+    };
+    let segment = match dest {
+        Destination::LiveRamp => liveramp_segment_header(&opts.audience)?,
+        _ => {
+            let mut s = Vec::new();
+            push_field(&mut s, opts.audience.trim());
+            String::from_utf8(s).map_err(|e| Error::internal(e.to_string()))?
+        }
+    };
+    let expires_unix = opts.created_unix + i64::from(opts.ttl_days) * 86_400;
+    let ctx = Ctx {
+        dest,
+        default_country,
+        email_rules: match dest {
+            Destination::Google => EmailRules::GOOGLE,
+            Destination::Dsp => EmailRules::UID2,
+            Destination::Meta | Destination::LiveRamp => EmailRules::PLAIN,
+        },
+        segment,
+        expires: iso_from_unix(expires_unix),
+    };
+
+    let created_dir = first_missing_ancestor(&opts.out_dir);
+    fs::create_dir_all(&opts.out_dir).at(&opts.out_dir)?;
+    let result = write_export(records, &ctx, opts);
+    if result.is_err() {
+        if let Some(dir) = created_dir {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+    result
+}
+
+/// The outermost directory of `dir` that does not exist yet (to remove it again on failure).
+fn first_missing_ancestor(dir: &Path) -> Option<PathBuf> {
+    let mut missing = None;
+    for a in dir.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        if a.exists() {
+            break;
+        }
+        missing = Some(a.to_path_buf());
+    }
+    missing
+}
+
+fn write_export(
+    mut records: impl Iterator<Item = Result<Contact>>,
+    ctx: &Ctx,
+    opts: &ExportOptions,
+) -> Result<ExportManifest> {
+    let file_name = ctx.dest.file_name();
+    let path = opts.out_dir.join(&file_name);
+    let mut total = Tally::default();
+    let mut digest = String::new();
+    let mut bytes = 0u64;
+    write_atomic(&path, |w| {
+        let mut hw = Hashing { inner: w, hasher: Sha256::new(), bytes: 0 };
+        hw.put(header(ctx).as_bytes(), &path)?;
+        let mut block: Vec<Contact> = Vec::with_capacity(BLOCK);
+        loop {
+            block.clear();
+            for r in records.by_ref().take(BLOCK) {
+                block.push(r?);
+            }
+            if block.is_empty() {
+                break;
+            }
+            let parts: Vec<(Vec<u8>, Tally)> = block
+                .par_chunks(TASK)
+                .map(|cs| {
+                    let mut out = Vec::with_capacity(cs.len() * 200);
+                    let mut t = Tally::default();
+                    for c in cs {
+                        write_contact(c, ctx, &mut out, &mut t);
+                    }
+                    (out, t)
+                })
+                .collect();
+            for (out, t) in &parts {
+                hw.put(out, &path)?;
+                total.merge(t);
+            }
+        }
+        if total.exported < opts.min_size {
+            return Err(Error::user(format!(
+                "audience `{}` has {} exportable contacts out of {} read ({} without ad consent, \
+                 {} with unknown consent, {} without a usable identifier); the minimum is {} \
+                 (--min-size): nothing was written",
+                opts.audience,
+                total.exported,
+                total.read,
+                total.no_consent,
+                total.consent_unknown,
+                total.no_identifier,
+                opts.min_size
+            )));
+        }
+        digest = hex::encode(hw.hasher.finalize_reset());
+        bytes = hw.bytes;
+        Ok(())
+    })?;
+    let count = |v: &[u64; 13]| -> BTreeMap<String, u64> {
+        KEYS.iter().zip(v).filter(|(_, n)| **n > 0).map(|(k, n)| (k.to_string(), *n)).collect()
+    };
+    let excluded: BTreeMap<String, u64> = [
+        ("no_consent", total.no_consent),
+        ("consent_unknown", total.consent_unknown),
+        ("no_identifier", total.no_identifier),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let manifest = ExportManifest {
+        destination: ctx.dest.name().into(),
+        audience: opts.audience.clone(),
+        segment_header: (ctx.dest == Destination::LiveRamp).then(|| ctx.segment.clone()),
+        created: iso_from_unix(opts.created_unix),
+        expires: (ctx.dest == Destination::Dsp).then(|| ctx.expires.clone()),
+        normalization_spec: NORMALIZATION_SPEC.into(),
+        consent_rule: opts.consent_rule.clone(),
+        min_size: opts.min_size,
+        records_read: total.read,
+        records_exported: total.exported,
+        identifiers: count(&total.ids),
+        excluded,
+        dropped_values: count(&total.dropped),
+        files: vec![ManifestFile { name: file_name, sha256: digest, bytes, rows: total.rows }],
+    };
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| Error::internal(format!("serialising the manifest: {e}")))?;
+    let mpath = opts.out_dir.join(MANIFEST);
+    write_atomic(&mpath, |w| w.write_all(&json).at(&mpath))?;
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::sha256_hex;
+
+    fn contact(email: &str, phone: &str) -> Contact {
+        Contact {
+            email: Some(email.into()),
+            phone: Some(phone.into()),
+            consent: Some(true),
+            ..Contact::default()
+        }
+    }
+
+    fn ctx(dest: Destination) -> Ctx {
+        Ctx {
+            dest,
+            default_country: Some("FR"),
+            email_rules: match dest {
+                Destination::Google => EmailRules::GOOGLE,
+                Destination::Dsp => EmailRules::UID2,
+                _ => EmailRules::PLAIN,
+            },
+            segment: "seg".into(),
+            expires: "2026-12-29T00:00:00Z".into(),
+        }
+    }
+
+    fn row(c: &Contact, dest: Destination) -> (String, Tally) {
+        let mut out = Vec::new();
+        let mut t = Tally::default();
+        write_contact(c, &ctx(dest), &mut out, &mut t);
+        (String::from_utf8(out).unwrap(), t)
+    }
+
+    #[test]
+    fn google_row_hashes_pii_and_keeps_country_and_zip() {
+        let c = Contact {
+            first_name: Some("José".into()),
+            last_name: Some("García-López".into()),
+            country: Some("Spain".into()),
+            zip: Some("28013".into()),
+            ..contact(" John.Doe@Gmail.com ", "612 34 56 78")
+        };
+        let (r, t) = row(&c, Destination::Google);
+        let want = format!(
+            "{},{},{},{},ES,28013\n",
+            sha256_hex("johndoe@gmail.com"),
+            sha256_hex("+34612345678"),
+            sha256_hex("josé"),
+            sha256_hex("garcíalópez")
+        );
+        assert_eq!(r, want);
+        assert_eq!((t.exported, t.rows), (1, 1));
+    }
+
+    #[test]
+    fn meta_row_has_every_column_hashed_but_madid() {
+        let c = Contact {
+            extern_id: Some("C-1".into()),
+            first_name: Some("Émilie".into()),
+            last_name: Some("Dupont".into()),
+            city: Some("Saint-Étienne".into()),
+            state: Some("ARA".into()),
+            zip: Some("42000".into()),
+            country: Some("FR".into()),
+            birth_date: Some("1985-03-07".into()),
+            gender: Some("Femme".into()),
+            maid: Some("AECE52E7-03EE-455A-B3C4-E57283966239".into()),
+            ..contact("Emilie.Dupont@Example.fr", "06 12 34 56 78")
+        };
+        let (r, _) = row(&c, Destination::Meta);
+        let h = sha256_hex;
+        let want = [
+            h("C-1"),
+            h("emilie.dupont@example.fr"),
+            h("33612345678"),
+            h("f"),
+            h("1985"),
+            h("03"),
+            h("07"),
+            h("dupont"),
+            h("émilie"),
+            h("é"),
+            h("saintetienne"),
+            h("ara"),
+            h("42000"),
+            "aece52e7-03ee-455a-b3c4-e57283966239".into(),
+            h("fr"),
+        ]
+        .join(",");
+        assert_eq!(r, want + "\n");
+    }
+
+    #[test]
+    fn dsp_rows_one_identifier_each() {
+        let c = Contact {
+            extern_id: Some("C,1".into()),
+            cookies: vec!["ck1".into(), " ".into()],
+            maid: Some("AECE52E7-03EE-455A-B3C4-E57283966239".into()),
+            ..contact("Jane.Smith+x@gmail.com", "")
+        };
+        let (r, t) = row(&c, Destination::Dsp);
+        let lines: Vec<&str> = r.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0], "cookie,ck1,seg,2026-12-29T00:00:00Z");
+        assert_eq!(lines[1], "maid,aece52e7-03ee-455a-b3c4-e57283966239,seg,2026-12-29T00:00:00Z");
+        assert_eq!(lines[2], "first_party_id,\"C,1\",seg,2026-12-29T00:00:00Z");
+        let b64 = base64_32(&Sha256::digest(b"janesmith@gmail.com"));
+        assert_eq!(lines[3], format!("hashed_email,{b64},seg,2026-12-29T00:00:00Z"));
+        assert_eq!((t.exported, t.rows), (1, 4));
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        assert_eq!(base64_32(b""), "");
+        assert_eq!(base64_32(b"f"), "Zg==");
+        assert_eq!(base64_32(b"fo"), "Zm8=");
+        assert_eq!(base64_32(b"foo"), "Zm9v");
+        assert_eq!(base64_32(b"foobar"), "Zm9vYmFy");
+        // UID2's documented example: SHA-256 of "user@example.com", base64.
+        assert_eq!(
+            base64_32(&Sha256::digest(b"user@example.com")),
+            "tMmiiTI7IaAcPpQPFQ65uMVCWH8av9jw4cwf/F5HVRQ="
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_dropped_and_counted_never_written() {
+        let c = contact("not-an-email", "06 12 34 56 78");
+        let (r, t) = row(&c, Destination::Google);
+        assert!(r.starts_with(&format!(",{}", sha256_hex("+33612345678"))));
+        assert_eq!(t.dropped[Key::Email as usize], 1);
+        let c = contact("bad@", "12");
+        let (r, t) = row(&c, Destination::LiveRamp);
+        assert_eq!(r, "");
+        assert_eq!(
+            (t.no_identifier, t.dropped[Key::Email as usize], t.dropped[Key::Phone as usize]),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn no_consent_is_never_exported() {
+        for consent in [Some(false), None] {
+            let c = Contact { consent, ..contact("a@example.com", "") };
+            for d in Destination::ALL {
+                let (r, t) = row(&c, d);
+                assert_eq!(r, "");
+                assert_eq!(t.no_consent + t.consent_unknown, 1);
+            }
+        }
+    }
+}
