@@ -10,13 +10,17 @@
 //! - [`table`]: reading and writing CSV/Parquet at the edge (polars lives here);
 //! - [`idmap`]: external id → dense, stable pid;
 //! - [`index`]: the bitmap index (roaring bitmaps per value, bit-sliced indexes for numbers);
-//! - [`import`]: `audience import`, a unified profile table into the store.
+//! - [`import`]: `audience import`, a unified profile table into the store;
+//! - [`expr`]: the segment expression language (parse, check, evaluate over the index);
+//! - [`segment`]: stored segments (`segments/NAME.roar` + `NAME.json`), refresh and overlap.
 
 pub mod error;
+pub mod expr;
 pub mod idmap;
 pub mod import;
 pub mod index;
 pub mod progress;
+pub mod segment;
 pub mod store;
 pub mod table;
 pub mod widetable;
