@@ -112,18 +112,32 @@ impl Bsi {
     /// The pids whose key compares to `key` by `op` (O'Neil's algorithm: one pass over the
     /// slices from the most significant bit, keeping "equal so far" and "less than" sets).
     pub fn compare(&self, op: CmpOp, key: u64) -> RoaringBitmap {
+        self.compare_from(op, key, self.exists.clone())
+    }
+
+    /// Like [`Bsi::compare`], but only among the pids of `within`: the slice pass starts from
+    /// `exists & within`, so a small `within` makes it cheap (AND narrowing in expressions).
+    pub fn compare_within(&self, op: CmpOp, key: u64, within: &RoaringBitmap) -> RoaringBitmap {
+        self.compare_from(op, key, &self.exists & within)
+    }
+
+    /// The comparison among `candidates`, a subset of `exists`.
+    fn compare_from(&self, op: CmpOp, key: u64, candidates: RoaringBitmap) -> RoaringBitmap {
         let depth = self.slices.len();
         let below = key < self.base;
         let above = !below && depth < 64 && (key - self.base) >> depth != 0;
         let (lt, eq) = if below {
             (RoaringBitmap::new(), RoaringBitmap::new())
         } else if above {
-            (self.exists.clone(), RoaringBitmap::new())
+            (candidates.clone(), RoaringBitmap::new())
         } else {
             let c = key - self.base;
             let mut lt = RoaringBitmap::new();
-            let mut eq = self.exists.clone();
+            let mut eq = candidates.clone();
             for bit in (0..depth).rev() {
+                if eq.is_empty() {
+                    break;
+                }
                 let slice = &self.slices[bit];
                 if c >> bit & 1 == 1 {
                     lt |= &eq - slice;
@@ -136,11 +150,11 @@ impl Bsi {
         };
         match op {
             CmpOp::Eq => eq,
-            CmpOp::Ne => &self.exists - eq,
+            CmpOp::Ne => candidates - eq,
             CmpOp::Lt => lt,
             CmpOp::Le => lt | eq,
-            CmpOp::Gt => &self.exists - (lt | eq),
-            CmpOp::Ge => &self.exists - lt,
+            CmpOp::Gt => candidates - (lt | eq),
+            CmpOp::Ge => candidates - lt,
         }
     }
 
@@ -324,9 +338,27 @@ impl TraitIndex {
     /// Pids whose numeric value compares to `x` by `op`. Categorical traits give nothing.
     /// On an integer trait a fractional `x` is handled exactly (`n > 2.5` is `n >= 3`).
     pub fn compare(&self, op: CmpOp, x: f64) -> RoaringBitmap {
+        self.compare_in(op, x, None)
+    }
+
+    /// Like [`TraitIndex::compare`], but only among the pids of `within` (cheaper when `within`
+    /// is small).
+    pub fn compare_within(&self, op: CmpOp, x: f64, within: &RoaringBitmap) -> RoaringBitmap {
+        self.compare_in(op, x, Some(within))
+    }
+
+    fn compare_in(&self, op: CmpOp, x: f64, within: Option<&RoaringBitmap>) -> RoaringBitmap {
+        let bsi = |op, key| match within {
+            Some(w) => self.bsi.compare_within(op, key, w),
+            None => self.bsi.compare(op, key),
+        };
+        let all = || match within {
+            Some(w) => &self.bsi.exists & w,
+            None => self.bsi.exists.clone(),
+        };
         match self.kind {
             TraitKind::Categorical => RoaringBitmap::new(),
-            TraitKind::Float => self.bsi.compare(op, float_key(x)),
+            TraitKind::Float => bsi(op, float_key(x)),
             TraitKind::Int => {
                 if x.is_nan() {
                     return RoaringBitmap::new();
@@ -336,24 +368,24 @@ impl TraitIndex {
                 } else {
                     match op {
                         CmpOp::Eq => return RoaringBitmap::new(),
-                        CmpOp::Ne => return self.bsi.exists.clone(),
+                        CmpOp::Ne => return all(),
                         CmpOp::Lt | CmpOp::Le => (CmpOp::Le, x.floor()),
                         CmpOp::Gt | CmpOp::Ge => (CmpOp::Ge, x.ceil()),
                     }
                 };
                 if v >= i64::MAX as f64 {
                     return match op {
-                        CmpOp::Lt | CmpOp::Le | CmpOp::Ne => self.bsi.exists.clone(),
+                        CmpOp::Lt | CmpOp::Le | CmpOp::Ne => all(),
                         _ => RoaringBitmap::new(),
                     };
                 }
                 if v < i64::MIN as f64 {
                     return match op {
-                        CmpOp::Gt | CmpOp::Ge | CmpOp::Ne => self.bsi.exists.clone(),
+                        CmpOp::Gt | CmpOp::Ge | CmpOp::Ne => all(),
                         _ => RoaringBitmap::new(),
                     };
                 }
-                self.bsi.compare(op, int_key(v as i64))
+                bsi(op, int_key(v as i64))
             }
         }
     }
@@ -361,6 +393,13 @@ impl TraitIndex {
     /// Pids with `lo <= value <= hi`.
     pub fn between(&self, lo: f64, hi: f64) -> RoaringBitmap {
         self.compare(CmpOp::Ge, lo) & self.compare(CmpOp::Le, hi)
+    }
+
+    /// Pids of `within` with `lo <= value <= hi`: the upper bound is only tested on the pids
+    /// that passed the lower one.
+    pub fn between_within(&self, lo: f64, hi: f64, within: &RoaringBitmap) -> RoaringBitmap {
+        let ge = self.compare_within(CmpOp::Ge, lo, within);
+        self.compare_within(CmpOp::Le, hi, &ge)
     }
 
     /// Removes `pid` from every bitmap (used by `forget`); it is then neither present nor missing.
@@ -671,6 +710,21 @@ mod tests {
             let lo = c - 50;
             let between: RoaringBitmap = brute(&values, CmpOp::Ge, lo) & brute(&values, CmpOp::Le, c);
             prop_assert_eq!(t.between(lo as f64, c as f64), between);
+        }
+
+        #[test]
+        fn compare_within_is_compare_intersected(
+            values in proptest::collection::vec(proptest::option::of(-100i64..100), 0..300),
+            within in proptest::collection::vec(0u32..320, 0..100),
+            c in -110f64..110.0,
+        ) {
+            let pids: Vec<Pid> = (0..values.len() as u32).collect();
+            let t = TraitIndex::build("x", &ColumnData::Int(values.clone()), &pids, &pids.iter().copied().collect());
+            let within: RoaringBitmap = within.into_iter().collect();
+            for op in OPS {
+                prop_assert_eq!(t.compare_within(op, c, &within), t.compare(op, c) & &within);
+            }
+            prop_assert_eq!(t.between_within(c - 20.0, c, &within), t.between(c - 20.0, c) & &within);
         }
 
         #[test]

@@ -14,11 +14,14 @@
 //! - [`normalize`]: normalisation and hashing of identifiers and contact fields (one spec);
 //! - [`contacts`]: contact lists (CSV) read as a stream of contacts;
 //! - [`export`]: audiences to destinations (Google, Meta, DSP, LiveRamp) with a manifest.
+//! - [`expr`]: the segment expression language (parse, check, evaluate over the index);
+//! - [`segment`]: stored segments (`segments/NAME.roar` + `NAME.json`), refresh and overlap.
 
 pub mod cluster;
 pub mod contacts;
 pub mod error;
 pub mod export;
+pub mod expr;
 pub mod identity;
 pub mod idmap;
 pub mod import;
@@ -26,6 +29,7 @@ pub mod index;
 pub mod lift;
 pub mod normalize;
 pub mod progress;
+pub mod segment;
 pub mod store;
 pub mod table;
 pub mod widetable;

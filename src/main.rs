@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Resolve(a) => commands::resolve::run(a, &g),
         Command::Widetable(a) => commands::widetable::run(a, &g),
         Command::Export(a) => commands::export::run(a, &g),
+        Command::Segment(a) => commands::segment::run(a, &g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

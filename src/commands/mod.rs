@@ -14,6 +14,7 @@ pub mod import;
 pub mod info;
 pub mod init;
 pub mod resolve;
+pub mod segment;
 pub mod widetable;
 
 /// Audience segmentation and look-alike engine.
@@ -66,6 +67,8 @@ pub enum Command {
     Widetable(widetable::WidetableArgs),
     /// Export an audience to an ad platform (hashed, consent applied, with a manifest).
     Export(export::ExportArgs),
+    /// Build, count, inspect, compare and export segments.
+    Segment(segment::SegmentArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.
