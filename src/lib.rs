@@ -11,10 +11,12 @@
 //! - [`idmap`]: external id → dense, stable pid;
 //! - [`index`]: the bitmap index (roaring bitmaps per value, bit-sliced indexes for numbers);
 //! - [`import`]: `audience import`, a unified profile table into the store.
+//! - [`model`]: look-alike models (training, scoring, evaluation) on feature matrices.
 
 pub mod error;
 pub mod idmap;
 pub mod import;
+pub mod model;
 pub mod index;
 pub mod progress;
 pub mod store;

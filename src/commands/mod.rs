@@ -12,6 +12,7 @@ use audience::store::Store;
 pub mod import;
 pub mod info;
 pub mod init;
+pub mod lookalike;
 
 /// Audience segmentation and look-alike engine.
 #[derive(Parser)]
@@ -56,6 +57,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Show the store's counts, traits and segments.
     Info(info::InfoArgs),
+    /// Look-alike models: `evaluate` a method offline on a labelled table.
+    Lookalike(lookalike::LookalikeArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.
