@@ -16,6 +16,8 @@
 //! - [`export`]: audiences to destinations (Google, Meta, DSP, LiveRamp) with a manifest.
 //! - [`expr`]: the segment expression language (parse, check, evaluate over the index);
 //! - [`segment`]: stored segments (`segments/NAME.roar` + `NAME.json`), refresh and overlap.
+//! - [`import`]: `audience import`, a unified profile table into the store.
+//! - [`model`]: look-alike models (training, scoring, evaluation) on feature matrices.
 
 pub mod cluster;
 pub mod contacts;
@@ -27,6 +29,7 @@ pub mod idmap;
 pub mod import;
 pub mod index;
 pub mod lift;
+pub mod model;
 pub mod normalize;
 pub mod progress;
 pub mod segment;

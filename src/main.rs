@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Widetable(a) => commands::widetable::run(a, &g),
         Command::Export(a) => commands::export::run(a, &g),
         Command::Segment(a) => commands::segment::run(a, &g),
+        Command::Lookalike(a) => commands::lookalike::run(a, &g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

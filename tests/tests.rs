@@ -4,5 +4,6 @@
 mod common;
 mod export;
 mod import;
+mod lookalike;
 mod normalize_vectors;
 mod segment;

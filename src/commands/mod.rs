@@ -13,6 +13,7 @@ pub mod export;
 pub mod import;
 pub mod info;
 pub mod init;
+pub mod lookalike;
 pub mod resolve;
 pub mod segment;
 pub mod widetable;
@@ -69,6 +70,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Build, count, inspect, compare and export segments.
     Segment(segment::SegmentArgs),
+    /// Look-alike models: `evaluate` a method offline on a labelled table.
+    Lookalike(lookalike::LookalikeArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.

@@ -1,0 +1,100 @@
+//! The ensemble: a weighted average of the two scorers' percentiles in the pool.
+//!
+//! Owns the combination rule. The logistic logit and the similarity live on different scales, so
+//! each is first mapped to its percentile among the unlabelled pool sample it was trained against
+//! (a frozen [`Percentiles`] table: rank-averaging that scores one row at a time, independent of
+//! the batch). The ensemble score is `w · logistic percentile + (1 - w) · similarity percentile`;
+//! the trainer picks `w` on an inner validation split from a small grid, so a data set where one
+//! scorer is clearly weaker leans on the other, and the average is the default when they tie.
+//!
+//! It does not own the scorers themselves ([`super::logistic`], [`super::similarity`]).
+
+use serde::{Deserialize, Serialize};
+
+/// Number of knots of a percentile table.
+pub const KNOTS: usize = 1025;
+
+/// A frozen empirical distribution: scores at evenly spaced ranks of a reference sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Scores at ranks 0, 1/(K-1), ..., 1 of the reference, ascending.
+    pub knots: Vec<f32>,
+}
+
+impl Percentiles {
+    /// The table of `scores` (any order; non-empty).
+    pub fn of(scores: &[f32]) -> Percentiles {
+        let mut s = scores.to_vec();
+        s.sort_unstable_by(f32::total_cmp);
+        let n = s.len();
+        let knots = (0..KNOTS)
+            .map(|i| s[((i as f64 / (KNOTS - 1) as f64) * (n - 1) as f64).round() as usize])
+            .collect();
+        Percentiles { knots }
+    }
+
+    /// The percentile (0..1) of `v`, interpolated between knots; monotone and continuous, and
+    /// continued linearly beyond the ends so that ranks stay distinct there.
+    pub fn rank(&self, v: f32) -> f32 {
+        let k = &self.knots;
+        let last = k.len() - 1;
+        let span = (k[last] - k[0]).max(f32::EPSILON);
+        if v <= k[0] {
+            return (v - k[0]) / span;
+        }
+        if v >= k[last] {
+            return 1.0 + (v - k[last]) / span;
+        }
+        let i = k.partition_point(|q| *q <= v); // k[i-1] <= v < k[i]
+        let frac = (v - k[i - 1]) / (k[i] - k[i - 1]);
+        (i as f32 - 1.0 + frac) / last as f32
+    }
+}
+
+/// The combination of the two scorers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ensemble {
+    /// Weight of the logistic percentile (the similarity gets `1 - w`).
+    pub logistic_weight: f32,
+    /// Logistic logits of the pool sample.
+    pub logistic: Percentiles,
+    /// Similarities of the pool sample.
+    pub similarity: Percentiles,
+}
+
+impl Ensemble {
+    /// Combines a block's logits and similarities (both overwritten) into `out`.
+    pub fn combine(&self, logits: &[f32], similarities: &[f32], out: &mut [f32]) {
+        let w = self.logistic_weight;
+        for ((o, l), s) in out.iter_mut().zip(logits).zip(similarities) {
+            *o = w * self.logistic.rank(*l) + (1.0 - w) * self.similarity.rank(*s);
+        }
+    }
+}
+
+/// The weights the trainer tries for the logistic side.
+pub const WEIGHT_GRID: [f32; 5] = [0.5, 0.25, 0.75, 0.0, 1.0];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_are_percentiles_monotone_beyond_the_ends() {
+        let p = Percentiles::of(&(0..=100).map(|i| i as f32).collect::<Vec<_>>());
+        assert_eq!(p.rank(0.0), 0.0);
+        assert!((p.rank(50.0) - 0.5).abs() < 1e-3);
+        assert_eq!(p.rank(100.0), 1.0);
+        assert!(p.rank(150.0) > p.rank(120.0) && p.rank(120.0) > 1.0);
+        assert!(p.rank(-5.0) < 0.0);
+        let mut last = f32::NEG_INFINITY;
+        for i in 0..1000 {
+            let r = p.rank(i as f32 * 0.1);
+            assert!(r >= last);
+            last = r;
+        }
+        // Flat stretches (many equal scores) are fine.
+        let flat = Percentiles::of(&[1.0, 1.0, 1.0, 2.0]);
+        assert!(flat.rank(1.5) > flat.rank(1.0) && flat.rank(1.5) < flat.rank(2.0));
+    }
+}
