@@ -202,23 +202,24 @@ fn build_graph(dir: &Path, cfg: &SourcesConfig, opts: &ResolveOptions) -> Result
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let w = read_text_columns(&path, &refs, &refs[1..])?;
         for i in 0..w[0].len() {
-            let Some(cookie) = &w[0][i] else { continue };
-            let cn = g.node(Kind::Cookie, cookie);
-            if let Some(d) = &w[1][i] {
-                let dn = g.node(Kind::Device, d);
+            // A browser event carries a cookie, an app event a device id (or both).
+            let cn = w[0][i].as_ref().map(|c| g.node(Kind::Cookie, c));
+            let dn = w[1][i].as_ref().map(|d| g.node(Kind::Device, d));
+            let Some(node) = cn.or(dn) else { continue };
+            if let (Some(cn), Some(dn)) = (cn, dn) {
                 g.link(dn, cn, Rule::AppDevice, 1.0);
             }
             if let Some(h) = &w[3][i] {
                 let en = g.node(Kind::Email, &h.to_lowercase());
-                g.link(cn, en, Rule::Login, 1.0);
+                g.link(node, en, Rule::Login, 1.0);
             }
             if let Some(ip) = &w[2][i] {
                 let day =
                     w[4][i].as_deref().and_then(|t| t.parse::<i64>().ok()).unwrap_or(0) / 86_400;
-                households.entry(ip.clone()).or_default().entry(cn).or_default().insert(day);
+                households.entry(ip.clone()).or_default().entry(node).or_default().insert(day);
             }
             if let Some(cat) = &w[5][i] {
-                *categories.entry(cn).or_default().entry(cat.clone()).or_default() += 1.0;
+                *categories.entry(node).or_default().entry(cat.clone()).or_default() += 1.0;
             }
         }
     }
@@ -317,7 +318,7 @@ fn cross_device(
     let (roots, _) = g.clusters(MergeRule::Deterministic, opts.max_cluster);
     let owned: HashSet<u32> = facts.crm_records.iter().map(|&n| roots[n as usize]).collect();
     let empty = HashMap::new();
-    // (a, b, bin); bins: shared days (0..=5) x similarity tenths (0..=10).
+    // (a, b, bin); bins: shared days (0..=9) x similarity tenths (0..=10).
     let mut pairs: Vec<(u32, u32, usize)> = Vec::new();
     let mut ips: Vec<(&String, &HashMap<u32, HashSet<i64>>)> = households.iter().collect();
     ips.sort_by(|a, b| a.0.cmp(b.0));
@@ -332,7 +333,7 @@ fn cross_device(
             for j in i + 1..list.len() {
                 let (a, da) = list[i];
                 let (b, db) = list[j];
-                let days = da.intersection(db).count().min(5);
+                let days = da.intersection(db).count().min(9);
                 let sim = cosine(
                     categories.get(a).unwrap_or(&empty),
                     categories.get(b).unwrap_or(&empty),
@@ -342,8 +343,8 @@ fn cross_device(
             }
         }
     }
-    let mut pos = vec![0f64; 66];
-    let mut tot = vec![0f64; 66];
+    let mut pos = vec![0f64; 110];
+    let mut tot = vec![0f64; 110];
     for &(a, b, bin) in &pairs {
         let (ra, rb) = (roots[a as usize], roots[b as usize]);
         if owned.contains(&ra) && owned.contains(&rb) {
@@ -353,14 +354,28 @@ fn cross_device(
             }
         }
     }
-    for (a, b, bin) in pairs {
+    // Each node keeps only its most likely partner, and a link needs both ends to agree
+    // (mutual best): one doubtful pair cannot chain two households together.
+    let conf = |bin: usize| ((pos[bin] + 1.0) / (tot[bin] + 2.0)) as f32;
+    let mut best: HashMap<u32, (f32, u32)> = HashMap::new();
+    for &(a, b, bin) in &pairs {
         if roots[a as usize] == roots[b as usize] {
             continue;
         }
-        // Laplace-smoothed share of same-person pairs with this evidence.
-        let conf = ((pos[bin] + 1.0) / (tot[bin] + 2.0)) as f32;
-        if conf >= 0.5 {
-            g.link(a, b, Rule::CrossDevice, conf);
+        let c = conf(bin);
+        for (x, y) in [(a, b), (b, a)] {
+            let e = best.entry(x).or_insert((c, y));
+            if c > e.0 || (c == e.0 && y < e.1) {
+                *e = (c, y);
+            }
+        }
+    }
+    for (a, b, bin) in pairs {
+        let c = conf(bin);
+        let mutual =
+            best.get(&a).is_some_and(|e| e.1 == b) && best.get(&b).is_some_and(|e| e.1 == a);
+        if mutual && c >= 0.5 {
+            g.link(a, b, Rule::CrossDevice, c);
         }
     }
 }
