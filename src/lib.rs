@@ -10,9 +10,11 @@
 //! - [`table`]: reading and writing CSV/Parquet at the edge (polars lives here);
 //! - [`idmap`]: external id → dense, stable pid;
 //! - [`index`]: the bitmap index (roaring bitmaps per value, bit-sliced indexes for numbers);
-//! - [`import`]: `audience import`, a unified profile table into the store.
+//! - [`import`]: `audience import`, a unified profile table into the store;
+//! - [`generate`]: `audience generate`, a synthetic DMP world (sources + truth) by seed.
 
 pub mod error;
+pub mod generate;
 pub mod idmap;
 pub mod import;
 pub mod index;

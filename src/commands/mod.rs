@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use audience::store::Store;
 
+pub mod generate;
 pub mod import;
 pub mod info;
 pub mod init;
@@ -56,6 +57,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Show the store's counts, traits and segments.
     Info(info::InfoArgs),
+    /// Write a synthetic DMP world (raw sources, profiles and truth), deterministic by seed.
+    Generate(generate::GenerateArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.
