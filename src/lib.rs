@@ -18,12 +18,14 @@
 //! - [`segment`]: stored segments (`segments/NAME.roar` + `NAME.json`), refresh and overlap.
 //! - [`import`]: `audience import`, a unified profile table into the store.
 //! - [`model`]: look-alike models (training, scoring, evaluation) on feature matrices.
+//! - [`generate`]: `audience generate`, a synthetic DMP world (sources + truth) by seed.
 
 pub mod cluster;
 pub mod contacts;
 pub mod error;
 pub mod export;
 pub mod expr;
+pub mod generate;
 pub mod identity;
 pub mod idmap;
 pub mod import;

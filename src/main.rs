@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = cli.global;
     let result = match cli.command {
+        Command::Demo(a) => commands::demo::run(a, &g),
         Command::Init(a) => commands::init::run(a, &g),
         Command::Import(a) => commands::import::run(a, &g),
         Command::Info(a) => commands::info::run(a, &g),
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         Command::Export(a) => commands::export::run(a, &g),
         Command::Segment(a) => commands::segment::run(a, &g),
         Command::Lookalike(a) => commands::lookalike::run(a, &g),
+        Command::Generate(a) => commands::generate::run(a, &g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

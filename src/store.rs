@@ -247,6 +247,64 @@ pub fn write_atomic(
     Ok(())
 }
 
+/// A file written in a stream and published atomically, for writers that cannot fit in one
+/// [`write_atomic`] closure (several tables filled chunk after chunk). It writes into a temporary
+/// file beside `path`; [`AtomicFile::commit`] flushes, fsyncs and renames it over `path`, then
+/// fsyncs the directory. Dropped without a commit, it removes the temporary file and `path` keeps
+/// its old content.
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file for `path` (whose directory must exist).
+    pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile> {
+        let path = path.as_ref().to_path_buf();
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::internal(format!("{} has no file name", path.display())))?
+            .to_string_lossy()
+            .to_string();
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let file = File::create(&tmp).at(&tmp)?;
+        Ok(AtomicFile { path, tmp, writer: Some(BufWriter::with_capacity(1 << 20, file)) })
+    }
+
+    /// The writer into the temporary file.
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        self.writer.as_mut().expect("an AtomicFile is written only before its commit")
+    }
+
+    /// Flushes, fsyncs and renames the temporary file over the target.
+    pub fn commit(mut self) -> Result<()> {
+        let w = self.writer.take().expect("committed once");
+        let result = (|| {
+            let file = w.into_inner().map_err(|e| Error::io(&self.tmp, e.into_error()))?;
+            file.sync_all().at(&self.tmp)?;
+            fs::rename(&self.tmp, &self.path).at(&self.path)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+            return result;
+        }
+        let dir =
+            self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        sync_dir(dir);
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 fn sync_dir(dir: &Path) {
     // Best effort: some file systems refuse to open directories for syncing.
     if let Ok(d) = File::open(dir) {

@@ -3,6 +3,7 @@
 
 mod common;
 mod export;
+mod generate;
 mod import;
 mod lookalike;
 mod normalize_vectors;

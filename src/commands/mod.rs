@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 
 use audience::store::Store;
 
+pub mod demo;
 pub mod export;
+pub mod generate;
 pub mod import;
 pub mod info;
 pub mod init;
@@ -55,6 +57,8 @@ impl Global {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Run every stage on a generated world: the product's showcase.
+    Demo(demo::DemoArgs),
     /// Create a new, empty store.
     Init(init::InitArgs),
     /// Read a unified profile table (one row per person) into the store and index it.
@@ -72,6 +76,8 @@ pub enum Command {
     Segment(segment::SegmentArgs),
     /// Look-alike models: `evaluate` a method offline on a labelled table.
     Lookalike(lookalike::LookalikeArgs),
+    /// Write a synthetic DMP world (raw sources, profiles and truth), deterministic by seed.
+    Generate(generate::GenerateArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.
