@@ -31,6 +31,7 @@ pub mod idmap;
 pub mod import;
 pub mod index;
 pub mod lift;
+pub mod lookalike;
 pub mod model;
 pub mod normalize;
 pub mod progress;

@@ -15,6 +15,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = cli.global;
     let result = match cli.command {
+        Command::Train(a) => commands::train::run_train(a, &g),
+        Command::Expand(a) => commands::train::run_expand(a, &g),
         Command::Demo(a) => commands::demo::run(a, &g),
         Command::Init(a) => commands::init::run(a, &g),
         Command::Import(a) => commands::import::run(a, &g),

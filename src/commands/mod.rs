@@ -18,6 +18,7 @@ pub mod init;
 pub mod lookalike;
 pub mod resolve;
 pub mod segment;
+pub mod train;
 pub mod widetable;
 
 /// Audience segmentation and look-alike engine.
@@ -57,6 +58,10 @@ impl Global {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Train a look-alike model from a seed segment (stored under models/NAME with its card).
+    Train(train::TrainArgs),
+    /// Expand a model's seed into the pools: reach, size or score, parties, providers, budget.
+    Expand(train::ExpandArgs),
     /// Run every stage on a generated world: the product's showcase.
     Demo(demo::DemoArgs),
     /// Create a new, empty store.

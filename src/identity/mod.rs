@@ -505,6 +505,9 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
     store.write_json("identity/aliases.json", &aliases)?;
     store.write_json("identity/onboarding.json", &report.onboarding)?;
     crate::import::merge_traits(store, "resolve", &pids, traits, &HashMap::new())?;
+    if let Some(path) = crate::table::find_source(dir, "providers") {
+        crate::lookalike::save_provider_cpms(store, &path)?;
+    }
     report.secs = t0.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -1,0 +1,401 @@
+//! Look-alike and act-alike models on the store: train from a seed segment, expand into pools.
+//!
+//! Owns the store side of [`crate::model`]: `models/NAME/model.json` (the fitted model and the
+//! feature encoding, so new rows are scored with exactly the same transforms) and
+//! `models/NAME/card.json` (method, top features, counts, the hold-out evaluation, the seed, the
+//! pool and the data version), and expansion: scoring the pool, leaving out the seed and every
+//! profile without ad consent, filtering parties and providers, and choosing members under a
+//! reach, a size, a minimum score or a budget.
+//!
+//! The feature view is the profile traits table encoded by [`crate::model::matrix`] (numbers as
+//! they are, categoricals one-hot), minus the system traits (`party`, `provider`,
+//! `consent.ads`) and the `identity.*` counts. It does not own the learning itself
+//! ([`crate::model`]) or segments ([`crate::segment`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::import::{CONSENT_TRAIT, PARTY_TRAIT, PID_COLUMN, PROVIDER_TRAIT, TRAITS_TABLE};
+use crate::index::{BitmapIndex, Pid};
+use crate::model::matrix::{feature_matrix, EncodeOptions, Encoding};
+use crate::model::metrics::Evaluation;
+use crate::model::{LookalikeModel, LookalikeParams, Method};
+use crate::segment;
+use crate::store::{now_iso, Store};
+use crate::table::{read_table, ColumnData, Table};
+
+/// What a trained model's card says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelCard {
+    /// The model's name.
+    pub name: String,
+    /// When it was trained.
+    pub created: String,
+    /// The method.
+    pub method: Method,
+    /// The seed segment.
+    pub seed_segment: String,
+    /// The pool expression.
+    pub pool: String,
+    /// The features, in column order.
+    pub features: Vec<String>,
+    /// The most important features with their weights.
+    pub top_features: Vec<crate::model::FeatureWeight>,
+    /// Training counts.
+    pub counts: crate::model::TrainingCounts,
+    /// The hold-out evaluation.
+    pub evaluation: Option<Evaluation>,
+    /// Warnings raised while training.
+    pub warnings: Vec<String>,
+    /// The random seed.
+    pub seed: u64,
+    /// `store.json`'s `updated` at training time: the data it learnt from.
+    pub data_version: String,
+    /// Seconds spent training.
+    pub seconds: f64,
+}
+
+/// What `models/NAME/model.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredModel {
+    /// How the traits table becomes the matrix.
+    pub encoding: Encoding,
+    /// The fitted model.
+    pub model: LookalikeModel,
+}
+
+/// Traits that are never features.
+fn excluded(traits: &Table) -> Vec<String> {
+    traits
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .filter(|n| {
+            [PID_COLUMN, PARTY_TRAIT, PROVIDER_TRAIT, CONSENT_TRAIT].contains(&n.as_str())
+                || n.starts_with("identity.")
+        })
+        .collect()
+}
+
+fn traits_table(store: &Store) -> Result<(Table, Vec<Pid>)> {
+    let path = store.path(TRAITS_TABLE);
+    if !path.exists() {
+        return Err(Error::user(
+            "the store has no profiles yet: run `audience import` or `audience resolve` first",
+        ));
+    }
+    let t = read_table(&path)?;
+    let pids = match &t.column(PID_COLUMN)?.data {
+        ColumnData::Int(v) => v.iter().map(|p| p.unwrap_or(0) as Pid).collect(),
+        _ => return Err(Error::user(format!("{} is corrupt; import again", path.display()))),
+    };
+    Ok((t, pids))
+}
+
+/// Trains model `name` from the members of `seed_segment` against the pool `pool` (an
+/// expression; `all()` by default) and stores it with its card.
+pub fn train(
+    store: &mut Store,
+    name: &str,
+    seed_segment: &str,
+    pool: Option<&str>,
+    method: Method,
+    seed: u64,
+) -> Result<ModelCard> {
+    segment::validate_name(name)?;
+    let seed_pids = segment::load(store, seed_segment)?.pids;
+    let pool_expr = pool.unwrap_or("all()").to_string();
+    let pool_pids = segment::evaluate(store, &pool_expr, &HashMap::new())?.pids;
+    let (traits, pids) = traits_table(store)?;
+    let opts = EncodeOptions { exclude: excluded(&traits), ..EncodeOptions::default() };
+    let (encoding, fm) = feature_matrix(&traits, &opts)?;
+    let seed_rows: Vec<usize> =
+        pids.iter().enumerate().filter(|(_, p)| seed_pids.contains(**p)).map(|(i, _)| i).collect();
+    let pool_rows: Vec<usize> =
+        pids.iter().enumerate().filter(|(_, p)| pool_pids.contains(**p)).map(|(i, _)| i).collect();
+    let params =
+        LookalikeParams::new(method).seed(seed).check().map_err(|e| Error::user(e.to_string()))?;
+    crate::model::check_sizes(seed_rows.len(), pool_rows.len().saturating_sub(seed_rows.len()))
+        .map_err(|e| Error::user(format!("seed segment `{seed_segment}`: {e}")))?;
+    let model = params.fit(fm.x.view(), &fm.names, &seed_rows, &pool_rows)?;
+    let card = ModelCard {
+        name: name.to_string(),
+        created: now_iso(),
+        method,
+        seed_segment: seed_segment.to_string(),
+        pool: pool_expr,
+        features: fm.names.clone(),
+        top_features: model.top_features.clone(),
+        counts: model.counts.clone(),
+        evaluation: model.evaluation.clone(),
+        warnings: model.warnings.clone(),
+        seed,
+        data_version: store.meta().updated.clone(),
+        seconds: model.seconds,
+    };
+    store.write_json(format!("models/{name}/model.json"), &StoredModel { encoding, model })?;
+    store.write_json(format!("models/{name}/card.json"), &card)?;
+    let n = std::fs::read_dir(store.path("models")).map(|d| d.count()).unwrap_or(0) as u64;
+    store.update_counts(|c| c.models = n)?;
+    Ok(card)
+}
+
+/// Reads a model's card and fitted model.
+pub fn load(store: &Store, name: &str) -> Result<(ModelCard, StoredModel)> {
+    let read = |file: &str| -> Result<Vec<u8>> {
+        let rel = format!("models/{name}/{file}");
+        if !store.path(&rel).exists() {
+            return Err(Error::user(format!(
+                "no model `{name}` in this store; train it with `audience train {name} --seed-segment SEG`"
+            )));
+        }
+        store.read_file(&rel)
+    };
+    let bad = |e: serde_json::Error| {
+        Error::user(format!("model `{name}` is corrupt ({e}); train it again"))
+    };
+    let card = serde_json::from_slice(&read("card.json")?).map_err(bad)?;
+    let model = serde_json::from_slice(&read("model.json")?).map_err(bad)?;
+    Ok((card, model))
+}
+
+/// Scores every profile of the traits table with a stored model: (pids, scores).
+pub fn score_profiles(store: &Store, stored: &StoredModel) -> Result<(Vec<Pid>, Vec<f32>)> {
+    let (traits, pids) = traits_table(store)?;
+    let fm = stored.encoding.apply(&traits)?;
+    let mut scores = vec![0f32; fm.x.nrows()];
+    stored.model.predict_inplace(fm.x.view(), &mut scores);
+    Ok((pids, scores))
+}
+
+/// How many candidates an expansion takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reach {
+    /// A share of the candidates (0.05 = 5%).
+    Share(f64),
+    /// A number of members.
+    Size(u64),
+    /// Every candidate scoring at least this.
+    MinScore(f32),
+}
+
+/// Filters and budget of an expansion.
+#[derive(Debug, Clone, Default)]
+pub struct ExpandOptions {
+    /// Parties allowed (`first`, `second`, `third`); empty = all.
+    pub parties: Vec<String>,
+    /// Providers allowed for 3rd-party members; empty = all.
+    pub providers: Vec<String>,
+    /// Most euros to spend on 3rd-party members.
+    pub max_cost: Option<f64>,
+    /// CPM (EUR per 1,000 members) by provider.
+    pub cpm: BTreeMap<String, f64>,
+}
+
+/// What an expansion gave.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpandReport {
+    /// Candidates after filters (pool minus seed, consented).
+    pub candidates: u64,
+    /// Profiles left out for lack of ad consent.
+    pub excluded_no_consent: u64,
+    /// Members chosen.
+    pub size: u64,
+    /// Members by party.
+    pub by_party: BTreeMap<String, u64>,
+    /// 3rd-party members by provider.
+    pub by_provider: BTreeMap<String, u64>,
+    /// Cost in EUR: 3rd-party members × their provider's CPM / 1,000.
+    pub cost_eur: f64,
+    /// Reach as a share of the candidates.
+    pub reach: f64,
+    /// Expected recall of seed-like people at that reach, from the hold-out curve.
+    pub expected_recall: Option<f64>,
+    /// Expected lift at that reach, from the hold-out curve.
+    pub expected_lift: Option<f64>,
+}
+
+/// The cost of one member of `provider` (0 when it has no CPM).
+fn member_cost(cpm: &BTreeMap<String, f64>, provider: Option<&String>) -> f64 {
+    provider.and_then(|p| cpm.get(p)).map_or(0.0, |c| c / 1000.0)
+}
+
+/// Expands model `model` into segment `out`: see the module docs. Returns the report.
+pub fn expand(
+    store: &mut Store,
+    model: &str,
+    reach: Reach,
+    opts: &ExpandOptions,
+    out: &str,
+) -> Result<ExpandReport> {
+    segment::validate_name(out)?;
+    let (card, stored) = load(store, model)?;
+    let seed = segment::load(store, &card.seed_segment)?.pids;
+    let pool = segment::evaluate(store, &card.pool, &HashMap::new())?.pids;
+    let index = BitmapIndex::open(store, Some(&[PARTY_TRAIT, PROVIDER_TRAIT, CONSENT_TRAIT]))
+        .map_err(|e| {
+            Error::user(format!("{e} (expansion needs party, provider and consent.ads traits)"))
+        })?;
+    let consented = index.get(CONSENT_TRAIT)?.equals("true");
+    let mut candidates = &pool - &seed;
+    let excluded_no_consent = candidates.len() - candidates.intersection_len(&consented);
+    candidates &= &consented;
+    let party_of: HashMap<Pid, String> = index
+        .get(PARTY_TRAIT)?
+        .values
+        .iter()
+        .flat_map(|(v, b)| b.iter().map(move |p| (p, v.clone())))
+        .collect();
+    let provider_of: HashMap<Pid, String> = index
+        .get(PROVIDER_TRAIT)?
+        .values
+        .iter()
+        .flat_map(|(v, b)| b.iter().map(move |p| (p, v.clone())))
+        .collect();
+    if !opts.parties.is_empty() {
+        candidates = candidates
+            .iter()
+            .filter(|p| party_of.get(p).is_some_and(|x| opts.parties.contains(x)))
+            .collect();
+    }
+    if !opts.providers.is_empty() {
+        candidates = candidates
+            .iter()
+            .filter(|p| {
+                party_of.get(p).map(String::as_str) != Some("third")
+                    || provider_of.get(p).is_some_and(|x| opts.providers.contains(x))
+            })
+            .collect();
+    }
+    let (pids, scores) = score_profiles(store, &stored)?;
+    let mut ranked: Vec<(Pid, f32)> =
+        pids.into_iter().zip(scores).filter(|(p, _)| candidates.contains(*p)).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let n = ranked.len() as u64;
+    let want = match reach {
+        Reach::Share(s) => ((s * n as f64).round() as u64).min(n),
+        Reach::Size(k) => k.min(n),
+        Reach::MinScore(m) => ranked.iter().filter(|r| r.1 >= m).count() as u64,
+    };
+    // Free (1st/2nd-party) members in score order; paid ones while the budget lasts, best
+    // score per euro first.
+    let cost_of = |p: Pid| {
+        if party_of.get(&p).map(String::as_str) == Some("third") {
+            member_cost(&opts.cpm, provider_of.get(&p))
+        } else {
+            0.0
+        }
+    };
+    let mut chosen = RoaringBitmap::new();
+    let mut cost = 0.0;
+    match opts.max_cost {
+        None => {
+            for &(p, _) in ranked.iter().take(want as usize) {
+                chosen.insert(p);
+                cost += cost_of(p);
+            }
+        }
+        Some(budget) => {
+            let top: Vec<(Pid, f32)> = ranked.iter().take(want as usize).copied().collect();
+            let mut paid: Vec<(Pid, f32, f64)> = Vec::new();
+            for (p, s) in top {
+                let c = cost_of(p);
+                if c == 0.0 {
+                    chosen.insert(p);
+                } else {
+                    paid.push((p, s, c));
+                }
+            }
+            paid.sort_by(|a, b| {
+                (b.1 as f64 / b.2).total_cmp(&(a.1 as f64 / a.2)).then(a.0.cmp(&b.0))
+            });
+            for (p, _, c) in paid {
+                if cost + c <= budget + 1e-9 {
+                    chosen.insert(p);
+                    cost += c;
+                }
+            }
+        }
+    }
+    let mut by_party = BTreeMap::new();
+    let mut by_provider = BTreeMap::new();
+    for p in &chosen {
+        let party = party_of.get(&p).cloned().unwrap_or_else(|| "unknown".into());
+        if party == "third" {
+            *by_provider.entry(provider_of.get(&p).cloned().unwrap_or_default()).or_insert(0) += 1;
+        }
+        *by_party.entry(party).or_insert(0) += 1;
+    }
+    let share = if n == 0 { 0.0 } else { chosen.len() as f64 / n as f64 };
+    let curve = card.evaluation.as_ref().map(|e| &e.lift_curve);
+    let expected_lift =
+        curve.and_then(|c| c.iter().find(|pt| pt.reach >= share - 1e-9).map(|pt| pt.lift));
+    let report = ExpandReport {
+        candidates: n,
+        excluded_no_consent,
+        size: chosen.len(),
+        by_party,
+        by_provider,
+        cost_eur: cost,
+        reach: share,
+        expected_recall: expected_lift.map(|l| (l * share).min(1.0)),
+        expected_lift,
+    };
+    let now = now_iso();
+    let meta = segment::SegmentMeta {
+        name: out.to_string(),
+        definition: format!("expand({model})"),
+        description: Some(format!(
+            "look-alike expansion of `{}` by model `{model}`: {} members, {:.2} EUR",
+            card.seed_segment, report.size, report.cost_eur
+        )),
+        size: chosen.len(),
+        size_by_party: report.by_party.clone(),
+        created: now.clone(),
+        updated: now,
+        lineage: segment::Lineage { segments: vec![card.seed_segment.clone()], traits: Vec::new() },
+        data_version: store.meta().updated.clone(),
+        checksum: String::new(),
+    };
+    segment::save(store, &meta, &chosen)?;
+    Ok(report)
+}
+
+/// Where provider CPMs live inside the store (written by `resolve` from the `providers` source).
+pub const PROVIDERS_FILE: &str = "identity/providers.json";
+
+/// Provider CPMs (EUR per 1,000 members) known to the store; empty when none were read.
+pub fn provider_cpms(store: &Store) -> Result<BTreeMap<String, f64>> {
+    let path = store.path(PROVIDERS_FILE);
+    if !path.exists() {
+        return Ok(BTreeMap::new());
+    }
+    serde_json::from_slice(&store.read_file(PROVIDERS_FILE)?)
+        .map_err(|e| Error::user(format!("{} is corrupt ({e}); run resolve again", path.display())))
+}
+
+/// Records provider CPMs in the store (from a `providers` table: `provider`, `cpm_eur`).
+pub fn save_provider_cpms(
+    store: &Store,
+    providers_table: &std::path::Path,
+) -> Result<BTreeMap<String, f64>> {
+    let cols = crate::table::read_text_columns(providers_table, &["provider", "cpm_eur"], &[])?;
+    let mut cpm = BTreeMap::new();
+    for (i, (p, c)) in cols[0].iter().zip(&cols[1]).enumerate() {
+        let (Some(p), Some(c)) = (p, c) else { continue };
+        let v: f64 =
+            c.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0).ok_or_else(|| {
+                Error::user(format!(
+                    "{}: row {}, column `cpm_eur`: `{c}` is not a price in EUR",
+                    providers_table.display(),
+                    i + 1
+                ))
+            })?;
+        cpm.insert(p.clone(), v);
+    }
+    store.write_json(PROVIDERS_FILE, &cpm)?;
+    Ok(cpm)
+}
