@@ -90,13 +90,16 @@ pub fn run(a: ExportArgs, g: &Global) -> Result<()> {
             .map(|f| f.split('.').next().unwrap_or_default().to_string())
             .unwrap_or_default(),
     };
-    check_name(&name)?;
     let out = match a.out {
         Some(o) => o,
-        None => match Store::open(&g.store) {
-            Ok(store) => store.path("exports").join(&name).join(dest.name()),
-            Err(_) => PathBuf::from("exports").join(&name).join(dest.name()),
-        },
+        None => {
+            // The name becomes a directory only when --out is not given.
+            check_name(&name)?;
+            match Store::open(&g.store) {
+                Ok(store) => store.path("exports").join(&name).join(dest.name()),
+                Err(_) => PathBuf::from("exports").join(&name).join(dest.name()),
+            }
+        }
     };
     let list = ContactList::open(&file, a.assume_consent)?;
     let mut opts = ExportOptions::new(name, &out);
