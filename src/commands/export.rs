@@ -1,9 +1,11 @@
 //! `audience export [SEGMENT] --destination google|meta|dsp|liveramp [--contacts FILE.csv] ...`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use audience::contacts::ContactList;
 use audience::export::{
@@ -88,13 +90,16 @@ pub fn run(a: ExportArgs, g: &Global) -> Result<()> {
             .map(|f| f.split('.').next().unwrap_or_default().to_string())
             .unwrap_or_default(),
     };
-    check_name(&name)?;
     let out = match a.out {
         Some(o) => o,
-        None => match Store::open(&g.store) {
-            Ok(store) => store.path("exports").join(&name).join(dest.name()),
-            Err(_) => PathBuf::from("exports").join(&name).join(dest.name()),
-        },
+        None => {
+            // The name becomes a directory only when --out is not given.
+            check_name(&name)?;
+            match Store::open(&g.store) {
+                Ok(store) => store.path("exports").join(&name).join(dest.name()),
+                Err(_) => PathBuf::from("exports").join(&name).join(dest.name()),
+            }
+        }
     };
     let list = ContactList::open(&file, a.assume_consent)?;
     let mut opts = ExportOptions::new(name, &out);
@@ -103,9 +108,31 @@ pub fn run(a: ExportArgs, g: &Global) -> Result<()> {
     opts.default_country = a.default_country;
     opts.consent_rule = list.consent().rule();
     let t0 = Instant::now();
-    let m = try_export_contacts(list, dest, &opts)?;
-    report(&m, &out, t0.elapsed().as_secs_f64(), g);
+    let pb = spinner(g.quiet);
+    let list = list.enumerate().map(|(i, r)| {
+        if i % 65_536 == 0 {
+            pb.set_position(i as u64);
+        }
+        r
+    });
+    let result = try_export_contacts(list, dest, &opts);
+    pb.finish_and_clear();
+    report(&result?, &out, t0.elapsed().as_secs_f64(), g);
     Ok(())
+}
+
+/// A counter of contacts read, drawn on a terminal only (the total is unknown while streaming).
+fn spinner(quiet: bool) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    if quiet || !std::io::stderr().is_terminal() {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {pos} contacts read ({elapsed})")
+            .expect("valid template"),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    pb
 }
 
 fn report(m: &ExportManifest, out: &std::path::Path, secs: f64, g: &Global) {
