@@ -399,3 +399,19 @@ pub fn save_provider_cpms(
     store.write_json(PROVIDERS_FILE, &cpm)?;
     Ok(cpm)
 }
+
+/// The profile view: every trait of the traits table encoded (numbers as they are, categoricals
+/// one-hot), minus the system and identity traits, then standardised per column (mean 0,
+/// standard deviation 1), for clustering. Returns the pids of the rows and the matrix.
+pub fn profile_matrix(store: &Store) -> Result<(Vec<Pid>, crate::model::matrix::FeatureMatrix)> {
+    let (traits, pids) = traits_table(store)?;
+    let opts = EncodeOptions { exclude: excluded(&traits), ..EncodeOptions::default() };
+    let (_, mut fm) = feature_matrix(&traits, &opts)?;
+    for mut col in fm.x.columns_mut() {
+        let n = col.len().max(1) as f64;
+        let mean = col.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let sd = (col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+        col.mapv_inplace(|v| if sd > 0.0 { ((v as f64 - mean) / sd) as f32 } else { 0.0 });
+    }
+    Ok((pids, fm))
+}

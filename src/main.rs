@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = cli.global;
     let result = match cli.command {
+        Command::Cluster(a) => commands::cluster::run(a, &g),
         Command::Train(a) => commands::train::run_train(a, &g),
         Command::Expand(a) => commands::train::run_expand(a, &g),
         Command::Demo(a) => commands::demo::run(a, &g),

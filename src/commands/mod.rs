@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use audience::store::Store;
 
+pub mod cluster;
 pub mod demo;
 pub mod export;
 pub mod generate;
@@ -58,6 +59,8 @@ impl Global {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// K-means auto-segmentation: each cluster becomes a segment, with a lift report.
+    Cluster(cluster::ClusterArgs),
     /// Train a look-alike model from a seed segment (stored under models/NAME with its card).
     Train(train::TrainArgs),
     /// Expand a model's seed into the pools: reach, size or score, parties, providers, budget.
