@@ -9,6 +9,9 @@
 //! Columns that hold raw PII (emails, phones, names, street addresses) are not stored: they
 //! belong to identity resolution, and the report lists them as skipped.
 //!
+//! Importing rebuilds `profiles/` from the table alone: traits written by `audience derive` are
+//! dropped (the report says so), so run `derive` again after an import.
+//!
 //! It does not own identity resolution (`resolve`) or derived traits (`derive`).
 
 use std::collections::HashMap;
@@ -56,6 +59,9 @@ pub struct ImportReport {
     pub traits: usize,
     /// Columns not stored because they hold raw PII.
     pub skipped_pii: Vec<String>,
+    /// True when the store held traits of `audience derive`, which this import dropped (run
+    /// `derive` again).
+    pub dropped_derived: bool,
     /// Seconds spent reading the file.
     pub read_secs: f64,
     /// Seconds spent building the index and writing the store.
@@ -104,6 +110,7 @@ pub fn import_table(
     // Everything is validated and built: now write. The id map first, so that a crash can only
     // leave reserved pids behind, never traits whose pid is unknown.
     idmap.save(store)?;
+    let dropped_derived = store.path(crate::derive::DERIVE_FILE).exists();
     store.replace_dir("profiles", |dir| {
         crate::table::write_parquet(dir.join("traits.parquet"), &stored)?;
         index.save(dir, &origins)
@@ -120,6 +127,7 @@ pub fn import_table(
         known_profiles: table.rows - new_profiles,
         traits: n_traits as usize,
         skipped_pii,
+        dropped_derived,
         read_secs: 0.0,
         index_secs: t0.elapsed().as_secs_f64(),
     })

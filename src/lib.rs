@@ -10,10 +10,16 @@
 //! - [`table`]: reading and writing CSV/Parquet at the edge (polars lives here);
 //! - [`idmap`]: external id → dense, stable pid;
 //! - [`index`]: the bitmap index (roaring bitmaps per value, bit-sliced indexes for numbers);
-//! - [`import`]: `audience import`, a unified profile table into the store.
+//! - [`import`]: `audience import`, a unified profile table into the store;
+//! - [`derive`]: `audience derive`, traits computed from the raw sources;
+//! - [`features`]: feature views (ordered, transformed traits as an `Array2<f32>`);
+//! - [`hash`]: fast deterministic hashing for hot-path maps and feature hashing.
 
+pub mod derive;
 pub mod error;
+pub mod features;
 pub mod idmap;
+pub mod hash;
 pub mod import;
 pub mod index;
 pub mod progress;

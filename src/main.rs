@@ -18,6 +18,9 @@ fn main() -> ExitCode {
         Command::Init(a) => commands::init::run(a, &g),
         Command::Import(a) => commands::import::run(a, &g),
         Command::Info(a) => commands::info::run(a, &g),
+        Command::Derive(a) => commands::derive::run(a, &g),
+        Command::Traits(a) => commands::traits::run(a, &g),
+        Command::View(a) => commands::view::run(a, &g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,4 +2,5 @@
 //! Tests that read `../shared/data` skip with a message when it is absent.
 
 mod common;
+mod derive;
 mod import;

@@ -36,6 +36,12 @@ pub fn run(a: ImportArgs, g: &Global) -> Result<()> {
              not stored; use `audience resolve` for identity data"
         ));
     }
+    if r.dropped_derived {
+        g.note(
+            "warning: the traits of the last `audience derive` were dropped by this import; run \
+             `audience derive SOURCES_DIR` again",
+        );
+    }
     let secs = r.read_secs + r.index_secs;
     println!(
         "imported {} rows from {}: {} new profiles, {} known; {} traits indexed in {:.2} s ({:.0} rows/s)",

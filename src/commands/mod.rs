@@ -9,9 +9,12 @@ use clap::{Parser, Subcommand};
 
 use audience::store::Store;
 
+pub mod derive;
 pub mod import;
 pub mod info;
 pub mod init;
+pub mod traits;
+pub mod view;
 
 /// Audience segmentation and look-alike engine.
 #[derive(Parser)]
@@ -56,6 +59,12 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Show the store's counts, traits and segments.
     Info(info::InfoArgs),
+    /// Compute traits (purchases, behaviour, 3rd-party attributes, consent) from the sources.
+    Derive(derive::DeriveArgs),
+    /// List the store's traits with their meaning (or, with --catalog, every derived trait name).
+    Traits(traits::TraitsArgs),
+    /// Build a feature view (models/*.toml) on the store's traits and list its columns.
+    View(view::ViewArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.
