@@ -28,7 +28,9 @@ fn traits() -> Traits {
     let countries = ["FR", "DE", "ES"];
     cols.push((
         "country".into(),
-        ColumnData::Str((0..ROWS).map(|_| Some(countries[r.gen_range(0..3)].to_string())).collect()),
+        ColumnData::Str(
+            (0..ROWS).map(|_| Some(countries[r.gen_range(0..3)].to_string())).collect(),
+        ),
     ));
     Traits::from_columns(ROWS, cols).unwrap()
 }

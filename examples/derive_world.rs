@@ -53,7 +53,8 @@ fn person(i: usize, seed: u64, c: &mut Chunk) {
         let ts = END - r.gen_range(0..730 * 86_400);
         let online = r.gen_bool(0.3);
         let cat = if r.gen_bool(0.5) { fav } else { r.gen_range(0..CATS.len()) };
-        let (cardv, cust) = if online { ("", format!("C{i:07}")) } else { (card.as_str(), String::new()) };
+        let (cardv, cust) =
+            if online { ("", format!("C{i:07}")) } else { (card.as_str(), String::new()) };
         let _ = writeln!(
             c.receipts,
             "r{i}_{k},{ts},s{},{},{cardv},{cust},{},{:.2},{}",
@@ -128,11 +129,18 @@ fn main() -> std::io::Result<()> {
         Ok(w)
     };
     let mut crm = open("crm.csv", "customer_id,first_name,last_name,email,phone,street,city,postcode,country,birth_date,gender,loyalty_card,ad_consent,signup_date")?;
-    let mut receipts = open("receipts.csv", "receipt_id,ts,store_id,channel,loyalty_card,customer_id,category,amount,lines")?;
-    let mut web = open("web_events.csv", "ts,cookie,device_id,device_type,ip,event_type,category,url,session_id,email_sha256")?;
+    let mut receipts = open(
+        "receipts.csv",
+        "receipt_id,ts,store_id,channel,loyalty_card,customer_id,category,amount,lines",
+    )?;
+    let mut web = open(
+        "web_events.csv",
+        "ts,cookie,device_id,device_type,ip,event_type,category,url,session_id,email_sha256",
+    )?;
     let mut email = open("email_events.csv", "ts,email_sha256,campaign,event")?;
     let mut ads = open("ad_exposures.csv", "ts,cookie,device_id,campaign,event")?;
-    let mut provider = open("providers/acme_data.csv", "id_kind,id,age_band,income_band,interests,city")?;
+    let mut provider =
+        open("providers/acme_data.csv", "id_kind,id,age_band,income_band,interests,city")?;
     let mut profiles = open("../profiles.csv", "customer_id")?;
     const BATCH: usize = 10_000;
     for batch in (0..n).step_by(BATCH * 8) {

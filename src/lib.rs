@@ -18,8 +18,8 @@
 pub mod derive;
 pub mod error;
 pub mod features;
-pub mod idmap;
 pub mod hash;
+pub mod idmap;
 pub mod import;
 pub mod index;
 pub mod progress;

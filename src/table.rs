@@ -489,11 +489,8 @@ pub fn read_source(
             .split(',')
             .map(|s| s.trim().trim_matches('"').to_string())
             .collect();
-        let present: Vec<polars::prelude::PlSmallStr> = wanted
-            .iter()
-            .filter(|w| header.iter().any(|h| h == w.0))
-            .map(|w| w.0.into())
-            .collect();
+        let present: Vec<polars::prelude::PlSmallStr> =
+            wanted.iter().filter(|w| header.iter().any(|h| h == w.0)).map(|w| w.0.into()).collect();
         if present.is_empty() {
             return Err(missing_source_column(path, wanted, &header));
         }
@@ -508,9 +505,9 @@ pub fn read_source(
     } else {
         let file = std::fs::File::open(path).at(path)?;
         let mut reader = ParquetReader::new(file);
-        let schema = reader.schema().map_err(|e| {
-            Error::user(format!("{}: cannot read as Parquet: {e}", path.display()))
-        })?;
+        let schema = reader
+            .schema()
+            .map_err(|e| Error::user(format!("{}: cannot read as Parquet: {e}", path.display())))?;
         let header: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
         let present: Vec<String> = wanted
             .iter()
@@ -520,9 +517,10 @@ pub fn read_source(
         if present.is_empty() {
             return Err(missing_source_column(path, wanted, &header));
         }
-        let df = reader.with_columns(Some(present)).finish().map_err(|e| {
-            Error::user(format!("{}: cannot read as Parquet: {e}", path.display()))
-        })?;
+        let df = reader
+            .with_columns(Some(present))
+            .finish()
+            .map_err(|e| Error::user(format!("{}: cannot read as Parquet: {e}", path.display())))?;
         (header, df)
     };
     for w in wanted {
@@ -542,7 +540,11 @@ pub fn read_source(
     Ok(SourceTable { path: path.to_path_buf(), is_csv, rows, columns })
 }
 
-fn missing_source_column(path: &Path, wanted: &[(&str, SourceKind, bool)], header: &[String]) -> Error {
+fn missing_source_column(
+    path: &Path,
+    wanted: &[(&str, SourceKind, bool)],
+    header: &[String],
+) -> Error {
     let names: Vec<&str> = header.iter().map(String::as_str).collect();
     let want = wanted.iter().find(|w| w.2).unwrap_or(&wanted[0]).0;
     let hint = nearest(want, &names).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
@@ -561,9 +563,14 @@ fn source_column(
     kind: SourceKind,
 ) -> Result<SourceColumn> {
     let bad = |i: usize, what: String| {
-        Error::user(format!("{}: {}, column `{name}`: {what}", path.display(), row_label(is_csv, i)))
+        Error::user(format!(
+            "{}: {}, column `{name}`: {what}",
+            path.display(),
+            row_label(is_csv, i)
+        ))
     };
-    let internal = |e: polars::prelude::PolarsError| Error::internal(format!("column `{name}`: {e}"));
+    let internal =
+        |e: polars::prelude::PolarsError| Error::internal(format!("column `{name}`: {e}"));
     let dtype = col.dtype().clone();
     let text = || -> Result<polars::prelude::Column> {
         if dtype == DataType::String {
@@ -619,7 +626,10 @@ fn source_column(
                         .map(|(i, s)| match s {
                             None => Ok(None),
                             Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
-                                bad(i, format!("`{s}` is not an integer; leave it empty for missing"))
+                                bad(
+                                    i,
+                                    format!("`{s}` is not an integer; leave it empty for missing"),
+                                )
                             }),
                         })
                         .collect::<Result<_>>()?,
@@ -634,7 +644,12 @@ fn source_column(
                                 .filter(|x| x.is_finite())
                                 .map(Some)
                                 .ok_or_else(|| {
-                                    bad(i, format!("`{s}` is not a number; leave it empty for missing"))
+                                    bad(
+                                        i,
+                                        format!(
+                                            "`{s}` is not a number; leave it empty for missing"
+                                        ),
+                                    )
                                 }),
                         })
                         .collect::<Result<_>>()?,

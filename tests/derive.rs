@@ -39,7 +39,11 @@ fn traits_by_customer(store: &Path) -> HashMap<String, HashMap<String, Option<St
         .collect()
 }
 
-fn value<'a>(t: &'a HashMap<String, HashMap<String, Option<String>>>, id: &str, name: &str) -> Option<&'a str> {
+fn value<'a>(
+    t: &'a HashMap<String, HashMap<String, Option<String>>>,
+    id: &str,
+    name: &str,
+) -> Option<&'a str> {
     t[id].get(name).unwrap_or_else(|| panic!("no trait {name}")).as_deref()
 }
 
@@ -172,11 +176,20 @@ fn derive_computes_windows_exactly_at_their_boundaries() {
     // Origins in the index manifest.
     let manifest = fs::read_to_string(s.join("profiles/index.json")).unwrap();
     let m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
-    let meta = m["traits"].as_array().unwrap().iter().find(|t| t["name"] == "provider.acme_data.city").unwrap();
-    assert_eq!((meta["party"].as_str(), meta["provider"].as_str()), (Some("third"), Some("acme_data")));
+    let meta = m["traits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "provider.acme_data.city")
+        .unwrap();
+    assert_eq!(
+        (meta["party"].as_str(), meta["provider"].as_str()),
+        (Some("third"), Some("acme_data"))
+    );
     // The segment index answers on derived traits.
     let store = audience::store::Store::open(&s).unwrap();
-    let mut index = audience::index::BitmapIndex::open(&store, Some(&["purchase.frequency_30d"])).unwrap();
+    let mut index =
+        audience::index::BitmapIndex::open(&store, Some(&["purchase.frequency_30d"])).unwrap();
     let f = index.load(&store, "purchase.frequency_30d").unwrap();
     assert_eq!(f.compare(audience::index::CmpOp::Ge, 1.0).len(), 1);
 }
@@ -193,14 +206,20 @@ fn rederive_replaces_and_reimport_warns() {
     assert!(!t["c1"].contains_key("purchase.frequency_30d"), "the previous derive's traits go");
     let listing = ok(&s, &["traits"]);
     assert!(
-        listing.contains("purchase.frequency_7d") && listing.contains("purchases in the last W days"),
+        listing.contains("purchase.frequency_7d")
+            && listing.contains("purchases in the last W days"),
         "{listing}"
     );
-    assert!(listing.contains("third/acme_data") && listing.contains("imported column"), "{listing}");
+    assert!(
+        listing.contains("third/acme_data") && listing.contains("imported column"),
+        "{listing}"
+    );
     let catalog = ok(&s, &["traits", "--catalog"]);
     assert!(catalog.contains("web.pageviews.{CAT}_decay"), "{catalog}");
     let out = run(&s, &["import", &format!("{src}/crm.csv"), "--id", "customer_id"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("run `audience derive SOURCES_DIR` again"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("run `audience derive SOURCES_DIR` again")
+    );
     assert!(!traits_by_customer(&s)["c1"].contains_key("purchase.frequency_7d"));
 }
 
@@ -232,7 +251,9 @@ fn cdnow_rfm_matches_brute_force() {
     let cds = &t.column("number_of_cds").unwrap().data;
     let dollars = &t.column("dollar_value").unwrap().data;
     let dir = tempfile::tempdir().unwrap();
-    let mut receipts = String::from("receipt_id,ts,store_id,channel,loyalty_card,customer_id,category,amount,lines\n");
+    let mut receipts = String::from(
+        "receipt_id,ts,store_id,channel,loyalty_card,customer_id,category,amount,lines\n",
+    );
     // customer -> (last day, count, spend in file order)
     let mut brute: HashMap<String, (i64, i64, f64)> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -243,7 +264,8 @@ fn cdnow_rfm_matches_brute_force() {
         let day = days_from_civil(d / 10_000, (d / 100 % 100) as u32, (d % 100) as u32);
         let amount = dollars.number(i).unwrap();
         let lines = cds.number(i).unwrap() as i64;
-        receipts += &format!("r{i},{},s1,store,,{id},cds,{amount},{lines}\n", day * 86_400 + 43_200);
+        receipts +=
+            &format!("r{i},{},s1,store,,{id},cds,{amount},{lines}\n", day * 86_400 + 43_200);
         let e = brute.entry(id.clone()).or_insert_with(|| {
             order.push(id.clone());
             (i64::MIN, 0, 0.0)
@@ -267,8 +289,12 @@ fn cdnow_rfm_matches_brute_force() {
     let traits = read_table(s.join("profiles/traits.parquet")).unwrap();
     assert_eq!(traits.rows, 23_570);
     let col = |n: &str| &traits.column(n).unwrap().data;
-    let (pid, rec, freq, mon) =
-        (col("_pid"), col("purchase.recency_days"), col("purchase.frequency"), col("purchase.monetary"));
+    let (pid, rec, freq, mon) = (
+        col("_pid"),
+        col("purchase.recency_days"),
+        col("purchase.frequency"),
+        col("purchase.monetary"),
+    );
     let ColumnData::Float(mon) = mon else { panic!("monetary is a float trait") };
     for i in 0..traits.rows {
         let id = map.id(pid.number(i).unwrap() as u32).unwrap();
@@ -291,7 +317,11 @@ fn shipped_views_build_on_a_derived_store_and_a_typo_is_named() {
         &s,
         &["view", &format!("{root}/models/lookalike.toml"), "--save", saved.to_str().unwrap()],
     );
-    assert!(out.contains("view `lookalike`: 2 rows") && out.contains("provider.acme_data.age_band=35-44"), "{out}");
+    assert!(
+        out.contains("view `lookalike`: 2 rows")
+            && out.contains("provider.acme_data.age_band=35-44"),
+        "{out}"
+    );
     let out = ok(&s, &["view", &format!("{root}/models/actalike.toml")]);
     assert!(out.contains("web.pageviews.shoes_decay"), "{out}");
     // The saved parameters rebuild the same matrix.
@@ -301,7 +331,11 @@ fn shipped_views_build_on_a_derived_store_and_a_typo_is_named() {
     let (m, _) = audience::features::build(&spec, &traits).unwrap();
     let params = audience::features::ViewParams::load(&saved).unwrap();
     assert_eq!(audience::features::apply(&params, &traits).unwrap(), m);
-    let bad = write(dir.path(), "bad.toml", "[view]\n[[view.features]]\ntrait = \"purchase.recency_day\"\n");
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "[view]\n[[view.features]]\ntrait = \"purchase.recency_day\"\n",
+    );
     let e = fails(&s, &["view", &bad]);
     assert!(
         e.contains("bad.toml: feature 1") && e.contains("nearest trait is `purchase.recency_days`"),

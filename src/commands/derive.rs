@@ -24,7 +24,9 @@ pub struct DeriveArgs {
 pub fn run(a: DeriveArgs, g: &Global) -> Result<()> {
     let as_of = match &a.as_of {
         Some(s) => Some(parse_date(s).ok_or_else(|| {
-            anyhow::anyhow!("--as-of: `{s}` is not a date; write YYYY-MM-DD, e.g. --as-of 2026-06-30")
+            anyhow::anyhow!(
+                "--as-of: `{s}` is not a date; write YYYY-MM-DD, e.g. --as-of 2026-06-30"
+            )
         })?),
         None => None,
     };

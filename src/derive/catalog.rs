@@ -83,7 +83,8 @@ pub fn matches(pattern: &str, name: &str) -> bool {
     match pattern.find('{') {
         None => pattern == name,
         Some(open) => {
-            let Some(prefix_len) = name.get(..open).filter(|p| *p == &pattern[..open]).map(str::len)
+            let Some(prefix_len) =
+                name.get(..open).filter(|p| *p == &pattern[..open]).map(str::len)
             else {
                 return false;
             };

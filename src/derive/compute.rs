@@ -102,7 +102,11 @@ pub struct Events {
     pub ad_campaigns: Vec<String>,
 }
 
-fn group<T: Copy + Send>(events: &[T], pid: impl Fn(&T) -> Pid, shards: usize) -> (Vec<T>, Vec<usize>) {
+fn group<T: Copy + Send>(
+    events: &[T],
+    pid: impl Fn(&T) -> Pid,
+    shards: usize,
+) -> (Vec<T>, Vec<usize>) {
     let mut offsets = vec![0usize; shards + 1];
     for e in events {
         offsets[pid(e) as usize / SHARD + 1] += 1;
@@ -405,7 +409,10 @@ impl<'a> Shard<'a> {
                 out.push((format!("purchase.trend_{w}d"), ColumnData::Float(trend)));
                 for (c, name) in ev.purchase_cats.iter().enumerate() {
                     let r = (k * pc + c) * len..(k * pc + c + 1) * len;
-                    out.push((format!("purchase.count.{name}_{w}d"), int(&self.cat_count[r.clone()])));
+                    out.push((
+                        format!("purchase.count.{name}_{w}d"),
+                        int(&self.cat_count[r.clone()]),
+                    ));
                     out.push((format!("purchase.spend.{name}_{w}d"), float(&self.cat_spend[r])));
                 }
             }
@@ -485,13 +492,22 @@ mod tests {
             ..Default::default()
         };
         let cols = compute(&ev, 3, &[30]);
-        assert_eq!(*col(&cols, "purchase.recency_days"), ColumnData::Int(vec![Some(0), None, Some(59)]));
-        assert_eq!(*col(&cols, "purchase.frequency_30d"), ColumnData::Int(vec![Some(2), Some(0), Some(0)]));
+        assert_eq!(
+            *col(&cols, "purchase.recency_days"),
+            ColumnData::Int(vec![Some(0), None, Some(59)])
+        );
+        assert_eq!(
+            *col(&cols, "purchase.frequency_30d"),
+            ColumnData::Int(vec![Some(2), Some(0), Some(0)])
+        );
         assert_eq!(
             *col(&cols, "purchase.monetary_30d"),
             ColumnData::Float(vec![Some(30.0), Some(0.0), Some(0.0)])
         );
-        assert_eq!(*col(&cols, "purchase.monetary"), ColumnData::Float(vec![Some(70.0), Some(0.0), Some(5.0)]));
+        assert_eq!(
+            *col(&cols, "purchase.monetary"),
+            ColumnData::Float(vec![Some(70.0), Some(0.0), Some(5.0)])
+        );
         // trend: (30 - 40) / 70 for pid 0; pid 2 only in the window before: -1.
         assert_eq!(
             *col(&cols, "purchase.trend_30d"),
@@ -505,7 +521,10 @@ mod tests {
             *col(&cols, "channel.online_share"),
             ColumnData::Float(vec![Some(1.0 / 3.0), None, Some(0.0)])
         );
-        assert_eq!(*col(&cols, "purchase.basket"), ColumnData::Float(vec![Some(70.0 / 3.0), None, Some(5.0)]));
+        assert_eq!(
+            *col(&cols, "purchase.basket"),
+            ColumnData::Float(vec![Some(70.0 / 3.0), None, Some(5.0)])
+        );
     }
 
     #[test]
@@ -520,7 +539,12 @@ mod tests {
                 w(1, 31, WebKind::Cart, NONE, 8),
             ],
             web_cats: vec!["shoes".into()],
-            email: vec![ce(0, 1, 0, false), ce(0, 1, 0, false), ce(0, 2, 0, true), ce(0, 3, 1, false)],
+            email: vec![
+                ce(0, 1, 0, false),
+                ce(0, 1, 0, false),
+                ce(0, 2, 0, true),
+                ce(0, 3, 1, false),
+            ],
             email_campaigns: 4,
             has_email: vec![true, false],
             ads: vec![ce(1, 0, 0, false), ce(1, 0, 0, false), ce(1, 0, 0, true)],
@@ -529,8 +553,14 @@ mod tests {
         };
         let cols = compute(&ev, 2, &[30]);
         // Page views: 1 + 0.5 + 0.5; sessions: session 7 (age 0) and 8 (youngest view 30).
-        assert_eq!(*col(&cols, "web.pageviews.shoes_decay"), ColumnData::Float(vec![Some(0.0), Some(2.0)]));
-        assert_eq!(*col(&cols, "web.sessions.shoes_decay"), ColumnData::Float(vec![Some(0.0), Some(1.5)]));
+        assert_eq!(
+            *col(&cols, "web.pageviews.shoes_decay"),
+            ColumnData::Float(vec![Some(0.0), Some(2.0)])
+        );
+        assert_eq!(
+            *col(&cols, "web.sessions.shoes_decay"),
+            ColumnData::Float(vec![Some(0.0), Some(1.5)])
+        );
         assert_eq!(*col(&cols, "web.sessions_30d"), ColumnData::Int(vec![Some(0), Some(1)]));
         assert_eq!(*col(&cols, "web.pageviews_30d"), ColumnData::Int(vec![Some(0), Some(1)]));
         assert_eq!(*col(&cols, "web.days_since_visit"), ColumnData::Int(vec![None, Some(0)]));

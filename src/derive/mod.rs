@@ -162,7 +162,10 @@ pub struct DeriveReport {
 
 /// `NAME.parquet`, `NAME.csv` or `NAME.csv.gz` in `dir`.
 pub fn find_source(dir: &Path, name: &str) -> Option<PathBuf> {
-    ["parquet", "csv", "csv.gz"].iter().map(|ext| dir.join(format!("{name}.{ext}"))).find(|p| p.is_file())
+    ["parquet", "csv", "csv.gz"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}.{ext}")))
+        .find(|p| p.is_file())
 }
 
 fn stem(path: &Path) -> String {
@@ -262,7 +265,12 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
     )?;
     let email = read(
         "email_events",
-        &[("ts", Int, true), ("email_sha256", Key, true), ("campaign", Key, true), ("event", Key, true)],
+        &[
+            ("ts", Int, true),
+            ("email_sha256", Key, true),
+            ("campaign", Key, true),
+            ("event", Key, true),
+        ],
     )?;
     let ads = read(
         "ad_exposures",
@@ -321,8 +329,10 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
 
     if let Some(t) = &receipts {
         let ts = int_col(t, "ts");
-        let cust = codes(t.get("customer_id")).map(|(c, d)| (c, code_pids(d, |s| keys.customer(s))));
-        let card = codes(t.get("loyalty_card")).map(|(c, d)| (c, code_pids(d, |s| keys.loyalty_card(s))));
+        let cust =
+            codes(t.get("customer_id")).map(|(c, d)| (c, code_pids(d, |s| keys.customer(s))));
+        let card =
+            codes(t.get("loyalty_card")).map(|(c, d)| (c, code_pids(d, |s| keys.loyalty_card(s))));
         let (cats, cat_codes) = match codes(t.get("category")) {
             Some((c, d)) => {
                 let (names, map) = vocabulary(d);
@@ -357,13 +367,18 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
                     MISSING_CODE => NONE,
                     k => m[k as usize],
                 });
-                let online = online.as_ref().is_some_and(|(c, o)| c[i] != MISSING_CODE && o[c[i] as usize]);
+                let online =
+                    online.as_ref().is_some_and(|(c, o)| c[i] != MISSING_CODE && o[c[i] as usize]);
                 Ok(Some(Purchase { pid, age: age as i32, cat, online, amount }))
             })
             .collect::<Result<_>>()?;
         events.purchases = rows.into_iter().flatten().collect();
         events.purchase_cats = cats;
-        counts.push(SourceCount { name: "receipts".into(), rows: t.rows, matched: events.purchases.len() });
+        counts.push(SourceCount {
+            name: "receipts".into(),
+            rows: t.rows,
+            matched: events.purchases.len(),
+        });
         n_events += t.rows;
     }
 
@@ -393,7 +408,8 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
                 if pids[i] == NO_PID || age < 0 {
                     return Ok(None);
                 }
-                let kind = if et[i] == MISSING_CODE { WebKind::Other } else { kinds[et[i] as usize] };
+                let kind =
+                    if et[i] == MISSING_CODE { WebKind::Other } else { kinds[et[i] as usize] };
                 let cat = cat_codes.as_ref().map_or(NONE, |(c, m)| match c[i] {
                     MISSING_CODE => NONE,
                     k => m[k as usize],
@@ -404,7 +420,11 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
             .collect::<Result<_>>()?;
         events.web = rows.into_iter().flatten().collect();
         events.web_cats = cats;
-        counts.push(SourceCount { name: "web_events".into(), rows: t.rows, matched: events.web.len() });
+        counts.push(SourceCount {
+            name: "web_events".into(),
+            rows: t.rows,
+            matched: events.web.len(),
+        });
         n_events += t.rows;
     }
 
@@ -428,7 +448,12 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
                 if pid == NO_PID || age < 0 || campaign == NONE || ec[i] == MISSING_CODE {
                     return Ok(None);
                 }
-                Ok(Some(CampaignEvent { pid, age: age as i32, campaign, click: click[ec[i] as usize] }))
+                Ok(Some(CampaignEvent {
+                    pid,
+                    age: age as i32,
+                    campaign,
+                    click: click[ec[i] as usize],
+                }))
             })
             .collect::<Result<_>>()?;
         for i in 0..t.rows {
@@ -477,13 +502,16 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
     }
     if web.is_some() {
         let (cookies, devices) = keys.key_counts(n);
-        let int = |v: Vec<u32>| ColumnData::Int(v.into_iter().map(|x| Some(i64::from(x))).collect());
+        let int =
+            |v: Vec<u32>| ColumnData::Int(v.into_iter().map(|x| Some(i64::from(x))).collect());
         columns.push(("cookies.count".into(), int(cookies)));
         columns.push(("devices.count".into(), int(devices)));
     }
     let mut origins: HashMap<String, TraitOrigin> = columns
         .iter()
-        .map(|(name, _)| (name.clone(), TraitOrigin { party: Some("first".into()), provider: None }))
+        .map(|(name, _)| {
+            (name.clone(), TraitOrigin { party: Some("first".into()), provider: None })
+        })
         .collect();
     let providers_dir = dir.join("providers");
     if providers_dir.is_dir() {
@@ -529,7 +557,12 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
 }
 
 /// `loyalty.member`, `consent.ads`, `demo.age`, `demo.tenure_days` from the CRM rows.
-fn crm_traits(crm: &SourceTable, keys: &CustomerKeys, n: usize, as_of: i64) -> Result<Vec<(String, ColumnData)>> {
+fn crm_traits(
+    crm: &SourceTable,
+    keys: &CustomerKeys,
+    n: usize,
+    as_of: i64,
+) -> Result<Vec<(String, ColumnData)>> {
     let Some((ids, dict)) = codes(crm.get("customer_id")) else { return Ok(Vec::new()) };
     let pids = code_pids(dict, |s| keys.customer(s));
     let mut out = Vec::new();
@@ -590,7 +623,8 @@ fn crm_traits(crm: &SourceTable, keys: &CustomerKeys, n: usize, as_of: i64) -> R
         out.push(("demo.age".to_string(), ColumnData::Int(age)));
     }
     if let Some(signup) = date_col("signup_date")? {
-        let tenure = signup.into_iter().map(|s| s.filter(|&s| s <= as_of).map(|s| as_of - s)).collect();
+        let tenure =
+            signup.into_iter().map(|s| s.filter(|&s| s <= as_of).map(|s| as_of - s)).collect();
         out.push(("demo.tenure_days".to_string(), ColumnData::Int(tenure)));
     }
     Ok(out)
@@ -662,9 +696,15 @@ fn provider_traits(
         }
         let name = format!("provider.{provider}.{}", catalog::name_part(&col.name));
         let data = match &col.data {
-            ColumnData::Bool(v) => ColumnData::Bool(row_of.iter().map(|r| r.and_then(|i| v[i])).collect()),
-            ColumnData::Int(v) => ColumnData::Int(row_of.iter().map(|r| r.and_then(|i| v[i])).collect()),
-            ColumnData::Float(v) => ColumnData::Float(row_of.iter().map(|r| r.and_then(|i| v[i])).collect()),
+            ColumnData::Bool(v) => {
+                ColumnData::Bool(row_of.iter().map(|r| r.and_then(|i| v[i])).collect())
+            }
+            ColumnData::Int(v) => {
+                ColumnData::Int(row_of.iter().map(|r| r.and_then(|i| v[i])).collect())
+            }
+            ColumnData::Float(v) => {
+                ColumnData::Float(row_of.iter().map(|r| r.and_then(|i| v[i])).collect())
+            }
             ColumnData::Str(v) => {
                 ColumnData::Str(row_of.iter().map(|r| r.and_then(|i| v[i].clone())).collect())
             }
@@ -789,7 +829,8 @@ mod tests {
 
     #[test]
     fn vocabulary_merges_spellings() {
-        let (names, codes) = vocabulary(&["Shoes".into(), "books".into(), "shoes".into(), "".into()]);
+        let (names, codes) =
+            vocabulary(&["Shoes".into(), "books".into(), "shoes".into(), "".into()]);
         assert_eq!(names, vec!["books", "shoes"]);
         assert_eq!(codes, vec![1, 0, 1, NONE]);
     }

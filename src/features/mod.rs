@@ -246,10 +246,19 @@ mod tests {
         Traits::from_columns(
             3,
             vec![
-                ("purchase.monetary_365d".into(), ColumnData::Float(vec![Some(10.0), None, Some(30.0)])),
+                (
+                    "purchase.monetary_365d".into(),
+                    ColumnData::Float(vec![Some(10.0), None, Some(30.0)]),
+                ),
                 ("country".into(), ColumnData::Str(vec![s("FR"), s("DE"), None])),
-                ("purchase.spend.books_365d".into(), ColumnData::Float(vec![Some(1.0), Some(2.0), Some(3.0)])),
-                ("purchase.spend.shoes_365d".into(), ColumnData::Float(vec![Some(0.0), Some(0.0), Some(3.0)])),
+                (
+                    "purchase.spend.books_365d".into(),
+                    ColumnData::Float(vec![Some(1.0), Some(2.0), Some(3.0)]),
+                ),
+                (
+                    "purchase.spend.shoes_365d".into(),
+                    ColumnData::Float(vec![Some(0.0), Some(0.0), Some(3.0)]),
+                ),
             ],
         )
         .unwrap()

@@ -220,9 +220,12 @@ mod tests {
 
     #[test]
     fn broken_rules_name_the_file_and_feature() {
-        let e = ViewSpec::parse("[view]\n[[view.features]]\ntrait = \"a\"\nclip = [5.0, 1.0]\n", "m.toml")
-            .unwrap_err()
-            .to_string();
+        let e = ViewSpec::parse(
+            "[view]\n[[view.features]]\ntrait = \"a\"\nclip = [5.0, 1.0]\n",
+            "m.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("m.toml: feature 1 (`a`)") && e.contains("lo < hi"), "{e}");
         let e = ViewSpec::parse(
             "[view]\n[[view.features]]\ntrait = \"a\"\nencode = \"onehot\"\nlog1p = true\n",

@@ -166,9 +166,9 @@ impl Fitted {
     /// The trait it reads.
     pub fn trait_name(&self) -> &str {
         match self {
-            Fitted::Numeric { name, .. } | Fitted::Onehot { name, .. } | Fitted::Hash { name, .. } => {
-                name
-            }
+            Fitted::Numeric { name, .. }
+            | Fitted::Onehot { name, .. }
+            | Fitted::Hash { name, .. } => name,
         }
     }
 
@@ -293,7 +293,8 @@ mod tests {
     fn onehot_keeps_the_most_frequent_levels() {
         let s = |v: &str| Some(v.to_string());
         let col = ColumnData::Str(vec![s("b"), s("a"), s("b"), s("c"), None, s("a")]);
-        let f = fit(&spec("encode = \"onehot\"\nmax_levels = 2\nmissing = \"indicator\""), "x", &col);
+        let f =
+            fit(&spec("encode = \"onehot\"\nmax_levels = 2\nmissing = \"indicator\""), "x", &col);
         assert_eq!(f.columns(), vec!["x=a", "x=b", "x=other", "x#missing"]);
         let r = rows(&f, &col);
         assert_eq!(r[0], vec![0.0, 1.0, 0.0, 0.0]);
