@@ -9,6 +9,9 @@
 //! Columns that hold raw PII (emails, phones, names, street addresses) are not stored: they
 //! belong to identity resolution, and the report lists them as skipped.
 //!
+//! Importing rebuilds `profiles/` from the table alone: traits written by `audience derive` are
+//! dropped (the report says so), so run `derive` again after an import.
+//!
 //! It does not own identity resolution (`resolve`) or derived traits (`derive`).
 
 use std::collections::HashMap;

@@ -8,24 +8,34 @@
 //! - [`error`]: the library's error type (user mistakes apart from internal errors);
 //! - [`store`]: the store directory, its format version and the one atomic-write helper;
 //! - [`table`]: reading and writing CSV/Parquet at the edge (polars lives here);
-//! - [`idmap`]: external id → dense, stable pid;
-//! - [`index`]: the bitmap index (roaring bitmaps per value, bit-sliced indexes for numbers);
-//! - [`import`]: `audience import`, a unified profile table into the store;
+//! - [`generate`]: the synthetic DMP world (sources and truth), deterministic by seed;
+//! - [`widetable`]: the wide benchmark table (10 boolean + 10 integer columns);
 //! - [`normalize`]: normalisation and hashing of identifiers and contact fields (one spec);
-//! - [`contacts`]: contact lists (CSV) read as a stream of contacts;
-//! - [`export`]: audiences to destinations (Google, Meta, DSP, LiveRamp) with a manifest.
+//! - [`identity`]: identity resolution of raw sources into profiles with stable pids;
+//! - [`idmap`]: external id → dense, stable pid;
+//! - [`import`]: `audience import`, a unified profile table into the store, and the trait merge;
+//! - [`derive`]: traits computed from behaviour and purchases;
+//! - [`features`]: feature views (ordered, transformed traits as an `Array2<f32>`);
+//! - [`hash`]: fast deterministic hashing for hot-path maps and feature hashing;
+//! - [`index`]: the bitmap index (roaring bitmaps per value, bit-sliced indexes for numbers);
 //! - [`expr`]: the segment expression language (parse, check, evaluate over the index);
-//! - [`segment`]: stored segments (`segments/NAME.roar` + `NAME.json`), refresh and overlap.
-//! - [`import`]: `audience import`, a unified profile table into the store.
-//! - [`model`]: look-alike models (training, scoring, evaluation) on feature matrices.
-//! - [`generate`]: `audience generate`, a synthetic DMP world (sources + truth) by seed.
+//! - [`segment`]: the segment store, overlap reports;
+//! - [`cluster`]: k-means auto-segmentation; [`lift`]: trait lifts of a group;
+//! - [`model`]: look-alike learning (logistic, similarity, ensemble), metrics, table → matrix;
+//! - [`lookalike`]: models on the store: train from a seed segment, expand into pools;
+//! - [`contacts`]: contact lists (CSV) read as a stream of contacts;
+//! - [`export`]: audiences to destinations (Google, Meta, DSP, LiveRamp) with a manifest;
+//! - [`progress`]: progress bars on a terminal.
 
 pub mod cluster;
 pub mod contacts;
+pub mod derive;
 pub mod error;
 pub mod export;
 pub mod expr;
+pub mod features;
 pub mod generate;
+pub mod hash;
 pub mod identity;
 pub mod idmap;
 pub mod import;

@@ -28,6 +28,9 @@ fn main() -> ExitCode {
         Command::Segment(a) => commands::segment::run(a, &g),
         Command::Lookalike(a) => commands::lookalike::run(a, &g),
         Command::Generate(a) => commands::generate::run(a, &g),
+        Command::Derive(a) => commands::derive::run(a, &g),
+        Command::Traits(a) => commands::traits::run(a, &g),
+        Command::View(a) => commands::view::run(a, &g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -472,6 +472,277 @@ pub fn write_parquet(path: impl AsRef<Path>, columns: &[Column]) -> Result<()> {
     })
 }
 
+/// How a source column is wanted by [`read_source`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Text (ids, categories, any type read as text), dictionary-encoded.
+    Key,
+    /// Integers.
+    Int,
+    /// Numbers.
+    Float,
+    /// Booleans (`true/false`, `yes/no`, `1/0`).
+    Bool,
+}
+
+/// The code of a missing value in [`SourceColumn::Codes`].
+pub const MISSING_CODE: u32 = u32::MAX;
+
+/// A source column read compactly for hot paths: text is dictionary-encoded once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceColumn {
+    /// Text: `codes[i]` indexes `dict`, or is [`MISSING_CODE`] when the value is empty.
+    /// Codes follow the order of first appearance.
+    Codes {
+        /// One code per row.
+        codes: Vec<u32>,
+        /// The distinct values.
+        dict: Vec<String>,
+    },
+    /// Integers.
+    Int(Vec<Option<i64>>),
+    /// Numbers (never NaN).
+    Float(Vec<Option<f64>>),
+    /// Booleans.
+    Bool(Vec<Option<bool>>),
+}
+
+/// A source table: only the columns asked for, in the order asked.
+#[derive(Debug, Clone)]
+pub struct SourceTable {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// True when read from CSV.
+    pub is_csv: bool,
+    /// Number of data rows.
+    pub rows: usize,
+    /// (name, column) for every column found; optional columns that are absent are left out.
+    pub columns: Vec<(String, SourceColumn)>,
+}
+
+impl SourceTable {
+    /// The column called `name`, if it was read.
+    pub fn get(&self, name: &str) -> Option<&SourceColumn> {
+        self.columns.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    }
+
+    /// "row N" or "row N (line L)" for data row index `i` (0-based).
+    pub fn row_label(&self, i: usize) -> String {
+        row_label(self.is_csv, i)
+    }
+}
+
+/// Reads the columns `wanted` = (name, kind, required) of a CSV (optionally `.gz`) or Parquet
+/// source, and only those. A required column that is absent is an error naming the file, its
+/// columns and the nearest name; an optional one is skipped. Values that do not fit the kind are
+/// errors naming the file, the row and the column.
+pub fn read_source(
+    path: impl AsRef<Path>,
+    wanted: &[(&str, SourceKind, bool)],
+) -> Result<SourceTable> {
+    use rayon::prelude::*;
+    let path = path.as_ref();
+    let lower = path.to_string_lossy().to_lowercase();
+    let is_csv = !(lower.ends_with(".parquet") || lower.ends_with(".pq"));
+    let (header, df) = if is_csv {
+        let raw = std::fs::read(path).at(path)?;
+        let bytes = if lower.ends_with(".gz") {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
+                .map_err(|e| {
+                    Error::user(format!("{}: not a valid gzip file ({e})", path.display()))
+                })?;
+            out
+        } else {
+            raw
+        };
+        check_utf8(path, &bytes)?;
+        let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+        let header: Vec<String> = String::from_utf8_lossy(&bytes[..end])
+            .trim_end_matches('\r')
+            .split(',')
+            .map(|s| s.trim().trim_matches('"').to_string())
+            .collect();
+        let present: Vec<polars::prelude::PlSmallStr> =
+            wanted.iter().filter(|w| header.iter().any(|h| h == w.0)).map(|w| w.0.into()).collect();
+        if present.is_empty() {
+            return Err(missing_source_column(path, wanted, &header));
+        }
+        let df = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_columns(Some(present.into()))
+            .into_reader_with_file_handle(Cursor::new(bytes))
+            .finish()
+            .map_err(|e| Error::user(format!("{}: cannot read as CSV: {e}", path.display())))?;
+        (header, df)
+    } else {
+        let file = std::fs::File::open(path).at(path)?;
+        let mut reader = ParquetReader::new(file);
+        let schema = reader
+            .schema()
+            .map_err(|e| Error::user(format!("{}: cannot read as Parquet: {e}", path.display())))?;
+        let header: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+        let present: Vec<String> = wanted
+            .iter()
+            .filter(|w| header.iter().any(|h| h == w.0))
+            .map(|w| w.0.to_string())
+            .collect();
+        if present.is_empty() {
+            return Err(missing_source_column(path, wanted, &header));
+        }
+        let df = reader
+            .with_columns(Some(present))
+            .finish()
+            .map_err(|e| Error::user(format!("{}: cannot read as Parquet: {e}", path.display())))?;
+        (header, df)
+    };
+    for w in wanted {
+        if w.2 && !header.iter().any(|h| h == w.0) {
+            return Err(missing_source_column(path, &[*w], &header));
+        }
+    }
+    let rows = df.height();
+    let columns = wanted
+        .par_iter()
+        .filter(|w| header.iter().any(|h| h == w.0))
+        .map(|&(name, kind, _)| {
+            let col = df.column(name).map_err(|e| Error::internal(e.to_string()))?;
+            Ok((name.to_string(), source_column(path, is_csv, name, col, kind)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(SourceTable { path: path.to_path_buf(), is_csv, rows, columns })
+}
+
+fn missing_source_column(
+    path: &Path,
+    wanted: &[(&str, SourceKind, bool)],
+    header: &[String],
+) -> Error {
+    let names: Vec<&str> = header.iter().map(String::as_str).collect();
+    let want = wanted.iter().find(|w| w.2).unwrap_or(&wanted[0]).0;
+    let hint = nearest(want, &names).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+    Error::user(format!(
+        "{}: no column `{want}`{hint}; the file has: {}; see the source schemas in README.md",
+        path.display(),
+        names.join(", ")
+    ))
+}
+
+fn source_column(
+    path: &Path,
+    is_csv: bool,
+    name: &str,
+    col: &polars::prelude::Column,
+    kind: SourceKind,
+) -> Result<SourceColumn> {
+    let bad = |i: usize, what: String| {
+        Error::user(format!(
+            "{}: {}, column `{name}`: {what}",
+            path.display(),
+            row_label(is_csv, i)
+        ))
+    };
+    let internal =
+        |e: polars::prelude::PolarsError| Error::internal(format!("column `{name}`: {e}"));
+    let dtype = col.dtype().clone();
+    let text = || -> Result<polars::prelude::Column> {
+        if dtype == DataType::String {
+            Ok(col.clone())
+        } else {
+            col.cast(&DataType::String).map_err(internal)
+        }
+    };
+    Ok(match kind {
+        SourceKind::Key => {
+            let c = text()?;
+            let ca = c.str().map_err(internal)?;
+            let mut map: crate::hash::FxHashMap<&str, u32> = Default::default();
+            let mut dict = Vec::new();
+            let mut codes = Vec::with_capacity(ca.len());
+            for v in ca.iter() {
+                let code = match v.map(str::trim).filter(|s| !s.is_empty()) {
+                    None => MISSING_CODE,
+                    Some(s) => *map.entry(s).or_insert_with(|| {
+                        dict.push(s.to_string());
+                        (dict.len() - 1) as u32
+                    }),
+                };
+                codes.push(code);
+            }
+            SourceColumn::Codes { codes, dict }
+        }
+        SourceKind::Int if dtype.is_integer() => {
+            let c = col.cast(&DataType::Int64).map_err(internal)?;
+            SourceColumn::Int(c.i64().map_err(internal)?.iter().collect())
+        }
+        SourceKind::Float if dtype.is_primitive_numeric() => {
+            let c = col.cast(&DataType::Float64).map_err(internal)?;
+            let v: Vec<Option<f64>> = c.f64().map_err(internal)?.iter().collect();
+            if let Some(i) = v.iter().position(|x| x.is_some_and(|x| !x.is_finite())) {
+                return Err(bad(i, format!("{} is not a finite number", v[i].unwrap())));
+            }
+            SourceColumn::Float(v)
+        }
+        SourceKind::Bool if dtype == DataType::Boolean => {
+            SourceColumn::Bool(col.bool().map_err(internal)?.iter().collect())
+        }
+        SourceKind::Int | SourceKind::Float | SourceKind::Bool => {
+            let c = text()?;
+            let ca = c.str().map_err(internal)?;
+            let parsed = ca.iter().enumerate().map(|(i, v)| {
+                let s = v.map(str::trim).filter(|s| !s.is_empty());
+                (i, s)
+            });
+            match kind {
+                SourceKind::Int => SourceColumn::Int(
+                    parsed
+                        .map(|(i, s)| match s {
+                            None => Ok(None),
+                            Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
+                                bad(
+                                    i,
+                                    format!("`{s}` is not an integer; leave it empty for missing"),
+                                )
+                            }),
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+                SourceKind::Float => SourceColumn::Float(
+                    parsed
+                        .map(|(i, s)| match s {
+                            None => Ok(None),
+                            Some(s) => s
+                                .parse::<f64>()
+                                .ok()
+                                .filter(|x| x.is_finite())
+                                .map(Some)
+                                .ok_or_else(|| {
+                                    bad(
+                                        i,
+                                        format!(
+                                            "`{s}` is not a number; leave it empty for missing"
+                                        ),
+                                    )
+                                }),
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+                _ => SourceColumn::Bool(
+                    parsed
+                        .map(|(i, s)| match s {
+                            None => Ok(None),
+                            Some(s) => crate::import::parse_consent(s).map(Some).ok_or_else(|| {
+                                bad(i, format!("`{s}` is not a boolean; write true or false"))
+                            }),
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

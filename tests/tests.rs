@@ -2,6 +2,7 @@
 //! Tests that read `../shared/data` skip with a message when it is absent.
 
 mod common;
+mod derive;
 mod export;
 mod generate;
 mod import;

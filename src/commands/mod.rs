@@ -11,6 +11,7 @@ use audience::store::Store;
 
 pub mod cluster;
 pub mod demo;
+pub mod derive;
 pub mod export;
 pub mod generate;
 pub mod import;
@@ -20,6 +21,8 @@ pub mod lookalike;
 pub mod resolve;
 pub mod segment;
 pub mod train;
+pub mod traits;
+pub mod view;
 pub mod widetable;
 
 /// Audience segmentation and look-alike engine.
@@ -86,6 +89,12 @@ pub enum Command {
     Lookalike(lookalike::LookalikeArgs),
     /// Write a synthetic DMP world (raw sources, profiles and truth), deterministic by seed.
     Generate(generate::GenerateArgs),
+    /// Compute traits (purchases, behaviour, 3rd-party attributes, consent) from the sources.
+    Derive(derive::DeriveArgs),
+    /// List the store's traits with their meaning (or, with --catalog, every derived trait name).
+    Traits(traits::TraitsArgs),
+    /// Build a feature view (models/*.toml) on the store's traits and list its columns.
+    View(view::ViewArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.
