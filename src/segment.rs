@@ -77,8 +77,7 @@ pub struct Segment {
 /// Checks a segment name: 1 to 128 of letters, digits, `_`, `-`, `.`, not starting with `.`.
 pub fn validate_name(name: &str) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
-    if name.is_empty() || name.len() > 128 || name.starts_with('.') || !name.chars().all(ok_char)
-    {
+    if name.is_empty() || name.len() > 128 || name.starts_with('.') || !name.chars().all(ok_char) {
         return Err(Error::user(format!(
             "`{name}` is not a valid segment name: use 1 to 128 letters, digits, `_`, `-` or `.`, \
              not starting with `.` (for example `fr_buyers-2026`)"
@@ -104,7 +103,9 @@ pub fn names(store: &Store) -> Result<Vec<String>> {
     let mut out: Vec<String> = std::fs::read_dir(&dir)
         .at(&dir)?
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(String::from))
+        .filter_map(|e| {
+            e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(String::from)
+        })
         .filter(|n| validate_name(n).is_ok())
         .collect();
     out.sort();
@@ -456,7 +457,10 @@ pub fn refresh(store: &mut Store, target: Option<&str>) -> Result<Vec<Refreshed>
     for name in order {
         let old = load_meta(store, &name)?;
         let ev = evaluate(store, &old.definition, &fresh).map_err(|e| {
-            Error::user(format!("refreshing segment `{name}` (defined as `{}`): {e}", old.definition))
+            Error::user(format!(
+                "refreshing segment `{name}` (defined as `{}`): {e}",
+                old.definition
+            ))
         })?;
         let meta = SegmentMeta {
             size: ev.pids.len(),

@@ -38,10 +38,7 @@ fn imported(csv: &str) -> (tempfile::TempDir, PathBuf) {
 fn reimport(dir: &Path, store: &Path, csv: &str) {
     let table = dir.join("p2.csv");
     fs::write(&table, csv).unwrap();
-    ok(
-        store,
-        &["import", table.to_str().unwrap(), "--id", "customer_id", "--party", "party"],
-    );
+    ok(store, &["import", table.to_str().unwrap(), "--id", "customer_id", "--party", "party"]);
 }
 
 #[test]

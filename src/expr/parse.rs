@@ -43,7 +43,8 @@ fn describe(t: &Tok) -> String {
 }
 
 fn lex(input: &str) -> Result<Vec<(Tok, Span)>, ExprError> {
-    let err = |start: usize, end: usize, msg: String| ExprError::new(input, Span::new(start, end), msg);
+    let err =
+        |start: usize, end: usize, msg: String| ExprError::new(input, Span::new(start, end), msg);
     let bytes = input.as_bytes();
     let mut out = Vec::new();
     let mut chars = input.char_indices().peekable();
@@ -80,22 +81,21 @@ fn lex(input: &str) -> Result<Vec<(Tok, Span)>, ExprError> {
                 if eq {
                     chars.next();
                 }
-                let op = match (c, eq) {
-                    ('<', false) => CmpOp::Lt,
-                    ('<', true) => CmpOp::Le,
-                    ('>', false) => CmpOp::Gt,
-                    ('>', true) => CmpOp::Ge,
-                    ('!', true) => CmpOp::Ne,
-                    _ => {
-                        return Err(err(
+                let op =
+                    match (c, eq) {
+                        ('<', false) => CmpOp::Lt,
+                        ('<', true) => CmpOp::Le,
+                        ('>', false) => CmpOp::Gt,
+                        ('>', true) => CmpOp::Ge,
+                        ('!', true) => CmpOp::Ne,
+                        _ => return Err(err(
                             i,
                             i + 1,
                             "`!` on its own is not an operator; write `!=` to compare, or `not` \
                              to negate"
                                 .into(),
-                        ))
-                    }
-                };
+                        )),
+                    };
                 out.push((Tok::Op(op), Span::new(i, i + 1 + usize::from(eq))));
             }
             '"' | '\'' | '`' => {
@@ -334,7 +334,9 @@ impl<'a> Parser<'a> {
                 let depth = self.deeper(depth)?;
                 self.next();
                 if self.peek() == &Tok::RParen {
-                    return Err(self.err(span.to(self.span()), "empty parentheses; put a condition inside"));
+                    return Err(
+                        self.err(span.to(self.span()), "empty parentheses; put a condition inside")
+                    );
                 }
                 let e = self.or(depth)?;
                 if self.peek() != &Tok::RParen {
@@ -354,15 +356,14 @@ impl<'a> Parser<'a> {
                 self.next();
                 self.function(&w, span)
             }
-            Tok::Word(w) if super::KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(&w)) => {
-                Err(self.err(
+            Tok::Word(w) if super::KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(&w)) => Err(self
+                .err(
                     span,
                     format!(
                         "expected a condition, found the keyword `{w}`; a trait with this name \
                          goes between backticks: `{w}`"
                     ),
-                ))
-            }
+                )),
             Tok::Word(w) | Tok::Quoted(w) => {
                 self.next();
                 let name = Name { text: w, span };
@@ -407,7 +408,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Word(w) if w.eq_ignore_ascii_case("in") => {
                 self.next();
-                let open = self.expect(Tok::LBracket, "`[` after `in`, as in `country in [\"FR\", \"DE\"]`")?;
+                let open = self
+                    .expect(Tok::LBracket, "`[` after `in`, as in `country in [\"FR\", \"DE\"]`")?;
                 let mut values = Vec::new();
                 loop {
                     if self.peek() == &Tok::RBracket {

@@ -218,9 +218,9 @@ fn display_quotes_what_needs_quoting() {
 // ---------------------------------------------------------------- parser robustness
 
 const SOUP: [&str; 34] = [
-    "and", "or", "not", "between", "in", "true", "false", "(", ")", "[", "]", ",", "=", "!=",
-    "<", "<=", ">", ">=", "\"FR\"", "'x", "`a b`", "`", "3", "-2.5", "1e400", "age", "segment",
-    "party", "all", "exists", "\\", "!", "\n", "é",
+    "and", "or", "not", "between", "in", "true", "false", "(", ")", "[", "]", ",", "=", "!=", "<",
+    "<=", ">", ">=", "\"FR\"", "'x", "`a b`", "`", "3", "-2.5", "1e400", "age", "segment", "party",
+    "all", "exists", "\\", "!", "\n", "é",
 ];
 
 fn name_strategy() -> impl Strategy<Value = String> {
@@ -259,8 +259,11 @@ fn op_strategy() -> impl Strategy<Value = CmpOp> {
 fn tree_strategy() -> impl Strategy<Value = Expr> {
     let n = || name_strategy().prop_map(Name::new);
     let leaf = prop_oneof![
-        (n(), op_strategy(), literal_strategy())
-            .prop_map(|(name, op, l)| Expr::Cmp { name, op, value: Value::new(l) }),
+        (n(), op_strategy(), literal_strategy()).prop_map(|(name, op, l)| Expr::Cmp {
+            name,
+            op,
+            value: Value::new(l)
+        }),
         (n(), num(), num()).prop_map(|(name, lo, hi)| Expr::Between { name, lo, hi }),
         (n(), proptest::collection::vec(literal_strategy(), 1..4)).prop_map(|(name, v)| {
             Expr::In { name, values: v.into_iter().map(Value::new).collect() }
@@ -358,9 +361,8 @@ fn typed_tree() -> impl Strategy<Value = Expr> {
             .prop_map(|c| Value::new(Literal::Str(c.into())))
     };
     let leaf = prop_oneof![
-        (prop_oneof![Just(CmpOp::Eq), Just(CmpOp::Ne)], country()).prop_map(|(op, value)| {
-            Expr::Cmp { name: Name::new("country"), op, value }
-        }),
+        (prop_oneof![Just(CmpOp::Eq), Just(CmpOp::Ne)], country())
+            .prop_map(|(op, value)| { Expr::Cmp { name: Name::new("country"), op, value } }),
         (num_name(), op_strategy(), small()).prop_map(|(name, op, value)| Expr::Cmp {
             name,
             op,
@@ -426,8 +428,9 @@ fn holds(e: &Expr, row: &Row, pid: Pid, segments: &HashMap<String, RoaringBitmap
                 text(&name.text).is_some_and(|v| op.holds(v.as_str(), want.as_str()))
             }
         },
-        Expr::Between { name, lo, hi } => number(&name.text)
-            .is_some_and(|v| num_of(&lo.lit) <= v && v <= num_of(&hi.lit)),
+        Expr::Between { name, lo, hi } => {
+            number(&name.text).is_some_and(|v| num_of(&lo.lit) <= v && v <= num_of(&hi.lit))
+        }
         Expr::In { name, values } => values.iter().any(|v| match &v.lit {
             Literal::Num(c) => number(&name.text) == Some(*c),
             Literal::Str(s) => text(&name.text).as_deref() == Some(s.as_str()),
