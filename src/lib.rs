@@ -16,8 +16,8 @@
 pub mod error;
 pub mod idmap;
 pub mod import;
-pub mod model;
 pub mod index;
+pub mod model;
 pub mod progress;
 pub mod store;
 pub mod table;

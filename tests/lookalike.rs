@@ -64,8 +64,7 @@ fn synthetic(dir: &Path, n: usize, buyers: usize) -> String {
 fn synthetic_buyers_are_found_and_reported_against_random() {
     let dir = tempfile::tempdir().unwrap();
     let t = synthetic(dir.path(), 3_000, 400);
-    let args =
-        ["lookalike", "evaluate", &t, "--label", "buyer", "--positive", "yes", "--id", "id"];
+    let args = ["lookalike", "evaluate", &t, "--label", "buyer", "--positive", "yes", "--id", "id"];
     let out = ok(dir.path(), &[&args[..], &["--repeats", "3", "--method", "logistic"]].concat());
     assert!(out.contains("method logistic") && out.contains("random"), "{out}");
     assert!(out.contains("seed 200 per repeat, 200 hidden in a pool of 2800"), "{out}");

@@ -130,7 +130,9 @@ mod tests {
             let std: f64 = z.row(i).iter().zip(&m.standardised).map(|(a, b)| a * *b as f64).sum();
             let b0 = m.intercept as f64
                 + (0..2)
-                    .map(|j| m.standardised[j] as f64 * scaler.mean[j] as f64 / scaler.scale[j] as f64)
+                    .map(|j| {
+                        m.standardised[j] as f64 * scaler.mean[j] as f64 / scaler.scale[j] as f64
+                    })
                     .sum::<f64>();
             assert!((std + b0 - *r as f64).abs() < 1e-3, "row {i}");
         }

@@ -262,7 +262,10 @@ mod tests {
             is_csv: true,
             rows: n,
             columns: vec![
-                Column { name: "x".into(), data: ColumnData::Int((0..n as i64).map(Some).collect()) },
+                Column {
+                    name: "x".into(),
+                    data: ColumnData::Int((0..n as i64).map(Some).collect()),
+                },
                 Column { name: "y".into(), data: label },
             ],
         }

@@ -216,9 +216,8 @@ mod tests {
 
     #[test]
     fn kmeans_is_deterministic_and_finds_two_directions() {
-        let rows: Vec<Vec<f64>> = (0..20)
-            .map(|i| if i % 2 == 0 { vec![1.0, 0.0] } else { vec![0.0, 1.0] })
-            .collect();
+        let rows: Vec<Vec<f64>> =
+            (0..20).map(|i| if i % 2 == 0 { vec![1.0, 0.0] } else { vec![0.0, 1.0] }).collect();
         let a = spherical_kmeans(&rows, 2, 3);
         assert_eq!(a, spherical_kmeans(&rows, 2, 3));
         let mut found: Vec<(i64, i64)> =

@@ -79,8 +79,11 @@ fn a_saved_and_loaded_model_scores_the_same() {
     let seed: Vec<usize> = (0..300).collect();
     let pool: Vec<usize> = (0..4_000).collect();
     for method in [Method::Ensemble, Method::Logistic, Method::Similarity] {
-        let model =
-            LookalikeParams::new(method).check().unwrap().fit(x.view(), &names, &seed, &pool).unwrap();
+        let model = LookalikeParams::new(method)
+            .check()
+            .unwrap()
+            .fit(x.view(), &names, &seed, &pool)
+            .unwrap();
         let json = serde_json::to_string(&model).unwrap();
         let loaded: LookalikeModel = serde_json::from_str(&json).unwrap();
         assert_eq!(loaded, model);
