@@ -25,7 +25,8 @@
 //! **Evaluation inside training.** With `holdout` > 0 (0.2 by default) that share of the seed is
 //! held out (seeded) and mixed into the pool; the model trained on the rest ranks them, and the
 //! [`metrics::Evaluation`] (AUC, precision at K, recall at reach, lift) goes on the model's card.
-//! The final model is then refitted on the whole seed with the chosen settings.
+//! The model evaluated is the model returned (no refit on the whole seed: the card describes
+//! exactly what scores, and training costs one fit, not two).
 //!
 //! **Seed size.** A seed under [`MIN_SEED`] members is refused and one under [`WARN_SEED`] gets a
 //! warning, as Meta and Google do for look-alike and similar audiences.
@@ -66,6 +67,11 @@ pub const MIN_SEED: usize = 100;
 pub const WARN_SEED: usize = 1000;
 /// Fewest pool rows (the seed excluded) a model is trained against.
 pub const MIN_POOL: usize = 100;
+
+/// Most seed members in the fitting part of the inner validation split.
+const SEARCH_SEED: usize = 6_000;
+/// Most unlabelled rows in the fitting part of the inner validation split.
+const SEARCH_UNLABELLED: usize = 40_000;
 
 /// Rows per scoring block (one rayon task).
 const BLOCK: usize = 4096;
@@ -315,11 +321,11 @@ pub fn check_sizes(seed: usize, pool_outside_seed: usize) -> Result<Vec<String>,
 pub struct TrainingCounts {
     /// Seed members given (duplicates removed).
     pub seed: usize,
-    /// Seed members held out for the evaluation.
+    /// Seed members held out for the evaluation (the model is trained on the others).
     pub holdout: usize,
     /// Pool rows outside the seed.
     pub pool: usize,
-    /// Unlabelled rows sampled from them for the final model.
+    /// Unlabelled rows sampled from them for training.
     pub unlabelled: usize,
 }
 
@@ -414,18 +420,9 @@ impl ValidLookalikeParams {
 
         let unl = self.sample_unlabelled(&outside, train_seed.len(), &mut rng);
         let chosen = self.choose(x, train_seed, &unl, &mut rng)?;
-        let evaluation = if held.is_empty() {
-            None
-        } else {
-            let model = self.fit_with(x, train_seed, &unl, chosen)?;
-            Some(model.evaluate_holdout(x, held, &outside, &unl, &mut rng))
-        };
-        let unl = if held.is_empty() {
-            unl
-        } else {
-            self.sample_unlabelled(&outside, seed_rows.len(), &mut rng)
-        };
-        let mut scorers = self.fit_with(x, &seed_rows, &unl, chosen)?;
+        let mut scorers = self.fit_with(x, train_seed, &unl, chosen)?;
+        let evaluation =
+            (!held.is_empty()).then(|| scorers.evaluate_holdout(x, held, &outside, &unl, &mut rng));
         let top_features = scorers.top_features(features);
         scorers.lambda = self.method.uses_logistic().then_some(chosen.lambda);
         Ok(LookalikeModel {
@@ -494,8 +491,21 @@ impl ValidLookalikeParams {
             let train = r.split_off(n_val);
             (train, r)
         };
-        let (seed_fit, seed_val) = split(seed, rng);
-        let (unl_fit, unl_val) = split(unl, rng);
+        // The choice needs a few thousand rows, not all: at most SEARCH_SEED seed members and
+        // SEARCH_UNLABELLED unlabelled rows (a seeded sample) take part.
+        let (seed_fit, mut seed_val) = split(seed, rng);
+        let (unl_fit, mut unl_val) = split(unl, rng);
+        let mut seed_fit = seed_fit;
+        let mut unl_fit = unl_fit;
+        for (v, cap) in [
+            (&mut seed_fit, SEARCH_SEED),
+            (&mut seed_val, SEARCH_SEED / 3),
+            (&mut unl_fit, SEARCH_UNLABELLED),
+            (&mut unl_val, SEARCH_UNLABELLED / 3),
+        ] {
+            v.truncate(cap); // already shuffled
+            v.sort_unstable();
+        }
         let val_rows: Vec<usize> = seed_val.iter().chain(&unl_val).copied().collect();
         let labels: Vec<bool> = (0..val_rows.len()).map(|i| i < seed_val.len()).collect();
         let xv = x.select(ndarray::Axis(0), &val_rows);
