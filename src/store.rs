@@ -282,7 +282,8 @@ impl AtomicFile {
             let _ = fs::remove_file(&self.tmp);
             return result;
         }
-        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir =
+            self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         sync_dir(dir);
         Ok(())
     }

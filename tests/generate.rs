@@ -22,7 +22,10 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         for e in fs::read_dir(dir.join(sub)).unwrap() {
             let e = e.unwrap();
             if e.file_type().unwrap().is_file() {
-                out.push((format!("{sub}/{}", e.file_name().to_string_lossy()), fs::read(e.path()).unwrap()));
+                out.push((
+                    format!("{sub}/{}", e.file_name().to_string_lossy()),
+                    fs::read(e.path()).unwrap(),
+                ));
             }
         }
     }
@@ -99,7 +102,8 @@ fn shapes_agree_with_the_truth() {
 
     // Identifiers → person.
     let ids = t("truth/identifiers");
-    let (kinds, values, owners) = (text(&ids, "kind"), text(&ids, "value"), text(&ids, "person_id"));
+    let (kinds, values, owners) =
+        (text(&ids, "kind"), text(&ids, "value"), text(&ids, "person_id"));
     let mut owner: HashMap<(String, String), String> = HashMap::new();
     for i in 0..ids.rows {
         let prev = owner.insert((kinds[i].clone(), values[i].clone()), owners[i].clone());
@@ -110,7 +114,8 @@ fn shapes_agree_with_the_truth() {
 
     // Every hashed email in web and email events belongs to a known person.
     let web = t("web_events");
-    let web_hashes: Vec<String> = text(&web, "email_sha256").into_iter().filter(|e| !e.is_empty()).collect();
+    let web_hashes: Vec<String> =
+        text(&web, "email_sha256").into_iter().filter(|e| !e.is_empty()).collect();
     assert!(web_hashes.len() > 100);
     for h in &web_hashes {
         assert!(owner.contains_key(&("email".to_string(), h.clone())), "{h} is not in the truth");
@@ -127,12 +132,16 @@ fn shapes_agree_with_the_truth() {
         if ck.is_empty() {
             continue;
         }
-        let p = owner.get(&("cookie".to_string(), ck.clone())).expect("every web cookie is in the truth");
+        let p = owner
+            .get(&("cookie".to_string(), ck.clone()))
+            .expect("every web cookie is in the truth");
         by_ip.entry(ip.as_str()).or_default().insert(p.as_str());
     }
     let public: HashSet<String> = text(&t("truth/public_ips"), "ip").into_iter().collect();
-    let shared_public = by_ip.iter().filter(|(ip, ps)| public.contains(*ip) && ps.len() >= 5).count();
-    let shared_home = by_ip.iter().filter(|(ip, ps)| !public.contains(*ip) && ps.len() >= 2).count();
+    let shared_public =
+        by_ip.iter().filter(|(ip, ps)| public.contains(*ip) && ps.len() >= 5).count();
+    let shared_home =
+        by_ip.iter().filter(|(ip, ps)| !public.contains(*ip) && ps.len() >= 2).count();
     assert!(shared_public >= 3, "{shared_public} public IPs used by 5+ people");
     assert!(shared_home >= 20, "{shared_home} household IPs used by 2+ people");
 
@@ -153,7 +162,11 @@ fn shapes_agree_with_the_truth() {
     let rate = converts.iter().filter(|c| **c).count() as f64 / people as f64;
     assert!((0.03..0.08).contains(&rate), "conversion rate {rate}");
     let rate_of = |name: &str| {
-        let (n, k) = personas.iter().zip(&converts).filter(|(p, _)| *p == name).fold((0, 0), |(n, k), (_, c)| (n + 1, k + *c as usize));
+        let (n, k) = personas
+            .iter()
+            .zip(&converts)
+            .filter(|(p, _)| *p == name)
+            .fold((0, 0), |(n, k), (_, c)| (n + 1, k + *c as usize));
         k as f64 / n as f64
     };
     assert!(rate_of("fashion_lover") > 3.0 * rate_of("senior_classic"));

@@ -2,5 +2,5 @@
 //! Tests that read `../shared/data` skip with a message when it is absent.
 
 mod common;
-mod import;
 mod generate;
+mod import;

@@ -39,7 +39,8 @@ pub fn run(a: GenerateArgs, g: &Global) -> Result<()> {
         FormatArg::Parquet => Format::Parquet,
         FormatArg::Csv => Format::Csv,
     };
-    let opts = Options { people: a.people, seed: a.seed, out: a.out.clone(), format, quiet: g.quiet };
+    let opts =
+        Options { people: a.people, seed: a.seed, out: a.out.clone(), format, quiet: g.quiet };
     let t = Instant::now();
     let m = generate(&opts)?;
     let secs = t.elapsed().as_secs_f64();

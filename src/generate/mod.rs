@@ -336,8 +336,13 @@ mod tests {
     #[test]
     fn people_out_of_range_is_a_user_error() {
         let dir = tempfile::tempdir().unwrap();
-        let opts =
-            Options { people: 0, seed: 1, out: dir.path().join("w"), format: Format::Csv, quiet: true };
+        let opts = Options {
+            people: 0,
+            seed: 1,
+            out: dir.path().join("w"),
+            format: Format::Csv,
+            quiet: true,
+        };
         let e = generate(&opts).unwrap_err();
         assert!(e.is_user() && e.to_string().contains("--people 0"), "{e}");
     }

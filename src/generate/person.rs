@@ -95,7 +95,9 @@ impl Keys {
 
     /// The RNG of a stream (`what`) and index, independent of every other.
     pub fn rng(&self, what: u64, index: u64) -> ChaCha8Rng {
-        ChaCha8Rng::seed_from_u64(mix(self.seed ^ mix(what.wrapping_mul(0x1_0000_0001) ^ mix(index))))
+        ChaCha8Rng::seed_from_u64(mix(
+            self.seed ^ mix(what.wrapping_mul(0x1_0000_0001) ^ mix(index))
+        ))
     }
 }
 
@@ -180,13 +182,14 @@ fn cents(x: f64) -> f64 {
 
 /// Hours of the day weighted by activity (night low, evening high).
 const HOUR_WEIGHTS: [f64; 24] = [
-    0.3, 0.15, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.4, 1.5, 1.6, 1.7, 2.0, 1.9, 1.7, 1.6, 1.7, 1.9,
-    2.2, 2.5, 2.6, 2.2, 1.4, 0.7,
+    0.3, 0.15, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.4, 1.5, 1.6, 1.7, 2.0, 1.9, 1.7, 1.6, 1.7, 1.9, 2.2,
+    2.5, 2.6, 2.2, 1.4, 0.7,
 ];
 
 fn ts_in(rng: &mut ChaCha8Rng, from: i64, to: i64) -> i64 {
     let start = span_start();
-    let (d0, d1) = ((from - start).max(0) / 86_400, ((to - start).min(SPAN_DAYS * 86_400) - 1) / 86_400);
+    let (d0, d1) =
+        ((from - start).max(0) / 86_400, ((to - start).min(SPAN_DAYS * 86_400) - 1) / 86_400);
     let day = if d1 > d0 { rng.gen_range(d0..=d1) } else { d0 };
     let hour = pick(rng, &HOUR_WEIGHTS) as i64;
     let t = start + day * 86_400 + hour * 3600 + rng.gen_range(0..3600);
@@ -378,7 +381,8 @@ pub fn household(world: &World, first: u64, size: u64, out: &mut [Buf]) {
 }
 
 fn draw_address(rng: &mut ChaCha8Rng, c: &Country, city: Option<usize>) -> Address {
-    let city = city.unwrap_or_else(|| pick(rng, &c.cities.iter().map(|x| x.weight).collect::<Vec<_>>()));
+    let city =
+        city.unwrap_or_else(|| pick(rng, &c.cities.iter().map(|x| x.weight).collect::<Vec<_>>()));
     let street = c.streets[rng.gen_range(0..c.streets.len())]
         .replace('#', &rng.gen_range(1..180).to_string());
     let postcode = match c.cities[city].postcode {
@@ -394,13 +398,23 @@ fn draw_address(rng: &mut ChaCha8Rng, c: &Country, city: Option<usize>) -> Addre
     Address { street, city, postcode }
 }
 
-fn draw_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, member: u64, index: u64) -> Person {
+fn draw_person(
+    world: &World,
+    rng: &mut ChaCha8Rng,
+    hh: &Household,
+    member: u64,
+    index: u64,
+) -> Person {
     let keys = &world.keys;
     let c = &COUNTRIES[hh.country];
     let (persona, age) = match member {
         0 => (hh.head_persona, hh.head_age),
         1 => {
-            let persona = if rng.gen_bool(0.4) { hh.head_persona } else { pick(rng, &PERSONAS.map(|p| p.weight)) };
+            let persona = if rng.gen_bool(0.4) {
+                hh.head_persona
+            } else {
+                pick(rng, &PERSONAS.map(|p| p.weight))
+            };
             (persona, (hh.head_age as f64 + 4.0 * normal(rng)).clamp(18.0, 95.0) as u32)
         }
         _ => {
@@ -427,7 +441,11 @@ fn draw_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, member: u64,
     for a in &mut affinity {
         *a *= (0.4 * normal(rng)).exp();
     }
-    let first_name = if female { c.female[rng.gen_range(0..c.female.len())] } else { c.male[rng.gen_range(0..c.male.len())] };
+    let first_name = if female {
+        c.female[rng.gen_range(0..c.female.len())]
+    } else {
+        c.male[rng.gen_range(0..c.male.len())]
+    };
     let last_name = if member == 1 && rng.gen_bool(0.2) {
         c.last[rng.gen_range(0..c.last.len())]
     } else {
@@ -452,8 +470,13 @@ fn draw_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, member: u64,
 
     // A unique email: name-based local part with a number that is a bijection of the index.
     let style = rng.gen_range(0..5);
-    let domain = if rng.gen_bool(0.45) { c.domains[0] } else { c.domains[rng.gen_range(0..c.domains.len())] };
-    let email = email_address(first_name, last_name, style, scramble(index * 2, 26, keys.email), domain);
+    let domain = if rng.gen_bool(0.45) {
+        c.domains[0]
+    } else {
+        c.domains[rng.gen_range(0..c.domains.len())]
+    };
+    let email =
+        email_address(first_name, last_name, style, scramble(index * 2, 26, keys.email), domain);
     let email_hash = hex_sha256(&email);
 
     let mut devices = Vec::new();
@@ -467,7 +490,9 @@ fn draw_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, member: u64,
             if rng.gen_bool(*p) || (slot == 1 && devices.is_empty()) {
                 let n = (1 + poisson(rng, *churn)).min(31) as u64;
                 let cookies = (0..n)
-                    .map(|k| format!("{:016x}", mix(keys.cookie ^ (index << 8 | (slot as u64) << 5 | k))))
+                    .map(|k| {
+                        format!("{:016x}", mix(keys.cookie ^ (index << 8 | (slot as u64) << 5 | k)))
+                    })
                     .collect();
                 devices.push(Device { kind: *kind, cookies, maid: String::new() });
             }
@@ -587,11 +612,8 @@ fn email_variant(rng: &mut ChaCha8Rng, email: &str, truth: &mut Vec<String>) -> 
     let mut e = email.to_string();
     if e.ends_with("@gmail.com") && rng.gen_bool(0.15) {
         let (local, domain) = e.split_once('@').expect("an email has an @");
-        let local = if rng.gen_bool(0.5) {
-            local.replace('.', "")
-        } else {
-            format!("{local}+shop")
-        };
+        let local =
+            if rng.gen_bool(0.5) { local.replace('.', "") } else { format!("{local}+shop") };
         e = format!("{local}@{domain}");
         // A different mailbox spelling: its own hash, which identity resolution may link.
         truth.push(hex_sha256(&normalise_email(&e)));
@@ -755,7 +777,8 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
         let signup0 = if new_customer {
             start / 86_400 + rng.gen_range(0..SPAN_DAYS - 1)
         } else {
-            days_from_civil(2012, 1, 1) + rng.gen_range(0..(start / 86_400 - days_from_civil(2012, 1, 1)))
+            days_from_civil(2012, 1, 1)
+                + rng.gen_range(0..(start / 86_400 - days_from_civil(2012, 1, 1)))
         };
         let cid = |r: u64| format!("C{:09}", scramble(p.index * 4 + r, 27, keys.customer));
         // Movers: the first record holds the old address, the second the current one.
@@ -767,7 +790,19 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
         };
         let first_addr = old.as_ref().unwrap_or(&hh.address);
         customer_id = cid(0);
-        crm_row(rng, c, p, &customer_id, Some(&p.email), &sig, first_addr, &loyalty, signup0, &mut truth_emails, &mut out[ix::CRM]);
+        crm_row(
+            rng,
+            c,
+            p,
+            &customer_id,
+            Some(&p.email),
+            &sig,
+            first_addr,
+            &loyalty,
+            signup0,
+            &mut truth_emails,
+            &mut out[ix::CRM],
+        );
         ids.add("customer_id", customer_id.clone());
         if mover {
             let id1 = cid(1);
@@ -781,12 +816,28 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
             } else {
                 p.email.clone()
             };
-            let (phone1, sig1) = if rng.gen_bool(0.3) { e164(c, p.index, 1, keys) } else { (phone_e164.clone(), sig.clone()) };
+            let (phone1, sig1) = if rng.gen_bool(0.3) {
+                e164(c, p.index, 1, keys)
+            } else {
+                (phone_e164.clone(), sig.clone())
+            };
             if phone1 != phone_e164 {
                 ids.add("phone", hex_sha256(&phone1));
             }
             let card = if rng.gen_bool(0.8) { loyalty.as_str() } else { "" };
-            crm_row(rng, c, p, &id1, Some(&email1), &sig1, &hh.address, card, signup1, &mut truth_emails, &mut out[ix::CRM]);
+            crm_row(
+                rng,
+                c,
+                p,
+                &id1,
+                Some(&email1),
+                &sig1,
+                &hh.address,
+                card,
+                signup1,
+                &mut truth_emails,
+                &mut out[ix::CRM],
+            );
             ids.add("customer_id", id1.clone());
             customer_id = id1; // online orders use the current account
         }
@@ -794,7 +845,19 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
             let id2 = cid(2);
             let signup2 = (signup0 + rng.gen_range(1..400)).min(end / 86_400 - 1);
             let card = if rng.gen_bool(0.5) { loyalty.as_str() } else { "" };
-            crm_row(rng, c, p, &id2, Some(&p.email), &sig, &hh.address, card, signup2, &mut truth_emails, &mut out[ix::CRM]);
+            crm_row(
+                rng,
+                c,
+                p,
+                &id2,
+                Some(&p.email),
+                &sig,
+                &hh.address,
+                card,
+                signup2,
+                &mut truth_emails,
+                &mut out[ix::CRM],
+            );
             ids.add("customer_id", id2);
         }
         ids.add("phone", hex_sha256(&phone_e164));
@@ -829,14 +892,21 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
                 rng.gen_range(0..256),
                 rng.gen_range(1..255)
             ),
-            DeviceKind::Desktop | DeviceKind::Mobile if !public_ip.is_empty() && rng.gen_bool(0.3) => {
+            DeviceKind::Desktop | DeviceKind::Mobile
+                if !public_ip.is_empty() && rng.gen_bool(0.3) =>
+            {
                 public_ip.clone()
             }
             _ => hh.ip.clone(),
         }
     };
-    let web_devices: Vec<usize> =
-        p.devices.iter().enumerate().filter(|(_, d)| d.kind != DeviceKind::App).map(|(i, _)| i).collect();
+    let web_devices: Vec<usize> = p
+        .devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.kind != DeviceKind::App)
+        .map(|(i, _)| i)
+        .collect();
     let device_weights: Vec<f64> = p
         .devices
         .iter()
@@ -890,7 +960,21 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
             events.extend((0..n_pages).map(|_| ("page_view", cat)));
             events.push(("add_to_cart", cat));
             events.push(("purchase", cat));
-            web_session(rng, keys, p, d, ts0, ts, &events, true, &session_ip, &mut session_no, &mut sum, recent, &mut out[ix::WEB]);
+            web_session(
+                rng,
+                keys,
+                p,
+                d,
+                ts0,
+                ts,
+                &events,
+                true,
+                &session_ip,
+                &mut session_no,
+                &mut sum,
+                recent,
+                &mut out[ix::WEB],
+            );
         } else {
             let card = if p.loyalty_member && rng.gen_bool(0.85) { loyalty.as_str() } else { "" };
             let store = if rng.gen_bool(0.85) {
@@ -914,7 +998,10 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
 
     // ---- browsing sessions on our site and app ----
     if p.visits_site {
-        let n = poisson(rng, pe.sessions * (0.5 + p.engagement) * if p.is_customer { 1.2 } else { 1.0 });
+        let n = poisson(
+            rng,
+            pe.sessions * (0.5 + p.engagement) * if p.is_customer { 1.2 } else { 1.0 },
+        );
         for _ in 0..n.min(5000) {
             let d = pick(rng, &device_weights);
             let ts0 = ts_in(rng, start, end);
@@ -932,12 +1019,27 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
                     events.push(("add_to_cart", cat));
                 }
             }
-            if !p.is_customer && newsletter_ts.is_none() && rng.gen_bool(0.05 + 0.1 * p.engagement) {
+            if !p.is_customer && newsletter_ts.is_none() && rng.gen_bool(0.05 + 0.1 * p.engagement)
+            {
                 events.push(("newsletter_signup", usize::MAX));
                 newsletter_ts = Some(ts0);
             }
             let ts1 = ts0 + 60 * events.len() as i64;
-            web_session(rng, keys, p, d, ts0, ts1.min(end - 1), &events, logged_in, &session_ip, &mut session_no, &mut sum, recent, &mut out[ix::WEB]);
+            web_session(
+                rng,
+                keys,
+                p,
+                d,
+                ts0,
+                ts1.min(end - 1),
+                &events,
+                logged_in,
+                &session_ip,
+                &mut session_no,
+                &mut sum,
+                recent,
+                &mut out[ix::WEB],
+            );
         }
     }
     if newsletter_ts.is_some() {
@@ -948,11 +1050,7 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
     }
 
     // ---- email campaigns: customers who consented, and newsletter subscribers ----
-    let subscribed_from = if p.is_customer && p.ad_consent {
-        Some(start)
-    } else {
-        newsletter_ts
-    };
+    let subscribed_from = if p.is_customer && p.ad_consent { Some(start) } else { newsletter_ts };
     if let Some(from) = subscribed_from {
         for (name, day, theme) in EMAIL_CAMPAIGNS {
             let sent = start + day as i64 * 86_400 + 9 * 3600;
@@ -964,7 +1062,8 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
             if !rng.gen_bool(p_open) {
                 continue;
             }
-            let open = (sent + (-(rng.gen_range(1e-9..1.0f64)).ln() * 6.0 * 3600.0) as i64).min(end - 120);
+            let open =
+                (sent + (-(rng.gen_range(1e-9..1.0f64)).ln() * 6.0 * 3600.0) as i64).min(end - 120);
             out[ix::EMAIL].row(&[V::I(open), V::S(&p.email_hash), V::S(name), V::S("open")]);
             if open >= recent {
                 sum.opens_90d += 1;
@@ -979,17 +1078,30 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
     // ---- ad exposures on the open web and in apps ----
     if p.is_digital {
         let n = poisson(rng, 6.0 * (0.6 + 0.8 * p.engagement));
-        let weights: Vec<f64> = AD_CAMPAIGNS.iter().map(|(_, t)| 0.5 + p.affinity[*t] / aff_max).collect();
+        let weights: Vec<f64> =
+            AD_CAMPAIGNS.iter().map(|(_, t)| 0.5 + p.affinity[*t] / aff_max).collect();
         for _ in 0..n.min(5000) {
             let k = pick(rng, &weights);
             let (name, theme) = AD_CAMPAIGNS[k];
             let d = &p.devices[rng.gen_range(0..p.devices.len())];
             let ts = ts_in(rng, start, end - 60);
             let cookie = d.cookie_at(ts);
-            out[ix::ADS].row(&[V::I(ts), V::S(cookie), V::S(&d.maid), V::S(name), V::S("impression")]);
+            out[ix::ADS].row(&[
+                V::I(ts),
+                V::S(cookie),
+                V::S(&d.maid),
+                V::S(name),
+                V::S("impression"),
+            ]);
             if rng.gen_bool(0.005 + 0.03 * p.affinity[theme] / aff_max) {
                 sum.ad_clicks += 1;
-                out[ix::ADS].row(&[V::I(ts + rng.gen_range(2..30)), V::S(cookie), V::S(&d.maid), V::S(name), V::S("click")]);
+                out[ix::ADS].row(&[
+                    V::I(ts + rng.gen_range(2..30)),
+                    V::S(cookie),
+                    V::S(&d.maid),
+                    V::S(name),
+                    V::S("click"),
+                ]);
             }
         }
     }
@@ -1000,7 +1112,8 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
         let norm = p.affinity.iter().map(|a| a * a).sum::<f64>().sqrt();
         for (pi, partner) in PARTNERS.iter().enumerate() {
             let tn = partner.theme.iter().map(|a| a * a).sum::<f64>().sqrt();
-            let cos = p.affinity.iter().zip(&partner.theme).map(|(a, b)| a * b).sum::<f64>() / (norm * tn);
+            let cos = p.affinity.iter().zip(&partner.theme).map(|(a, b)| a * b).sum::<f64>()
+                / (norm * tn);
             if !rng.gen_bool((0.08 + 0.75 * cos).min(0.95)) {
                 continue;
             }
@@ -1009,21 +1122,37 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
                     continue;
                 }
                 let d = &p.devices[di];
-                let pc = format!("{:016x}", mix(keys.partner_cookie ^ (p.index << 8 | (pi as u64) << 3 | di as u64)));
+                let pc = format!(
+                    "{:016x}",
+                    mix(keys.partner_cookie ^ (p.index << 8 | (pi as u64) << 3 | di as u64))
+                );
                 second_party = true;
                 ids.add("partner_cookie", pc.clone());
                 if rng.gen_bool(0.75) {
                     for _ in 0..1 + poisson(rng, 0.8) {
                         let ts = ts_in(rng, start, end);
-                        out[ix::SYNCS].row(&[V::S(partner.name), V::S(&pc), V::S(d.cookie_at(ts)), V::I(ts)]);
+                        out[ix::SYNCS].row(&[
+                            V::S(partner.name),
+                            V::S(&pc),
+                            V::S(d.cookie_at(ts)),
+                            V::I(ts),
+                        ]);
                     }
                 }
-                let mix_w: Vec<f64> = (0..14).map(|i| partner.theme[i] / 5.0 + 0.4 * p.affinity[i] / aff_max).collect();
+                let mix_w: Vec<f64> = (0..14)
+                    .map(|i| partner.theme[i] / 5.0 + 0.4 * p.affinity[i] / aff_max)
+                    .collect();
                 for _ in 0..poisson(rng, 5.0).min(500) {
                     let ts = ts_in(rng, start, end);
                     let et = ["page_view", "search", "add_to_cart"][pick(rng, &[0.8, 0.12, 0.08])];
                     let cat = pick(rng, &mix_w);
-                    out[ix::PARTNER_EVENTS].row(&[V::S(partner.name), V::S(&pc), V::I(ts), V::S(et), V::S(CATEGORIES[cat])]);
+                    out[ix::PARTNER_EVENTS].row(&[
+                        V::S(partner.name),
+                        V::S(&pc),
+                        V::I(ts),
+                        V::S(et),
+                        V::S(CATEGORIES[cat]),
+                    ]);
                 }
             }
         }
@@ -1039,7 +1168,8 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
                 continue;
             }
             let acc = pv.accuracy;
-            let band = if rng.gen_bool(acc) { truth_band } else { rng.gen_range(0..AGE_BANDS.len()) };
+            let band =
+                if rng.gen_bool(acc) { truth_band } else { rng.gen_range(0..AGE_BANDS.len()) };
             let inc = if rng.gen_bool(acc) { p.income } else { rng.gen_range(0..3) };
             let mut interests: Vec<usize> = truth_top
                 .iter()
@@ -1073,7 +1203,8 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
             }
             if rng.gen_bool(pv.junk) {
                 // An id the provider sells but that belongs to nobody we can ever see.
-                let junk = format!("{:016x}", mix(keys.cookie ^ (1 << 62 | p.index << 2 | k as u64)));
+                let junk =
+                    format!("{:016x}", mix(keys.cookie ^ (1 << 62 | p.index << 2 | k as u64)));
                 let oc = &COUNTRIES[rng.gen_range(0..COUNTRIES.len())];
                 out[ix::PROVIDER0 + k].row(&[
                     V::S("cookie"),
@@ -1091,7 +1222,9 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
     }
 
     // ---- the future-conversion label ----
-    let logit = pe.conversion + 3.0 * (p.engagement - pe.engagement) + 0.4 * p.is_customer as u8 as f64
+    let logit = pe.conversion
+        + 3.0 * (p.engagement - pe.engagement)
+        + 0.4 * p.is_customer as u8 as f64
         + 0.3 * p.visits_site as u8 as f64
         - 0.45;
     let converts = rng.gen_bool(sigmoid(logit));
@@ -1115,7 +1248,9 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
                 if p.female { "F" } else { "M" },
                 t.map_or("", |t| INCOME_BANDS[t.2]),
             ),
-            ("third", Some((k, band, inc))) => (PROVIDERS[k].name, Some(AGE_BANDS[band].3), "", INCOME_BANDS[inc]),
+            ("third", Some((k, band, inc))) => {
+                (PROVIDERS[k].name, Some(AGE_BANDS[band].3), "", INCOME_BANDS[inc])
+            }
             (_, t) => ("", t.map(|t| AGE_BANDS[t.1].3), "", t.map_or("", |t| INCOME_BANDS[t.2])),
         };
         let observed = party == "first";
@@ -1206,7 +1341,8 @@ fn web_session(
     for (i, (et, cat)) in events.iter().enumerate() {
         let ts = ts0 + i as i64 * step + rng.gen_range(0..step.min(30));
         let category = if *cat == usize::MAX { "" } else { CATEGORIES[*cat] };
-        let email = if logged_in || *et == "newsletter_signup" { p.email_hash.as_str() } else { "" };
+        let email =
+            if logged_in || *et == "newsletter_signup" { p.email_hash.as_str() } else { "" };
         let item = rng.gen_range(1000..9999);
         url.clear();
         let _ = match *et {
@@ -1262,7 +1398,10 @@ mod tests {
         assert!(e.starts_with("+33") && e.len() == 12, "{e}");
         let mut rng = keys.rng(0, 0);
         let forms: Vec<String> = (0..40).map(|_| phone_variant(&mut rng, fr, &sig)).collect();
-        assert!(forms.iter().any(|f| f.starts_with("+33 ") && f.split(' ').count() == 6), "{forms:?}");
+        assert!(
+            forms.iter().any(|f| f.starts_with("+33 ") && f.split(' ').count() == 6),
+            "{forms:?}"
+        );
         assert!(forms.iter().any(|f| f.starts_with('0') && !f.starts_with("00")), "{forms:?}");
         assert!(forms.iter().any(|f| f.starts_with("0033")), "{forms:?}");
         let digits = |s: &str| s.chars().filter(|c| c.is_ascii_digit()).collect::<String>();

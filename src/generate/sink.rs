@@ -187,7 +187,9 @@ impl Buf {
                     line.push(',');
                 }
                 match col {
-                    Col::Str { bytes, ends } => push_csv_text(&mut line, Self::text_at(bytes, ends, r)),
+                    Col::Str { bytes, ends } => {
+                        push_csv_text(&mut line, Self::text_at(bytes, ends, r))
+                    }
                     Col::Int(v) => write!(line, "{}", v[r]).expect("String write"),
                     Col::OptInt(v) => {
                         if let Some(x) = v[r] {
@@ -319,7 +321,13 @@ mod tests {
 
     static T: Schema = Schema {
         name: "t",
-        cols: &[("s", Kind::Str), ("i", Kind::Int), ("o", Kind::OptInt), ("f", Kind::Float), ("b", Kind::Bool)],
+        cols: &[
+            ("s", Kind::Str),
+            ("i", Kind::Int),
+            ("o", Kind::OptInt),
+            ("f", Kind::Float),
+            ("b", Kind::Bool),
+        ],
     };
 
     #[test]
@@ -327,12 +335,21 @@ mod tests {
         let mut a = Buf::new(&T);
         a.row(&[V::S("x,y"), V::I(1), V::OI(None), V::F(1.5), V::B(true)]);
         let mut b = Buf::new(&T);
-        b.row(&[V::A(format_args!("{} z ", "q\"")), V::I(-2), V::OI(Some(3)), V::F(0.1), V::B(false)]);
+        b.row(&[
+            V::A(format_args!("{} z ", "q\"")),
+            V::I(-2),
+            V::OI(Some(3)),
+            V::F(0.1),
+            V::B(false),
+        ]);
         a.append(b);
         assert_eq!(a.rows(), 2);
         let mut out = Vec::new();
         a.write_csv(&mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "\"x,y\",1,,1.50,true\n\"q\"\" z \",-2,3,0.10,false\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"x,y\",1,,1.50,true\n\"q\"\" z \",-2,3,0.10,false\n"
+        );
         let df = a.to_frame().unwrap();
         assert_eq!(df.height(), 2);
     }
