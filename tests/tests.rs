@@ -9,3 +9,5 @@ mod import;
 mod lookalike;
 mod normalize_vectors;
 mod segment;
+mod generate;
+mod import;
