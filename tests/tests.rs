@@ -9,5 +9,3 @@ mod import;
 mod lookalike;
 mod normalize_vectors;
 mod segment;
-mod generate;
-mod import;

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 use roaring::RoaringBitmap;
 
 use super::{Expr, ExprError, Literal, Name, Span, Value};
-use crate::import::{CONSENT_TRAIT, PARTY_TRAIT, PROVIDER_TRAIT};
+use crate::import::{PARTY_TRAIT, PROVIDER_TRAIT};
 use crate::index::{BitmapIndex, CmpOp, IndexManifest, TraitIndex, TraitKind};
 use crate::table::nearest;
 
