@@ -10,12 +10,14 @@
 //! - [`table`]: reading and writing CSV/Parquet at the edge (polars lives here);
 //! - [`idmap`]: external id → dense, stable pid;
 //! - [`index`]: the bitmap index (roaring bitmaps per value, bit-sliced indexes for numbers);
-//! - [`import`]: `audience import`, a unified profile table into the store.
+//! - [`import`]: `audience import`, a unified profile table into the store;
+//! - [`link`]: probabilistic record linkage (Fellegi-Sunter) on plain records.
 
 pub mod error;
 pub mod idmap;
 pub mod import;
 pub mod index;
+pub mod link;
 pub mod progress;
 pub mod store;
 pub mod table;

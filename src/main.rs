@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Init(a) => commands::init::run(a, &g),
         Command::Import(a) => commands::import::run(a, &g),
         Command::Info(a) => commands::info::run(a, &g),
+        Command::Link(a) => commands::link::run(a, &g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

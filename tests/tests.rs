@@ -3,3 +3,4 @@
 
 mod common;
 mod import;
+mod link;

@@ -12,6 +12,7 @@ use audience::store::Store;
 pub mod import;
 pub mod info;
 pub mod init;
+pub mod link;
 
 /// Audience segmentation and look-alike engine.
 #[derive(Parser)]
@@ -56,6 +57,9 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Show the store's counts, traits and segments.
     Info(info::InfoArgs),
+    /// Probabilistic record linkage: deduplicate one file or link two (Fellegi-Sunter,
+    /// configured automatically).
+    Link(link::LinkArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.
