@@ -44,7 +44,12 @@ fn data() -> (Vec<PreparedField>, usize) {
         let values = [
             word(&mut rng, 6),
             word(&mut rng, 7),
-            format!("19{:02}{:02}{:02}", rng.gen_range(20..99), rng.gen_range(1..13), rng.gen_range(1..29)),
+            format!(
+                "19{:02}{:02}{:02}",
+                rng.gen_range(20..99),
+                rng.gen_range(1..13),
+                rng.gen_range(1..29)
+            ),
             format!("{}", rng.gen_range(2000..8000)),
             format!("{}", rng.gen_range(1_000_000..9_999_999)),
         ];

@@ -105,8 +105,15 @@ fn dedupe_writes_pairs_clusters_and_explains() {
     let text = ok(
         dir.path(),
         &[
-            "link", &f, "--id", "id", "--out", out.to_str().unwrap(), "--clusters",
-            cl.to_str().unwrap(), "--explain",
+            "link",
+            &f,
+            "--id",
+            "id",
+            "--out",
+            out.to_str().unwrap(),
+            "--clusters",
+            cl.to_str().unwrap(),
+            "--explain",
         ],
     );
     assert!(text.contains("estimated recall") && text.contains("first_name"), "{text}");
@@ -156,7 +163,8 @@ fn config_file_and_flags_override_the_automatic_choice() {
         "link.toml",
         "threshold = 0.6\nblocking = [\"surname\", \"dob\"]\n[compare]\ncity = \"ignore\"\n",
     );
-    let text = ok(d, &["link", &f, "--id", "id", "--config", &cfg, "--explain", "--compare", "dob:code"]);
+    let text =
+        ok(d, &["link", &f, "--id", "id", "--config", &cfg, "--explain", "--compare", "dob:code"]);
     assert!(!text.contains("  city "), "{text}");
     assert!(text.contains("dob                  code    set by the user"), "{text}");
     assert!(text.contains("(p >= 0.6)"), "{text}");

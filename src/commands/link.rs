@@ -180,7 +180,8 @@ fn write_clusters(out: &Path, left: &Records, right: Option<&Records>, r: &Linka
     }
     if let Some(rr) = right {
         for (j, id) in rr.ids.iter().enumerate() {
-            let name = if shared.contains(id.as_str()) { format!("right:{id}") } else { id.clone() };
+            let name =
+                if shared.contains(id.as_str()) { format!("right:{id}") } else { id.clone() };
             rows.push(format!("{},{}", field(&name), r.clusters[left.len() + j]));
         }
     }
@@ -212,7 +213,9 @@ fn explain(r: &Linkage) {
             );
         }
     }
-    println!("blocking rules (pairs proposed, oversized groups skipped, recall on confident pairs):");
+    println!(
+        "blocking rules (pairs proposed, oversized groups skipped, recall on confident pairs):"
+    );
     for rule in &r.rules {
         println!(
             "  {:<40} {:>10} {:>5} {:>8.4}",

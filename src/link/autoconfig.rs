@@ -40,7 +40,8 @@ pub struct Profile {
 pub fn profile<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Profile {
     let mut p = Profile::default();
     let mut distinct: HashSet<&str> = HashSet::new();
-    let (mut dates, mut numbers, mut decimals, mut codes, mut words, mut alnum) = (0, 0, 0, 0, 0, 0);
+    let (mut dates, mut numbers, mut decimals, mut codes, mut words, mut alnum) =
+        (0, 0, 0, 0, 0, 0);
     for v in values.flatten() {
         let v = v.trim();
         if v.is_empty() {
@@ -98,17 +99,66 @@ pub fn is_date(v: &str) -> bool {
 const DATE_WORDS: &[&str] = &["date", "dob", "birth", "birthday", "born", "dt", "day"];
 const POSTCODE_WORDS: &[&str] = &["postcode", "zip", "zipcode", "postal", "plz", "postalcode"];
 const CODE_WORDS: &[&str] = &[
-    "id", "ssn", "sec", "soc", "phone", "tel", "telephone", "mobile", "cell", "fax", "code",
-    "number", "no", "nr", "num", "iban", "passport", "licence", "license", "email", "mail",
-    "account", "card", "nin", "nino", "tax", "vat", "uuid", "key",
+    "id",
+    "ssn",
+    "sec",
+    "soc",
+    "phone",
+    "tel",
+    "telephone",
+    "mobile",
+    "cell",
+    "fax",
+    "code",
+    "number",
+    "no",
+    "nr",
+    "num",
+    "iban",
+    "passport",
+    "licence",
+    "license",
+    "email",
+    "mail",
+    "account",
+    "card",
+    "nin",
+    "nino",
+    "tax",
+    "vat",
+    "uuid",
+    "key",
 ];
 const NAME_WORDS: &[&str] = &[
-    "name", "surname", "forename", "firstname", "lastname", "given", "family", "middle",
-    "initials", "fname", "lname", "maiden",
+    "name",
+    "surname",
+    "forename",
+    "firstname",
+    "lastname",
+    "given",
+    "family",
+    "middle",
+    "initials",
+    "fname",
+    "lname",
+    "maiden",
 ];
 const TEXT_WORDS: &[&str] = &[
-    "address", "addr", "street", "road", "city", "suburb", "town", "locality", "place",
-    "description", "comment", "line", "building", "district", "village",
+    "address",
+    "addr",
+    "street",
+    "road",
+    "city",
+    "suburb",
+    "town",
+    "locality",
+    "place",
+    "description",
+    "comment",
+    "line",
+    "building",
+    "district",
+    "village",
 ];
 const CATEGORY_WORDS: &[&str] =
     &["state", "country", "gender", "sex", "region", "county", "province", "title", "type"];

@@ -96,9 +96,13 @@ impl Rule {
             let transform = match (func.as_str(), n) {
                 ("exact", None) => Transform::Exact,
                 ("soundex", None) => Transform::Soundex,
-                ("prefix", Some(n)) => Transform::Prefix(n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
-                    Error::user(format!("blocking rule `{text}`: `{n}` is not a positive length"))
-                })?),
+                ("prefix", Some(n)) => {
+                    Transform::Prefix(n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                        Error::user(format!(
+                            "blocking rule `{text}`: `{n}` is not a positive length"
+                        ))
+                    })?)
+                }
                 _ => {
                     return Err(Error::user(format!(
                         "blocking rule `{text}`: `{part}` is not a key; write FIELD, \
@@ -198,7 +202,11 @@ fn groups(keys: &[Vec<Option<u64>>; 2]) -> Groups {
         for (i, k) in side.iter().enumerate() {
             if let Some(k) = k {
                 let e = g.entry(*k).or_default();
-                if s == 0 { e.0.push(i as u32) } else { e.1.push(i as u32) }
+                if s == 0 {
+                    e.0.push(i as u32)
+                } else {
+                    e.1.push(i as u32)
+                }
             }
         }
     }
@@ -317,7 +325,8 @@ pub fn auto_rules(
     group_cap: u64,
 ) -> (Vec<Rule>, Vec<Candidate>) {
     let sides = if link { 2 } else { 1 };
-    let keys: Vec<Key> = fields.iter().enumerate().flat_map(|(i, f)| candidate_keys(i, f)).collect();
+    let keys: Vec<Key> =
+        fields.iter().enumerate().flat_map(|(i, f)| candidate_keys(i, f)).collect();
     let eval = |rule: Rule| -> Candidate {
         let k = rule_keys(&rule, fields, sides);
         let (pairs, skipped) = count_pairs(&k, link, group_cap);
@@ -345,7 +354,9 @@ pub fn auto_rules(
         }
     }
     let mut conj: Vec<Candidate> = combos.into_par_iter().map(eval).collect();
-    conj.sort_by(|a, b| b.pairs.cmp(&a.pairs).then_with(|| a.rule.to_string().cmp(&b.rule.to_string())));
+    conj.sort_by(|a, b| {
+        b.pairs.cmp(&a.pairs).then_with(|| a.rule.to_string().cmp(&b.rule.to_string()))
+    });
     let mut used_fields: HashMap<usize, usize> = HashMap::new();
     let mut taken = 0;
     for c in &mut conj {

@@ -74,7 +74,10 @@ impl Clusters {
 pub fn cluster(n: usize, pairs: &[(usize, usize, f64)], cap: usize) -> (Vec<usize>, usize) {
     let mut order: Vec<usize> = (0..pairs.len()).collect();
     order.sort_by(|&a, &b| {
-        pairs[b].2.total_cmp(&pairs[a].2).then((pairs[a].0, pairs[a].1).cmp(&(pairs[b].0, pairs[b].1)))
+        pairs[b]
+            .2
+            .total_cmp(&pairs[a].2)
+            .then((pairs[a].0, pairs[a].1).cmp(&(pairs[b].0, pairs[b].1)))
     });
     let mut uf = Clusters::new(n, cap);
     for k in order {

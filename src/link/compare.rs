@@ -85,9 +85,14 @@ impl Kind {
             Kind::Name => &["missing", "exact", "jw>=0.92", "jw>=0.88", "jw>=0.70", "different"],
             Kind::Text => &["missing", "exact", "jw>=0.92", "jw>=0.80|words>=0.5", "different"],
             Kind::Code => &["missing", "exact", "dl<=1", "dl<=2", "different"],
-            Kind::Date => {
-                &["missing", "exact", "one digit off", "day/month swapped", "same month", "different"]
-            }
+            Kind::Date => &[
+                "missing",
+                "exact",
+                "one digit off",
+                "day/month swapped",
+                "same month",
+                "different",
+            ],
             Kind::Number => &["missing", "exact", "within 1%", "within 10%", "different"],
             Kind::Ignore => &["missing"],
         }
@@ -203,8 +208,7 @@ pub fn words(s: &str) -> String {
 pub fn normalise_date(raw: &str) -> String {
     let raw = raw.trim();
     let date_part = raw.split(['T', ' ']).next().unwrap_or(raw);
-    let parts: Vec<&str> =
-        date_part.split(['-', '/', '.']).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = date_part.split(['-', '/', '.']).filter(|p| !p.is_empty()).collect();
     let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
     if parts.len() == 3 && parts.iter().all(|p| digits(p)) {
         let (y, m, d) = if parts[0].len() == 4 {

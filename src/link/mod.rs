@@ -239,8 +239,9 @@ impl SettingsFile {
     /// Reads and parses a settings file.
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        toml::from_str(&text)
-            .map_err(|e| Error::user(format!("{}: not a valid link settings file: {e}", path.display())))
+        toml::from_str(&text).map_err(|e| {
+            Error::user(format!("{}: not a valid link settings file: {e}", path.display()))
+        })
     }
 
     /// Applies the file onto `s`.
@@ -253,7 +254,10 @@ impl SettingsFile {
         }
         if let Some(o) = self.one_to_one {
             s.one_to_one = OneToOne::parse(&o).ok_or_else(|| {
-                Error::user(format!("{}: one_to_one = `{o}`; write auto, on or off", path.display()))
+                Error::user(format!(
+                    "{}: one_to_one = `{o}`; write auto, on or off",
+                    path.display()
+                ))
             })?;
         }
         if let Some(c) = self.cluster_cap {
@@ -266,9 +270,8 @@ impl SettingsFile {
             s.blocking = b;
         }
         for (col, kind) in self.compare {
-            let k = parse_kind(&kind).map_err(|e| {
-                Error::user(format!("{}: [compare] {col}: {e}", path.display()))
-            })?;
+            let k = parse_kind(&kind)
+                .map_err(|e| Error::user(format!("{}: [compare] {col}: {e}", path.display())))?;
             s.compare.push((col, k));
         }
         Ok(())
@@ -495,8 +498,12 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         (rules, Vec::new())
     };
     let user_rules = !settings.blocking.is_empty();
-    let (rule_keys, blocked) =
-        blocking::union_pairs(rules, &fields, is_link, if user_rules { u64::MAX } else { group_cap });
+    let (rule_keys, blocked) = blocking::union_pairs(
+        rules,
+        &fields,
+        is_link,
+        if user_rules { u64::MAX } else { group_cap },
+    );
     t.block = clock.elapsed().as_secs_f64();
 
     // Comparison.
@@ -532,11 +539,8 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
 
     // Scoring.
     let clock = Instant::now();
-    let weights: Vec<Vec<f64>> = model
-        .fields
-        .iter()
-        .map(|f| (0..f.m.len()).map(|l| f.weight(l as u8)).collect())
-        .collect();
+    let weights: Vec<Vec<f64>> =
+        model.fields.iter().map(|f| (0..f.m.len()).map(|l| f.weight(l as u8)).collect()).collect();
     let tf: Vec<Option<Vec<f64>>> = model
         .fields
         .iter()
@@ -592,7 +596,8 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     // Clusters over left records then right records.
     let offset = if is_link { n_left } else { 0 };
     let n_all = n_left + n_right.unwrap_or(0);
-    let edges: Vec<(usize, usize, f64)> = pairs.iter().map(|&(i, j, p)| (i, j + offset, p)).collect();
+    let edges: Vec<(usize, usize, f64)> =
+        pairs.iter().map(|&(i, j, p)| (i, j + offset, p)).collect();
     let (clusters, refused_merges) = cluster::cluster(n_all, &edges, settings.cluster_cap);
     if refused_merges > 0 {
         notes.push(format!(
@@ -611,9 +616,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             }
         }
     }
-    pairs.sort_by(|a, b| {
-        (&left.ids[a.0], &right_ids[a.1]).cmp(&(&left.ids[b.0], &right_ids[b.1]))
-    });
+    pairs.sort_by(|a, b| (&left.ids[a.0], &right_ids[a.1]).cmp(&(&left.ids[b.0], &right_ids[b.1])));
     t.score = clock.elapsed().as_secs_f64();
 
     Ok(Linkage {
