@@ -26,6 +26,8 @@
 //! - [`contacts`]: contact lists (CSV) read as a stream of contacts;
 //! - [`export`]: audiences to destinations (Google, Meta, DSP, LiveRamp) with a manifest;
 //! - [`progress`]: progress bars on a terminal.
+//! - [`import`]: `audience import`, a unified profile table into the store;
+//! - [`link`]: probabilistic record linkage (Fellegi-Sunter) on plain records.
 
 pub mod cluster;
 pub mod contacts;
@@ -41,6 +43,7 @@ pub mod idmap;
 pub mod import;
 pub mod index;
 pub mod lift;
+pub mod link;
 pub mod lookalike;
 pub mod model;
 pub mod normalize;

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Derive(a) => commands::derive::run(a, &g),
         Command::Traits(a) => commands::traits::run(a, &g),
         Command::View(a) => commands::view::run(a, &g),
+        Command::Link(a) => commands::link::run(a, &g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -357,6 +357,14 @@ fn infer_text(values: &[Option<&str>]) -> std::result::Result<ColumnData, (usize
             let (i, v) = first_non_numeric();
             return Err((i, format!("`{v}` is not a number; leave the value empty for missing")));
         }
+        // Digit strings with leading zeros among numbers: a code column (zip codes), kept as text.
+        if trimmed
+            .clone()
+            .flatten()
+            .all(|s| parse_float(s).is_some() || s.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Ok(ColumnData::Str(trimmed.map(|v| v.map(str::to_string)).collect()));
+        }
         // Mostly numbers and a few words: a data-entry mistake, not a text column.
         if numeric * 10 >= present * 9 && present >= 10 {
             let (i, v) = first_non_numeric();

@@ -139,9 +139,9 @@ fn shapes_agree_with_the_truth() {
     }
     let public: HashSet<String> = text(&t("truth/public_ips"), "ip").into_iter().collect();
     let shared_public =
-        by_ip.iter().filter(|(ip, ps)| public.contains(*ip) && ps.len() >= 5).count();
+        by_ip.iter().filter(|(ip, ps)| public.contains(**ip) && ps.len() >= 5).count();
     let shared_home =
-        by_ip.iter().filter(|(ip, ps)| !public.contains(*ip) && ps.len() >= 2).count();
+        by_ip.iter().filter(|(ip, ps)| !public.contains(**ip) && ps.len() >= 2).count();
     assert!(shared_public >= 3, "{shared_public} public IPs used by 5+ people");
     assert!(shared_home >= 20, "{shared_home} household IPs used by 2+ people");
 

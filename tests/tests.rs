@@ -6,6 +6,7 @@ mod derive;
 mod export;
 mod generate;
 mod import;
+mod link;
 mod lookalike;
 mod normalize_vectors;
 mod segment;

@@ -17,6 +17,7 @@ pub mod generate;
 pub mod import;
 pub mod info;
 pub mod init;
+pub mod link;
 pub mod lookalike;
 pub mod resolve;
 pub mod segment;
@@ -95,6 +96,9 @@ pub enum Command {
     Traits(traits::TraitsArgs),
     /// Build a feature view (models/*.toml) on the store's traits and list its columns.
     View(view::ViewArgs),
+    /// Probabilistic record linkage: deduplicate one file or link two (Fellegi-Sunter,
+    /// configured automatically).
+    Link(link::LinkArgs),
 }
 
 /// Restores the default SIGPIPE action so that `audience ... | head` ends quietly.

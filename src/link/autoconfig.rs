@@ -1,0 +1,287 @@
+//! Automatic configuration: which comparison [`Kind`] each column gets, from its name and its
+//! contents, so that a user needs no settings.
+//!
+//! The name is read first, as words (`date_of_birth` → date, of, birth): words that mark dates,
+//! codes and identifiers, postcodes, person names, addresses, categories and amounts decide the
+//! kind when the contents do not contradict them (a "date" column must mostly read as dates, an
+//! "amount" column as numbers). Otherwise the contents decide: dates, numbers with decimals, digit
+//! codes, few distinct values (categories), several words (free text), single words (names),
+//! letters and digits (codes).
+//!
+//! It does not own the comparison levels ([`super::compare`]) nor the blocking rules
+//! ([`super::blocking`]), which follow from the kinds.
+
+use std::collections::HashSet;
+
+use super::compare::{normalise_date, Kind};
+
+/// Statistics of a column's non-missing values.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    /// Non-missing values.
+    pub present: usize,
+    /// Distinct values.
+    pub distinct: usize,
+    /// Share of values that read as a calendar date.
+    pub dates: f64,
+    /// Share of values that are numbers.
+    pub numbers: f64,
+    /// Share of numbers with a decimal point.
+    pub decimals: f64,
+    /// Share of values made only of digits (and separators such as spaces and dashes).
+    pub digit_codes: f64,
+    /// Mean number of words.
+    pub words: f64,
+    /// Share of values with both letters and digits.
+    pub alnum: f64,
+}
+
+/// Computes the [`Profile`] of some values.
+pub fn profile<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Profile {
+    let mut p = Profile::default();
+    let mut distinct: HashSet<&str> = HashSet::new();
+    let (mut dates, mut numbers, mut decimals, mut codes, mut words, mut alnum) =
+        (0, 0, 0, 0, 0, 0);
+    for v in values.flatten() {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        p.present += 1;
+        distinct.insert(v);
+        if is_date(v) {
+            dates += 1;
+        }
+        if v.parse::<f64>().is_ok_and(f64::is_finite) {
+            numbers += 1;
+            if v.contains('.') {
+                decimals += 1;
+            }
+        }
+        if v.chars().all(|c| c.is_ascii_digit() || " -+()./".contains(c))
+            && v.chars().any(|c| c.is_ascii_digit())
+        {
+            codes += 1;
+        }
+        words += v.split_whitespace().count();
+        if v.chars().any(char::is_alphabetic) && v.chars().any(|c| c.is_ascii_digit()) {
+            alnum += 1;
+        }
+    }
+    let n = p.present.max(1) as f64;
+    p.distinct = distinct.len();
+    p.dates = dates as f64 / n;
+    p.numbers = numbers as f64 / n;
+    p.decimals = decimals as f64 / numbers.max(1) as f64;
+    p.digit_codes = codes as f64 / n;
+    p.words = words as f64 / n;
+    p.alnum = alnum as f64 / n;
+    p
+}
+
+/// Whether `v` reads as a calendar date between the years 1000 and 2999.
+pub fn is_date(v: &str) -> bool {
+    let has_sep = v.contains(['-', '/', '.']);
+    let digits_only = v.bytes().all(|b| b.is_ascii_digit());
+    if !(has_sep || (digits_only && v.len() == 8)) {
+        return false;
+    }
+    let d = normalise_date(v);
+    if d.len() != 8 {
+        return false;
+    }
+    let y: u32 = d[..4].parse().unwrap_or(0);
+    let m: u32 = d[4..6].parse().unwrap_or(0);
+    let day: u32 = d[6..8].parse().unwrap_or(0);
+    (1000..3000).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&day)
+}
+
+const DATE_WORDS: &[&str] = &["date", "dob", "birth", "birthday", "born", "dt", "day"];
+const POSTCODE_WORDS: &[&str] = &["postcode", "zip", "zipcode", "postal", "plz", "postalcode"];
+const CODE_WORDS: &[&str] = &[
+    "id",
+    "ssn",
+    "sec",
+    "soc",
+    "phone",
+    "tel",
+    "telephone",
+    "mobile",
+    "cell",
+    "fax",
+    "code",
+    "number",
+    "no",
+    "nr",
+    "num",
+    "iban",
+    "passport",
+    "licence",
+    "license",
+    "email",
+    "mail",
+    "account",
+    "card",
+    "nin",
+    "nino",
+    "tax",
+    "vat",
+    "uuid",
+    "key",
+];
+const NAME_WORDS: &[&str] = &[
+    "name",
+    "surname",
+    "forename",
+    "firstname",
+    "lastname",
+    "given",
+    "family",
+    "middle",
+    "initials",
+    "fname",
+    "lname",
+    "maiden",
+];
+const TEXT_WORDS: &[&str] = &[
+    "address",
+    "addr",
+    "street",
+    "road",
+    "city",
+    "suburb",
+    "town",
+    "locality",
+    "place",
+    "description",
+    "comment",
+    "line",
+    "building",
+    "district",
+    "village",
+];
+const CATEGORY_WORDS: &[&str] =
+    &["state", "country", "gender", "sex", "region", "county", "province", "title", "type"];
+const AMOUNT_WORDS: &[&str] = &[
+    "age", "amount", "income", "price", "salary", "weight", "height", "value", "score", "total",
+    "balance", "revenue", "spend", "quantity", "qty",
+];
+
+/// Splits a column name into lowercase words (`dateOfBirth`, `date_of_birth` → date, of, birth).
+pub fn name_words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_lowercase();
+        cur.extend(c.to_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The kind of a column and the reason, for `--explain`.
+pub fn infer_kind(name: &str, p: &Profile) -> (Kind, String) {
+    let words = name_words(name);
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+    let joined = words.concat();
+    let has_joined = |list: &[&str]| list.iter().any(|w| w.len() >= 5 && joined.contains(w));
+    if has(DATE_WORDS) && p.dates >= 0.5 {
+        return (Kind::Date, "name and values read as dates".into());
+    }
+    if has(POSTCODE_WORDS) || has_joined(POSTCODE_WORDS) {
+        return (Kind::Code, "name says postcode".into());
+    }
+    if has(AMOUNT_WORDS) && p.numbers >= 0.95 {
+        return (Kind::Number, "name says amount and values are numbers".into());
+    }
+    if has(CODE_WORDS) {
+        return (Kind::Code, "name says code or identifier".into());
+    }
+    if has(NAME_WORDS) || has_joined(NAME_WORDS) {
+        return (Kind::Name, "name says person name".into());
+    }
+    if has(TEXT_WORDS) || has_joined(TEXT_WORDS) {
+        return (Kind::Text, "name says address or text".into());
+    }
+    if has(CATEGORY_WORDS) {
+        return (Kind::Exact, "name says category".into());
+    }
+    if p.dates >= 0.9 {
+        return (Kind::Date, "values read as dates".into());
+    }
+    let categorical = p.distinct <= 30 || (p.distinct as f64) < 0.01 * p.present as f64;
+    if p.numbers >= 0.95 && p.decimals >= 0.2 {
+        return (Kind::Number, "values are decimal numbers".into());
+    }
+    if categorical {
+        return (Kind::Exact, format!("few distinct values ({})", p.distinct));
+    }
+    if p.digit_codes >= 0.9 {
+        return (Kind::Code, "values are digit codes".into());
+    }
+    if p.words >= 1.5 {
+        return (Kind::Text, format!("values have {:.1} words on average", p.words));
+    }
+    if p.alnum >= 0.3 {
+        return (Kind::Code, "values mix letters and digits".into());
+    }
+    (Kind::Name, "values are single words".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(name: &str, values: &[&str]) -> Kind {
+        infer_kind(name, &profile(values.iter().map(|v| Some(*v)))).0
+    }
+
+    #[test]
+    fn febrl_like_columns_get_their_kinds() {
+        assert_eq!(kind("given_name", &["michaela", "courtney"]), Kind::Name);
+        assert_eq!(kind("surname", &["neumann", "painter"]), Kind::Name);
+        assert_eq!(kind("street_number", &["8", "12"]), Kind::Code);
+        assert_eq!(kind("address_1", &["stanley street", "pinkerton circuit"]), Kind::Text);
+        assert_eq!(kind("suburb", &["winston hills", "richlands"]), Kind::Text);
+        assert_eq!(kind("postcode", &["4223", "4560"]), Kind::Code);
+        assert_eq!(kind("state", &["nsw", "vic"]), Kind::Exact);
+        assert_eq!(kind("date_of_birth", &["19151111", "19161214"]), Kind::Date);
+        assert_eq!(kind("soc_sec_id", &["5304218", "4066625"]), Kind::Code);
+    }
+
+    #[test]
+    fn contents_decide_when_the_name_says_nothing() {
+        assert_eq!(kind("c1", &["2001-02-03", "1999-12-31"]), Kind::Date);
+        let decimals: Vec<String> = (0..50).map(|i| format!("{i}.5")).collect();
+        let decimals: Vec<&str> = decimals.iter().map(String::as_str).collect();
+        assert_eq!(kind("c2", &decimals), Kind::Number);
+        let many: Vec<String> = (0..100).map(|i| format!("{}", 100_000 + i * 7)).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(kind("c3", &many), Kind::Code);
+        assert_eq!(kind("c4", &["a", "b", "a"]), Kind::Exact);
+        let words: Vec<String> = (0..100).map(|i| format!("word{i} other{i}x")).collect();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        assert_eq!(kind("c5", &words), Kind::Text);
+        assert_eq!(kind("dateOfBirth", &["1990-01-02"]), Kind::Date);
+        assert_eq!(kind("age", &["31", "45"]), Kind::Number);
+    }
+
+    #[test]
+    fn name_words_split_snake_and_camel_case() {
+        assert_eq!(name_words("dateOfBirth"), ["date", "of", "birth"]);
+        assert_eq!(name_words("soc_sec_id"), ["soc", "sec", "id"]);
+    }
+}

@@ -1,0 +1,482 @@
+//! Blocking: which pairs get compared at all.
+//!
+//! Owns blocking [`Rule`]s (a conjunction of [`Key`]s: the exact value of a field, its Soundex,
+//! or its first characters), the pair generation of a rule with a guard on groups too large to
+//! compare, the automatic choice of rules ([`auto_rules`]), the union of several rules, and the
+//! label-free estimate of blocking recall ([`recall_estimate`]).
+//!
+//! Rules are chosen by their pair count, never by dataset-specific constants: every key of every
+//! compared field is a candidate; a key whose pairs fit the budget becomes a rule on its own; keys
+//! that do not fit are combined two by two (e.g. `state & street_number`) and those conjunctions
+//! that fit become rules. Within a rule, a single key value shared by a huge group (a placeholder
+//! such as `unknown`) is skipped, and counted.
+//!
+//! It does not own the comparison of the proposed pairs ([`super::compare`]).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use rayon::prelude::*;
+
+use super::compare::{soundex, Kind, PreparedField, NONE};
+use crate::error::{Error, Result};
+
+/// How a field's value is turned into a blocking key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transform {
+    /// The normalised value.
+    Exact,
+    /// The Soundex code of its first word.
+    Soundex,
+    /// Its first `n` characters.
+    Prefix(usize),
+}
+
+/// One part of a blocking rule: a field (index into the prepared fields) and a transform.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// Index of the field among the prepared fields.
+    pub field: usize,
+    /// Field name (for display).
+    pub name: String,
+    /// How the value becomes a key.
+    pub transform: Transform,
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.transform {
+            Transform::Exact => write!(f, "{}", self.name),
+            Transform::Soundex => write!(f, "soundex({})", self.name),
+            Transform::Prefix(n) => write!(f, "prefix({}, {n})", self.name),
+        }
+    }
+}
+
+/// A blocking rule: pairs that agree on every key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// The keys, all of which must agree.
+    pub keys: Vec<Key>,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
+        f.write_str(&parts.join(" & "))
+    }
+}
+
+impl Rule {
+    /// Parses `surname & soundex(given_name) & prefix(postcode, 3)` against the field names.
+    pub fn parse(text: &str, fields: &[PreparedField]) -> Result<Rule> {
+        let mut keys = Vec::new();
+        for part in text.split('&').map(str::trim) {
+            let (func, arg) = match part.split_once('(') {
+                Some((f, rest)) => {
+                    let inner = rest.strip_suffix(')').ok_or_else(|| {
+                        Error::user(format!("blocking rule `{text}`: `{part}` lacks its `)`"))
+                    })?;
+                    (f.trim().to_ascii_lowercase(), inner.trim())
+                }
+                None => ("exact".to_string(), part),
+            };
+            let (name, n) = match arg.split_once(',') {
+                Some((name, n)) => (name.trim(), Some(n.trim())),
+                None => (arg, None),
+            };
+            let field = fields.iter().position(|f| f.name == name).ok_or_else(|| {
+                let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+                Error::user(format!(
+                    "blocking rule `{text}`: no compared field `{name}`; the compared fields \
+                     are: {}",
+                    names.join(", ")
+                ))
+            })?;
+            let transform = match (func.as_str(), n) {
+                ("exact", None) => Transform::Exact,
+                ("soundex", None) => Transform::Soundex,
+                ("prefix", Some(n)) => {
+                    Transform::Prefix(n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                        Error::user(format!(
+                            "blocking rule `{text}`: `{n}` is not a positive length"
+                        ))
+                    })?)
+                }
+                _ => {
+                    return Err(Error::user(format!(
+                        "blocking rule `{text}`: `{part}` is not a key; write FIELD, \
+                         exact(FIELD), soundex(FIELD) or prefix(FIELD, N), joined by `&`"
+                    )))
+                }
+            };
+            keys.push(Key { field, name: name.to_string(), transform });
+        }
+        Ok(Rule { keys })
+    }
+}
+
+/// The key values of a rule on both sides, and the key values whose groups were skipped.
+#[derive(Debug, Clone)]
+pub struct RuleKeys {
+    /// The rule.
+    pub rule: Rule,
+    /// Per side, per record: the key, or `None` when a part is missing.
+    pub keys: [Vec<Option<u64>>; 2],
+    /// Keys whose group was too large to compare.
+    pub skipped: HashSet<u64>,
+    /// Pairs the rule proposed (before the union).
+    pub pairs: u64,
+}
+
+impl RuleKeys {
+    /// Whether this rule alone proposes the pair (`i` on the left, `j` on side `sj`).
+    pub fn proposes(&self, i: usize, sj: usize, j: usize) -> bool {
+        match (self.keys[0][i], self.keys[sj][j]) {
+            (Some(a), Some(b)) => a == b && !self.skipped.contains(&a),
+            _ => false,
+        }
+    }
+}
+
+fn mix(h: u64, x: u64) -> u64 {
+    // splitmix64 finaliser over the running hash.
+    let mut z = h ^ x.wrapping_add(0x9e37_79b9_7f4a_7c15).wrapping_add(h << 6).wrapping_add(h >> 2);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn str_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+}
+
+/// The key of one transform over a field's dictionary: per dictionary entry.
+fn dict_keys(f: &PreparedField, t: Transform) -> Vec<Option<u64>> {
+    f.dict
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match t {
+            Transform::Exact => Some(i as u64),
+            Transform::Soundex => soundex(v).map(|s| str_hash(&s)),
+            Transform::Prefix(n) => {
+                let p: String = v.chars().take(n).collect();
+                Some(str_hash(&p))
+            }
+        })
+        .collect()
+}
+
+/// Key values of `rule` per side and record.
+pub fn rule_keys(rule: &Rule, fields: &[PreparedField], sides: usize) -> [Vec<Option<u64>>; 2] {
+    let per_key: Vec<Vec<Option<u64>>> =
+        rule.keys.iter().map(|k| dict_keys(&fields[k.field], k.transform)).collect();
+    let side = |s: usize| -> Vec<Option<u64>> {
+        if s >= sides {
+            return Vec::new();
+        }
+        let n = fields[rule.keys[0].field].ids[s].len();
+        (0..n)
+            .map(|i| {
+                let mut h = 0x1234_5678u64;
+                for (k, dk) in rule.keys.iter().zip(&per_key) {
+                    let id = fields[k.field].ids[s][i];
+                    if id == NONE {
+                        return None;
+                    }
+                    h = mix(h, dk[id as usize]? ^ (k.field as u64) << 48);
+                }
+                Some(h)
+            })
+            .collect()
+    };
+    [side(0), side(1)]
+}
+
+/// Records per key value: (left rows, right rows).
+type Groups = HashMap<u64, (Vec<u32>, Vec<u32>)>;
+
+fn groups(keys: &[Vec<Option<u64>>; 2]) -> Groups {
+    let mut g: Groups = HashMap::new();
+    for (s, side) in keys.iter().enumerate() {
+        for (i, k) in side.iter().enumerate() {
+            if let Some(k) = k {
+                let e = g.entry(*k).or_default();
+                if s == 0 {
+                    e.0.push(i as u32)
+                } else {
+                    e.1.push(i as u32)
+                }
+            }
+        }
+    }
+    g
+}
+
+fn group_pairs(link: bool, l: usize, r: usize) -> u64 {
+    if link {
+        l as u64 * r as u64
+    } else {
+        (l as u64 * l.saturating_sub(1) as u64) / 2
+    }
+}
+
+/// Pair counts of a rule: (pairs within groups of at most `group_cap` pairs, pairs skipped).
+pub fn count_pairs(keys: &[Vec<Option<u64>>; 2], link: bool, group_cap: u64) -> (u64, u64) {
+    let mut kept = 0;
+    let mut skipped = 0;
+    for (l, r) in groups(keys).values() {
+        let p = group_pairs(link, l.len(), r.len());
+        if p > group_cap {
+            skipped += p;
+        } else {
+            kept += p;
+        }
+    }
+    (kept, skipped)
+}
+
+/// Proposes the pairs of one rule, as `left << 32 | right` (for a dedupe, `left < right`).
+/// Groups of more than `group_cap` pairs are skipped and their keys recorded.
+pub fn rule_pairs(
+    rule: Rule,
+    fields: &[PreparedField],
+    link: bool,
+    group_cap: u64,
+) -> (RuleKeys, Vec<u64>) {
+    let keys = rule_keys(&rule, fields, if link { 2 } else { 1 });
+    let mut out = Vec::new();
+    let mut skipped = HashSet::new();
+    for (k, (l, r)) in groups(&keys) {
+        if group_pairs(link, l.len(), r.len()) > group_cap {
+            skipped.insert(k);
+            continue;
+        }
+        if link {
+            for &i in &l {
+                out.extend(r.iter().map(|&j| ((i as u64) << 32) | j as u64));
+            }
+        } else {
+            for (a, &i) in l.iter().enumerate() {
+                out.extend(l[a + 1..].iter().map(|&j| ((i as u64) << 32) | j as u64));
+            }
+        }
+    }
+    let pairs = out.len() as u64;
+    (RuleKeys { rule, keys, skipped, pairs }, out)
+}
+
+/// The union of the pairs of all rules, sorted, each once.
+pub fn union_pairs(
+    rules: Vec<Rule>,
+    fields: &[PreparedField],
+    link: bool,
+    group_cap: u64,
+) -> (Vec<RuleKeys>, Vec<u64>) {
+    let results: Vec<(RuleKeys, Vec<u64>)> =
+        rules.into_par_iter().map(|r| rule_pairs(r, fields, link, group_cap)).collect();
+    let total: usize = results.iter().map(|r| r.1.len()).sum();
+    let mut all = Vec::with_capacity(total);
+    let mut keys = Vec::with_capacity(results.len());
+    for (k, p) in results {
+        all.extend_from_slice(&p);
+        keys.push(k);
+    }
+    all.par_sort_unstable();
+    all.dedup();
+    (keys, all)
+}
+
+/// Candidate keys of a field, by kind.
+fn candidate_keys(i: usize, f: &PreparedField) -> Vec<Key> {
+    let key = |transform| Key { field: i, name: f.name.clone(), transform };
+    match f.kind {
+        Kind::Name => vec![key(Transform::Exact), key(Transform::Soundex)],
+        Kind::Text | Kind::Code | Kind::Date | Kind::Exact | Kind::Number => {
+            vec![key(Transform::Exact)]
+        }
+        Kind::Ignore => vec![],
+    }
+}
+
+/// A candidate rule with its pair counts, as considered by [`auto_rules`].
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The rule.
+    pub rule: Rule,
+    /// Pairs it would propose.
+    pub pairs: u64,
+    /// Pairs in groups too large to compare.
+    pub skipped: u64,
+    /// Whether it was chosen.
+    pub chosen: bool,
+}
+
+/// Most conjunctions of two keys chosen automatically.
+pub const MAX_CONJUNCTIONS: usize = 6;
+
+/// Chooses blocking rules: each candidate key within `budget` pairs on its own, then up to
+/// [`MAX_CONJUNCTIONS`] conjunctions of two keys that were too broad alone (the broadest that
+/// fit, from different fields). Returns the chosen rules and every candidate considered.
+pub fn auto_rules(
+    fields: &[PreparedField],
+    link: bool,
+    budget: u64,
+    group_cap: u64,
+) -> (Vec<Rule>, Vec<Candidate>) {
+    let sides = if link { 2 } else { 1 };
+    let keys: Vec<Key> =
+        fields.iter().enumerate().flat_map(|(i, f)| candidate_keys(i, f)).collect();
+    let eval = |rule: Rule| -> Candidate {
+        let k = rule_keys(&rule, fields, sides);
+        let (pairs, skipped) = count_pairs(&k, link, group_cap);
+        Candidate { rule, pairs, skipped, chosen: false }
+    };
+    let mut singles: Vec<Candidate> =
+        keys.par_iter().map(|k| eval(Rule { keys: vec![k.clone()] })).collect();
+    // A key that keeps most of its pairs within the budget is a rule on its own; one whose pairs
+    // are mostly in oversized groups (a near-constant column) is too broad.
+    let fits = |c: &Candidate| c.pairs > 0 && c.pairs <= budget && c.skipped <= c.pairs;
+    for c in &mut singles {
+        c.chosen = fits(c);
+    }
+    let broad: Vec<&Key> = singles
+        .iter()
+        .filter(|c| !c.chosen && c.pairs + c.skipped > 0)
+        .map(|c| &c.rule.keys[0])
+        .collect();
+    let mut combos = Vec::new();
+    for (a, ka) in broad.iter().enumerate() {
+        for kb in &broad[a + 1..] {
+            if ka.field != kb.field {
+                combos.push(Rule { keys: vec![(*ka).clone(), (*kb).clone()] });
+            }
+        }
+    }
+    let mut conj: Vec<Candidate> = combos.into_par_iter().map(eval).collect();
+    conj.sort_by(|a, b| {
+        b.pairs.cmp(&a.pairs).then_with(|| a.rule.to_string().cmp(&b.rule.to_string()))
+    });
+    let mut used_fields: HashMap<usize, usize> = HashMap::new();
+    let mut taken = 0;
+    for c in &mut conj {
+        if taken < MAX_CONJUNCTIONS && fits(c) {
+            // Spread the conjunctions over the fields: each field in at most two of them.
+            let fa = c.rule.keys[0].field;
+            let fb = c.rule.keys[1].field;
+            if used_fields.get(&fa).copied().unwrap_or(0) >= 2
+                || used_fields.get(&fb).copied().unwrap_or(0) >= 2
+            {
+                continue;
+            }
+            *used_fields.entry(fa).or_default() += 1;
+            *used_fields.entry(fb).or_default() += 1;
+            c.chosen = true;
+            taken += 1;
+        }
+    }
+    let mut all = singles;
+    all.extend(conj);
+    let chosen = all.iter().filter(|c| c.chosen).map(|c| c.rule.clone()).collect();
+    (chosen, all)
+}
+
+/// Label-free estimate of blocking recall from `found`, pairs the model accepted with high
+/// probability (`(left, right)` indices): each rule's recall is the share of them it proposes on
+/// its own; assuming the rules miss independently, the union misses `Π (1 - recall_r)`.
+/// Returns per-rule recall and the union's estimate (`None` when there is nothing to measure).
+pub fn recall_estimate(
+    rules: &[RuleKeys],
+    found: &[(usize, usize)],
+    link: bool,
+) -> (Vec<f64>, Option<f64>) {
+    if found.is_empty() {
+        return (vec![0.0; rules.len()], None);
+    }
+    let sj = usize::from(link);
+    let per: Vec<f64> = rules
+        .iter()
+        .map(|r| {
+            found.iter().filter(|&&(i, j)| r.proposes(i, sj, j)).count() as f64 / found.len() as f64
+        })
+        .collect();
+    let miss: f64 = per.iter().map(|r| 1.0 - r).product();
+    (per, Some(1.0 - miss))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str, kind: Kind, l: &[&str], r: Option<&[&str]>) -> PreparedField {
+        let conv = |v: &[&str]| -> Vec<Option<String>> {
+            v.iter().map(|s| (!s.is_empty()).then(|| s.to_string())).collect()
+        };
+        let r = r.map(conv);
+        PreparedField::new(name, kind, &conv(l), r.as_deref())
+    }
+
+    #[test]
+    fn rules_parse_and_propose_pairs() {
+        let f = vec![
+            field("surname", Kind::Name, &["smith", "smyth", "jones", ""], None),
+            field("zip", Kind::Code, &["1", "1", "1", "2"], None),
+        ];
+        let r = Rule::parse("soundex(surname) & zip", &f).unwrap();
+        assert_eq!(r.to_string(), "soundex(surname) & zip");
+        let (keys, pairs) = rule_pairs(r, &f, false, 100);
+        assert_eq!(pairs, vec![1]); // rows 0 and 1: S530 and zip 1
+        assert!(keys.proposes(0, 0, 1) && !keys.proposes(0, 0, 2));
+        let e = Rule::parse("surnam", &f).unwrap_err().to_string();
+        assert!(e.contains("no compared field `surnam`"), "{e}");
+        assert!(Rule::parse("metaphone(surname)", &f).is_err());
+    }
+
+    #[test]
+    fn oversized_groups_are_skipped() {
+        let f = vec![field("s", Kind::Exact, &["a", "a", "a", "a", "b", "b"], None)];
+        let r = Rule::parse("s", &f).unwrap();
+        let (keys, pairs) = rule_pairs(r, &f, false, 3);
+        assert_eq!(pairs, vec![(4 << 32) | 5]);
+        assert_eq!(keys.skipped.len(), 1);
+        assert!(!keys.proposes(0, 0, 1));
+    }
+
+    #[test]
+    fn link_pairs_run_across_sides() {
+        let f = vec![field("s", Kind::Exact, &["a", "b"], Some(&["b", "a", "a"]))];
+        let (_, pairs) = union_pairs(vec![Rule::parse("s", &f).unwrap()], &f, true, 100);
+        assert_eq!(pairs, vec![1, 2, 1 << 32]);
+    }
+
+    #[test]
+    fn broad_keys_are_combined() {
+        let n = 40;
+        let state: Vec<String> = (0..n).map(|i| (i % 2).to_string()).collect();
+        let num: Vec<String> = (0..n).map(|i| (i / 2 % 4).to_string()).collect();
+        let as_str = |v: &[String]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (state, num) = (as_str(&state), as_str(&num));
+        let state: Vec<&str> = state.iter().map(String::as_str).collect();
+        let num: Vec<&str> = num.iter().map(String::as_str).collect();
+        let f = vec![field("state", Kind::Exact, &state, None), field("n", Kind::Code, &num, None)];
+        // Alone: 2 * C(20, 2) = 380 and 4 * C(10, 2) = 180 pairs, both over 150; together
+        // 8 * C(5, 2) = 80.
+        let (rules, cands) = auto_rules(&f, false, 150, 1000);
+        assert_eq!(cands.len(), 3);
+        let names: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+        assert_eq!(names, vec!["state & n".to_string()]);
+    }
+
+    #[test]
+    fn recall_multiplies_misses() {
+        let f = vec![
+            field("a", Kind::Exact, &["1", "1", "2", "2"], None),
+            field("b", Kind::Exact, &["x", "y", "z", "z"], None),
+        ];
+        let ka = rule_pairs(Rule::parse("a", &f).unwrap(), &f, false, 100).0;
+        let kb = rule_pairs(Rule::parse("b", &f).unwrap(), &f, false, 100).0;
+        let (per, all) = recall_estimate(&[ka, kb], &[(0, 1), (2, 3)], false);
+        assert_eq!(per, vec![1.0, 0.5]);
+        assert_eq!(all, Some(1.0));
+    }
+}

@@ -1,0 +1,744 @@
+//! Probabilistic record linkage (Fellegi-Sunter), on plain records.
+//!
+//! Owns the linkage pipeline over [`Records`] (ids plus one column of optional strings per
+//! field), so that identity resolution can call it on CRM rows as well as `audience link` on
+//! files:
+//! 1. configure: each field gets a comparison [`Kind`] from its name and contents
+//!    ([`autoconfig`]), unless [`Settings::compare`] says otherwise;
+//! 2. prepare: values are normalised and interned per field ([`compare::PreparedField`]);
+//! 3. block: several rules, chosen by their pair counts, are unioned ([`blocking`]);
+//! 4. compare: each proposed pair gets one level per field ([`compare`]);
+//! 5. train: u from seeded random pairs, m and the prior by EM without labels
+//!    ([`fellegi_sunter`]);
+//! 6. score: match weights plus term-frequency adjustments give each pair's posterior; pairs at
+//!    or above the threshold are accepted; when linking two files that look deduplicated, each
+//!    record is matched at most once, best probability first ([`one_to_one`]);
+//! 7. cluster: a capped union-find over the accepted pairs ([`cluster`]);
+//! 8. estimate blocking recall from the accepted pairs, without labels.
+//!
+//! One set of records deduplicates it; two link the left to the right.
+//!
+//! It does not own reading files (the CLI uses [`crate::table`]) nor writing results.
+
+pub mod autoconfig;
+pub mod blocking;
+pub mod cluster;
+pub mod compare;
+pub mod fellegi_sunter;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+
+pub use compare::Kind;
+
+use crate::error::{Error, Result};
+use crate::table::Table;
+use blocking::{Candidate, Rule, RuleKeys};
+use compare::{PreparedField, EXACT};
+use fellegi_sunter::Model;
+
+/// Records to link: an id per record and one column of optional values per field.
+#[derive(Debug, Clone)]
+pub struct Records {
+    /// Where they came from (for messages).
+    pub source: String,
+    /// One id per record, unique.
+    pub ids: Vec<String>,
+    /// Field names.
+    pub fields: Vec<String>,
+    /// Per field, per record: the value, `None` when missing.
+    pub columns: Vec<Vec<Option<String>>>,
+}
+
+impl Records {
+    /// Checks and builds records: ids non-empty and unique, every column as long as the ids.
+    pub fn new(
+        source: &str,
+        ids: Vec<String>,
+        fields: Vec<String>,
+        columns: Vec<Vec<Option<String>>>,
+    ) -> Result<Self> {
+        if ids.is_empty() {
+            return Err(Error::user(format!("{source}: no records to link")));
+        }
+        if fields.len() != columns.len() || columns.iter().any(|c| c.len() != ids.len()) {
+            return Err(Error::internal(format!(
+                "{source}: {} field names for {} columns, or columns of unequal length",
+                fields.len(),
+                columns.len()
+            )));
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            if id.trim().is_empty() {
+                return Err(Error::user(format!(
+                    "{source}: record {} has an empty id; every record needs one",
+                    i + 1
+                )));
+            }
+            if let Some(first) = seen.insert(id, i) {
+                return Err(Error::user(format!(
+                    "{source}: id `{id}` appears twice (records {} and {}); ids must be unique",
+                    first + 1,
+                    i + 1
+                )));
+            }
+        }
+        Ok(Records { source: source.to_string(), ids, fields, columns })
+    }
+
+    /// Records from a table: `id` names the id column; every other column is a field.
+    pub fn from_table(table: &Table, id: &str) -> Result<Self> {
+        let source = table.path.display().to_string();
+        let id_col = table.column(id)?;
+        let mut ids = Vec::with_capacity(table.rows);
+        let mut seen: HashMap<String, usize> = HashMap::with_capacity(table.rows);
+        for i in 0..table.rows {
+            let v = id_col.data.text(i).ok_or_else(|| {
+                Error::user(format!(
+                    "{source}: {}, column `{id}`: the id is empty; every record needs one",
+                    table.row_label(i)
+                ))
+            })?;
+            if let Some(first) = seen.insert(v.clone(), i) {
+                return Err(Error::user(format!(
+                    "{source}: column `{id}`: id `{v}` appears twice ({} and {}); ids must be \
+                     unique",
+                    table.row_label(first),
+                    table.row_label(i)
+                )));
+            }
+            ids.push(v);
+        }
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        for c in table.columns.iter().filter(|c| c.name != id) {
+            fields.push(c.name.clone());
+            columns.push((0..table.rows).map(|i| c.data.text(i)).collect());
+        }
+        Records::new(&source, ids, fields, columns)
+    }
+
+    /// The column of `name`.
+    pub fn column(&self, name: &str) -> Option<&[Option<String>]> {
+        self.fields.iter().position(|f| f == name).map(|i| self.columns[i].as_slice())
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// Whether each record may be matched at most once (linking two files only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OneToOne {
+    /// When the accepted pairs show few conflicts (both files look deduplicated).
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
+}
+
+impl OneToOne {
+    /// Parses `auto`, `on`/`yes`/`true`, `off`/`no`/`false`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Some(OneToOne::Auto),
+            "on" | "yes" | "true" => Some(OneToOne::On),
+            "off" | "no" | "false" => Some(OneToOne::Off),
+            _ => None,
+        }
+    }
+}
+
+/// Settings of a linkage; [`Settings::default`] configures everything automatically.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Kinds chosen by the user, overriding the automatic choice (`Kind::Ignore` drops a field).
+    pub compare: Vec<(String, Kind)>,
+    /// Blocking rules (`surname & soundex(given_name)`); empty = automatic.
+    pub blocking: Vec<String>,
+    /// Pairs with a posterior at or above this are accepted.
+    pub threshold: f64,
+    /// One-to-one assignment when linking two files.
+    pub one_to_one: OneToOne,
+    /// Largest cluster; larger merges are refused.
+    pub cluster_cap: usize,
+    /// Seed of every random step.
+    pub seed: u64,
+    /// Random pairs drawn to estimate u.
+    pub u_samples: usize,
+    /// Most EM iterations.
+    pub max_iter: usize,
+    /// Term-frequency adjustment of exact matches.
+    pub term_frequency: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            compare: Vec::new(),
+            blocking: Vec::new(),
+            threshold: 0.5,
+            one_to_one: OneToOne::Auto,
+            cluster_cap: 1000,
+            seed: 42,
+            u_samples: 200_000,
+            max_iter: 100,
+            term_frequency: true,
+        }
+    }
+}
+
+/// The TOML settings file of `audience link --config`.
+///
+/// ```toml
+/// threshold = 0.5
+/// seed = 42
+/// one_to_one = "auto"        # auto, on, off
+/// cluster_cap = 1000
+/// term_frequency = true
+/// blocking = ["surname", "soundex(given_name) & postcode"]   # omit for automatic rules
+/// [compare]
+/// given_name = "name"
+/// soc_sec_id = "code"
+/// state = "ignore"
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    /// See [`Settings::threshold`].
+    pub threshold: Option<f64>,
+    /// See [`Settings::seed`].
+    pub seed: Option<u64>,
+    /// See [`Settings::one_to_one`].
+    pub one_to_one: Option<String>,
+    /// See [`Settings::cluster_cap`].
+    pub cluster_cap: Option<usize>,
+    /// See [`Settings::term_frequency`].
+    pub term_frequency: Option<bool>,
+    /// See [`Settings::blocking`].
+    pub blocking: Option<Vec<String>>,
+    /// Column → kind name.
+    #[serde(default)]
+    pub compare: BTreeMap<String, String>,
+}
+
+impl SettingsFile {
+    /// Reads and parses a settings file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| {
+            Error::user(format!("{}: not a valid link settings file: {e}", path.display()))
+        })
+    }
+
+    /// Applies the file onto `s`.
+    pub fn apply(self, path: &Path, s: &mut Settings) -> Result<()> {
+        if let Some(t) = self.threshold {
+            s.threshold = t;
+        }
+        if let Some(x) = self.seed {
+            s.seed = x;
+        }
+        if let Some(o) = self.one_to_one {
+            s.one_to_one = OneToOne::parse(&o).ok_or_else(|| {
+                Error::user(format!(
+                    "{}: one_to_one = `{o}`; write auto, on or off",
+                    path.display()
+                ))
+            })?;
+        }
+        if let Some(c) = self.cluster_cap {
+            s.cluster_cap = c;
+        }
+        if let Some(t) = self.term_frequency {
+            s.term_frequency = t;
+        }
+        if let Some(b) = self.blocking {
+            s.blocking = b;
+        }
+        for (col, kind) in self.compare {
+            let k = parse_kind(&kind)
+                .map_err(|e| Error::user(format!("{}: [compare] {col}: {e}", path.display())))?;
+            s.compare.push((col, k));
+        }
+        Ok(())
+    }
+}
+
+/// Parses a kind name, or says which names exist.
+pub fn parse_kind(s: &str) -> Result<Kind> {
+    Kind::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        Error::user(format!("unknown comparison kind `{s}`; use one of: {}", names.join(", ")))
+    })
+}
+
+impl Settings {
+    /// Checks the settings' own rules.
+    pub fn check(&self) -> Result<()> {
+        if !(self.threshold > 0.0 && self.threshold < 1.0) {
+            return Err(Error::user(format!(
+                "threshold {} is not a probability strictly between 0 and 1",
+                self.threshold
+            )));
+        }
+        if self.cluster_cap < 2 {
+            return Err(Error::user("the cluster cap must be at least 2"));
+        }
+        if self.u_samples < 100 {
+            return Err(Error::user("u needs at least 100 random pairs"));
+        }
+        Ok(())
+    }
+}
+
+/// A compared field and how its kind was chosen.
+#[derive(Debug, Clone)]
+pub struct FieldSpec {
+    /// The field's name.
+    pub name: String,
+    /// How it is compared.
+    pub kind: Kind,
+    /// Why (automatic reason, or "set by the user").
+    pub reason: String,
+}
+
+/// Chooses the kind of each field. For a link, only fields on both sides are compared; `notes`
+/// gets the ones left out. A field empty on every record is an error naming the fix.
+pub fn configure(
+    left: &Records,
+    right: Option<&Records>,
+    overrides: &[(String, Kind)],
+    notes: &mut Vec<String>,
+) -> Result<Vec<FieldSpec>> {
+    for (name, _) in overrides {
+        let in_left = left.column(name).is_some();
+        let in_right = right.is_none_or(|r| r.column(name).is_some());
+        if !in_left || !in_right {
+            let src = if in_left { &right.expect("right side").source } else { &left.source };
+            let names: Vec<&str> = left.fields.iter().map(String::as_str).collect();
+            let hint = crate::table::nearest(name, &names)
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            return Err(Error::user(format!(
+                "--compare {name}: {src} has no column `{name}`{hint}"
+            )));
+        }
+    }
+    let mut specs = Vec::new();
+    for (f, name) in left.fields.iter().enumerate() {
+        let r = match right {
+            Some(r) => match r.column(name) {
+                Some(c) => Some(c),
+                None => {
+                    notes.push(format!("column `{name}` is only in {}: not compared", left.source));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let l = &left.columns[f];
+        let values = l.iter().chain(r.into_iter().flatten()).map(|v| v.as_deref());
+        let p = autoconfig::profile(values);
+        let chosen = overrides.iter().rev().find(|(n, _)| n == name).map(|(_, k)| *k);
+        if p.present == 0 && chosen != Some(Kind::Ignore) {
+            return Err(Error::user(format!(
+                "column `{name}` is empty on every record{}; drop it or pass `--compare \
+                 {name}:ignore`",
+                if right.is_some() { " of both files" } else { "" }
+            )));
+        }
+        let (kind, reason) = match chosen {
+            Some(k) => (k, "set by the user".to_string()),
+            None => autoconfig::infer_kind(name, &p),
+        };
+        if kind != Kind::Ignore {
+            specs.push(FieldSpec { name: name.clone(), kind, reason });
+        }
+    }
+    if let Some(r) = right {
+        for name in r.fields.iter().filter(|n| left.column(n).is_none()) {
+            notes.push(format!("column `{name}` is only in {}: not compared", r.source));
+        }
+    }
+    if specs.is_empty() {
+        return Err(Error::user(
+            "no column to compare: the files need at least one column besides the id in common",
+        ));
+    }
+    Ok(specs)
+}
+
+/// A blocking rule with what it did.
+#[derive(Debug, Clone)]
+pub struct RuleReport {
+    /// The rule as text.
+    pub rule: String,
+    /// Pairs it proposed on its own.
+    pub pairs: u64,
+    /// Key values skipped because their group was too large.
+    pub skipped_groups: usize,
+    /// Share of the high-probability pairs it proposes on its own.
+    pub recall: f64,
+}
+
+/// Seconds spent per stage.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    /// Normalising and interning.
+    pub prepare: f64,
+    /// Choosing rules and proposing pairs.
+    pub block: f64,
+    /// Comparing the proposed pairs.
+    pub compare: f64,
+    /// u sampling and EM.
+    pub train: f64,
+    /// Scoring, assignment, clustering and the recall estimate.
+    pub score: f64,
+}
+
+/// The result of a linkage.
+#[derive(Debug, Clone)]
+pub struct Linkage {
+    /// True when two sets were linked, false for a dedupe.
+    pub link: bool,
+    /// The compared fields.
+    pub fields: Vec<FieldSpec>,
+    /// Notes for the user (fields left out, refused merges, ...).
+    pub notes: Vec<String>,
+    /// The trained model.
+    pub model: Model,
+    /// Every blocking rule considered automatically (empty when the user gave the rules).
+    pub candidates: Vec<Candidate>,
+    /// The rules used, with their pair counts and recall.
+    pub rules: Vec<RuleReport>,
+    /// Pairs proposed by the union of the rules.
+    pub blocked_pairs: usize,
+    /// All pairs (`n(n-1)/2` or `nl * nr`).
+    pub total_pairs: f64,
+    /// Label-free estimate of blocking recall (see [`blocking::recall_estimate`]).
+    pub recall: Option<f64>,
+    /// High-probability pairs the recall estimate was measured on.
+    pub recall_base: usize,
+    /// Accepted pairs: (left record, right record, probability); for a dedupe the first record
+    /// is the one whose id sorts first. Sorted by left id, then right id.
+    pub pairs: Vec<(usize, usize, f64)>,
+    /// Pairs at or above the threshold before the one-to-one assignment.
+    pub above_threshold: usize,
+    /// Whether the one-to-one assignment was applied.
+    pub one_to_one: bool,
+    /// Cluster number per record: left records first, then right ones.
+    pub clusters: Vec<usize>,
+    /// Merges refused by the cluster cap.
+    pub refused_merges: usize,
+    /// Time per stage.
+    pub timings: Timings,
+}
+
+/// Pairs above this probability form the base of the blocking recall estimate.
+pub const RECALL_BASE_PROBABILITY: f64 = 0.9;
+/// A link looks one-to-one when at most this share of accepted pairs conflict.
+pub const ONE_TO_ONE_CONFLICTS: f64 = 0.05;
+/// Pairs per record a single automatic blocking rule may propose.
+pub const PAIRS_PER_RECORD: u64 = 25;
+
+/// Links `left` to `right`, or deduplicates `left` when `right` is `None`.
+pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Result<Linkage> {
+    settings.check()?;
+    let mut t = Timings::default();
+    let clock = Instant::now();
+    let mut notes = Vec::new();
+    let specs = configure(left, right, &settings.compare, &mut notes)?;
+    let is_link = right.is_some();
+    let fields: Vec<PreparedField> = specs
+        .par_iter()
+        .map(|s| {
+            let l = left.column(&s.name).expect("configured field");
+            let r = right.map(|r| r.column(&s.name).expect("configured field"));
+            PreparedField::new(&s.name, s.kind, l, r)
+        })
+        .collect();
+    t.prepare = clock.elapsed().as_secs_f64();
+
+    // Blocking.
+    let clock = Instant::now();
+    let n_left = left.len();
+    let n_right = right.map(Records::len);
+    let n_records = (n_left + n_right.unwrap_or(0)) as u64;
+    let budget = (PAIRS_PER_RECORD * n_records).max(10_000);
+    let group_cap = (budget / 10).max(1_000);
+    let (rules, candidates) = if settings.blocking.is_empty() {
+        let (rules, cands) = blocking::auto_rules(&fields, is_link, budget, group_cap);
+        if rules.is_empty() {
+            return Err(Error::user(
+                "no automatic blocking rule fits: every column is either nearly constant or \
+                 nearly empty; give rules with --block",
+            ));
+        }
+        (rules, cands)
+    } else {
+        let rules = settings
+            .blocking
+            .iter()
+            .map(|r| Rule::parse(r, &fields))
+            .collect::<Result<Vec<_>>>()?;
+        (rules, Vec::new())
+    };
+    let user_rules = !settings.blocking.is_empty();
+    let (rule_keys, blocked) = blocking::union_pairs(
+        rules,
+        &fields,
+        is_link,
+        if user_rules { u64::MAX } else { group_cap },
+    );
+    t.block = clock.elapsed().as_secs_f64();
+
+    // Comparison.
+    let clock = Instant::now();
+    let width = fields.len();
+    let sj = usize::from(is_link);
+    let mut levels = vec![0u8; blocked.len() * width];
+    levels.par_chunks_mut(width * 1024).zip(blocked.par_chunks(1024)).for_each(|(out, pairs)| {
+        for (row, &p) in out.chunks_exact_mut(width).zip(pairs) {
+            let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
+            for (o, f) in row.iter_mut().zip(&fields) {
+                *o = f.compare(0, i, sj, j);
+            }
+        }
+    });
+    t.compare = clock.elapsed().as_secs_f64();
+
+    // Training.
+    let clock = Instant::now();
+    let u = fellegi_sunter::estimate_u(&fields, n_left, n_right, settings.u_samples, settings.seed);
+    let patterns = fellegi_sunter::patterns(&levels, width);
+    let total = fellegi_sunter::all_pairs(n_left, n_right);
+    let expected = match n_right {
+        Some(nr) => n_left.min(nr) as f64 * 0.5,
+        None => n_left as f64 * 0.1,
+    };
+    let names: Vec<(String, Kind, bool)> = specs
+        .iter()
+        .map(|s| (s.name.clone(), s.kind, settings.term_frequency && tf_kind(s.kind)))
+        .collect();
+    let model = fellegi_sunter::train_m(&names, u, &patterns, total, expected, settings.max_iter);
+    t.train = clock.elapsed().as_secs_f64();
+
+    // Scoring.
+    let clock = Instant::now();
+    let weights: Vec<Vec<f64>> =
+        model.fields.iter().map(|f| (0..f.m.len()).map(|l| f.weight(l as u8)).collect()).collect();
+    let tf: Vec<Option<Vec<f64>>> = model
+        .fields
+        .iter()
+        .zip(&fields)
+        .map(|(p, f)| p.tf.then(|| fellegi_sunter::tf_adjustments(f, p.u[EXACT as usize])))
+        .collect();
+    let prior = model.prior_log_odds();
+    let scored: Vec<(usize, usize, f64)> = blocked
+        .par_iter()
+        .zip(levels.par_chunks(width))
+        .filter_map(|(&p, row)| {
+            let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
+            let mut x = prior;
+            for (f, &l) in row.iter().enumerate() {
+                x += weights[f][l as usize];
+                if l == EXACT {
+                    if let Some(tf) = &tf[f] {
+                        x += tf[fields[f].ids[0][i] as usize];
+                    }
+                }
+            }
+            let prob = fellegi_sunter::sigmoid(x);
+            (prob >= settings.threshold).then_some((i, j, prob))
+        })
+        .collect();
+    let above_threshold = scored.len();
+    let one_to_one = is_link
+        && match settings.one_to_one {
+            OneToOne::On => true,
+            OneToOne::Off => false,
+            OneToOne::Auto => conflict_share(&scored) <= ONE_TO_ONE_CONFLICTS,
+        };
+    let mut pairs = if one_to_one { assign_one_to_one(&scored) } else { scored };
+
+    // Blocking recall, from the confident pairs.
+    let base: Vec<(usize, usize)> = pairs
+        .iter()
+        .filter(|p| p.2 >= RECALL_BASE_PROBABILITY.max(settings.threshold))
+        .map(|p| (p.0, p.1))
+        .collect();
+    let (per_rule, recall) = blocking::recall_estimate(&rule_keys, &base, is_link);
+    let rules = rule_keys
+        .iter()
+        .zip(per_rule)
+        .map(|(k, r): (&RuleKeys, f64)| RuleReport {
+            rule: k.rule.to_string(),
+            pairs: k.pairs,
+            skipped_groups: k.skipped.len(),
+            recall: r,
+        })
+        .collect();
+
+    // Clusters over left records then right records.
+    let offset = if is_link { n_left } else { 0 };
+    let n_all = n_left + n_right.unwrap_or(0);
+    let edges: Vec<(usize, usize, f64)> =
+        pairs.iter().map(|&(i, j, p)| (i, j + offset, p)).collect();
+    let (clusters, refused_merges) = cluster::cluster(n_all, &edges, settings.cluster_cap);
+    if refused_merges > 0 {
+        notes.push(format!(
+            "warning: {refused_merges} merges were refused because a cluster would have grown \
+             beyond {} records; raise the threshold or the cluster cap",
+            settings.cluster_cap
+        ));
+    }
+
+    // Output order: dedupe pairs with the smaller id first; all pairs sorted by ids.
+    let right_ids = right.map_or(&left.ids, |r| &r.ids);
+    if !is_link {
+        for p in &mut pairs {
+            if left.ids[p.1] < left.ids[p.0] {
+                std::mem::swap(&mut p.0, &mut p.1);
+            }
+        }
+    }
+    pairs.sort_by(|a, b| (&left.ids[a.0], &right_ids[a.1]).cmp(&(&left.ids[b.0], &right_ids[b.1])));
+    t.score = clock.elapsed().as_secs_f64();
+
+    Ok(Linkage {
+        link: is_link,
+        fields: specs,
+        notes,
+        model,
+        candidates,
+        rules,
+        blocked_pairs: blocked.len(),
+        total_pairs: total,
+        recall,
+        recall_base: base.len(),
+        pairs,
+        above_threshold,
+        one_to_one,
+        clusters,
+        refused_merges,
+        timings: t,
+    })
+}
+
+/// Kinds whose exact matches get a term-frequency adjustment.
+fn tf_kind(k: Kind) -> bool {
+    matches!(k, Kind::Name | Kind::Text | Kind::Exact | Kind::Code | Kind::Date)
+}
+
+/// Share of accepted pairs that share a record with another accepted pair.
+pub fn conflict_share(pairs: &[(usize, usize, f64)]) -> f64 {
+    if pairs.is_empty() {
+        return 0.0;
+    }
+    let mut left: HashMap<usize, u32> = HashMap::new();
+    let mut right: HashMap<usize, u32> = HashMap::new();
+    for p in pairs {
+        *left.entry(p.0).or_default() += 1;
+        *right.entry(p.1).or_default() += 1;
+    }
+    let conflicted = pairs.iter().filter(|p| left[&p.0] > 1 || right[&p.1] > 1).count();
+    conflicted as f64 / pairs.len() as f64
+}
+
+/// Greedy one-to-one assignment: pairs by decreasing probability, each record used at most once.
+pub fn assign_one_to_one(pairs: &[(usize, usize, f64)]) -> Vec<(usize, usize, f64)> {
+    let mut order: Vec<&(usize, usize, f64)> = pairs.iter().collect();
+    order.sort_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+    let mut used_l = std::collections::HashSet::new();
+    let mut used_r = std::collections::HashSet::new();
+    order
+        .into_iter()
+        .filter(|p| {
+            if used_l.contains(&p.0) || used_r.contains(&p.1) {
+                return false;
+            }
+            used_l.insert(p.0);
+            used_r.insert(p.1);
+            true
+        })
+        .copied()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(source: &str, rows: &[[&str; 4]]) -> Records {
+        let ids = rows.iter().map(|r| r[0].to_string()).collect();
+        let fields = vec!["first_name".into(), "surname".into(), "dob".into()];
+        let columns = (1..4)
+            .map(|c| rows.iter().map(|r| (!r[c].is_empty()).then(|| r[c].to_string())).collect())
+            .collect();
+        Records::new(source, ids, fields, columns).unwrap()
+    }
+
+    #[test]
+    fn one_to_one_keeps_the_best_pair_per_record() {
+        let pairs = [(0, 0, 0.9), (0, 1, 0.95), (1, 1, 0.8), (2, 2, 0.7)];
+        assert_eq!(assign_one_to_one(&pairs), vec![(0, 1, 0.95), (2, 2, 0.7)]);
+        assert!((conflict_share(&pairs) - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn duplicate_and_empty_ids_are_refused() {
+        let e = Records::new("f.csv", vec!["a".into(), "a".into()], vec![], vec![]).unwrap_err();
+        assert!(e.to_string().contains("`a` appears twice (records 1 and 2)"), "{e}");
+        let e = Records::new("f.csv", vec![" ".into()], vec![], vec![]).unwrap_err();
+        assert!(e.to_string().contains("empty id"), "{e}");
+    }
+
+    #[test]
+    fn dedupe_finds_the_typo_duplicates() {
+        let mut rows = vec![
+            ["a1", "john", "smith", "1980-01-02"],
+            ["a2", "jon", "smith", "1980-01-02"],
+            ["b1", "mary", "jones", "1975-05-06"],
+            ["b2", "mary", "jones", "1975-06-05"],
+        ];
+        let names = ["alice", "bruno", "carla", "dmitri", "eve", "farid", "gina", "hugo"];
+        let surnames = ["adams", "baker", "clark", "dixon", "evans", "fisher", "grant", "hayes"];
+        let extra: Vec<[String; 4]> = (0..64)
+            .map(|k| {
+                [
+                    format!("x{k}"),
+                    names[k % 8].to_string(),
+                    surnames[k / 8].to_string(),
+                    format!("19{:02}-{:02}-{:02}", 40 + k % 50, 1 + k % 12, 1 + k % 28),
+                ]
+            })
+            .collect();
+        for e in &extra {
+            rows.push([&e[0], &e[1], &e[2], &e[3]]);
+        }
+        let r = records("t", &rows);
+        let settings = Settings { one_to_one: OneToOne::Off, ..Settings::default() };
+        let out = link(&r, None, &settings).unwrap();
+        let found: Vec<(&str, &str)> =
+            out.pairs.iter().map(|p| (r.ids[p.0].as_str(), r.ids[p.1].as_str())).collect();
+        assert!(found.contains(&("a1", "a2")), "{found:?}");
+        assert!(found.contains(&("b1", "b2")), "{found:?}");
+        assert!(found.len() <= 3, "{found:?}");
+        assert_eq!(out.clusters[0], out.clusters[1]);
+        assert_ne!(out.clusters[0], out.clusters[2]);
+    }
+}
