@@ -9,8 +9,8 @@
 //! Columns that hold raw PII (emails, phones, names, street addresses) are not stored: they
 //! belong to identity resolution, and the report lists them as skipped.
 //!
-//! Importing rebuilds `profiles/` from the table alone: traits written by `audience derive` are
-//! dropped (the report says so), so run `derive` again after an import.
+//! Traits go through [`merge_traits`]: each writer (`import`, `resolve`, `derive`) replaces only
+//! the traits it wrote before, so re-importing keeps derived and resolved traits.
 //!
 //! It does not own identity resolution (`resolve`) or derived traits (`derive`).
 

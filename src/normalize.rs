@@ -429,7 +429,7 @@ pub fn parse_phone(raw: &str, default_country: Option<&str>) -> Result<Phone, In
 /// The national significant number of `digits` dialled nationally in `plan`'s country.
 fn national_number<'a>(digits: &'a str, plan: &Plan) -> Result<&'a str, Invalid> {
     let nsn = match plan.trunk {
-        Some(t) if digits.as_bytes()[0] == t => &digits[1..],
+        Some(t) if digits.as_bytes().first() == Some(&t) => &digits[1..],
         _ => digits,
     };
     check_nsn(nsn, plan)?;
