@@ -13,7 +13,10 @@
 //! see [`compute`]; names and meanings: [`catalog`].
 //!
 //! It does not own identity resolution (the resolver here is a customer-id stand-in) nor the
-//! bitmap index format (it reuses [`BitmapIndex::build`]).
+//! bitmap index format (it goes through [`crate::import::merge_traits`]).
+
+// Sources are read as parallel columns, indexed by row.
+#![allow(clippy::needless_range_loop)]
 
 pub mod catalog;
 pub mod compute;
