@@ -408,6 +408,9 @@ pub fn profile_matrix(store: &Store) -> Result<(Vec<Pid>, crate::model::matrix::
     let opts = EncodeOptions { exclude: excluded(&traits), ..EncodeOptions::default() };
     let (_, mut fm) = feature_matrix(&traits, &opts)?;
     for mut col in fm.x.columns_mut() {
+        if col.iter().all(|&v| v == 0.0 || v == 1.0) {
+            continue;
+        }
         let n = col.len().max(1) as f64;
         let mean = col.iter().map(|&v| v as f64).sum::<f64>() / n;
         let sd = (col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();

@@ -10,7 +10,11 @@ use audience::generate::{generate, Format, Options};
 use audience::identity::{quality, resolve, ResolveOptions};
 use audience::import::{import, ImportOptions};
 use audience::index::BitmapIndex;
+use audience::lookalike::{expand, save_provider_cpms, train, ExpandOptions, Reach};
+use audience::model::Method;
+use audience::segment;
 use audience::store::Store;
+use audience::table::read_text_columns;
 
 use super::Global;
 
@@ -109,6 +113,128 @@ pub fn run(a: DemoArgs, g: &Global) -> Result<()> {
         q.precision, q.recall
     );
 
-    println!("\ndone: explore with `audience --store {} info`", store_dir.display());
+    segments_and_models(&mut istore, &world, a.seed)?;
+
+    println!(
+        "\ndone: explore with `audience --store {} info` (resolved) or `audience --store {} info` \
+         (imported)",
+        store_dir.display(),
+        imported.display()
+    );
+    Ok(())
+}
+
+/// Segments, overlap, clusters, a look-alike and its expansion, on the imported store (whose ids
+/// are the world's person ids, so results can be checked against `truth/persons`).
+fn segments_and_models(store: &mut Store, world: &std::path::Path, seed: u64) -> Result<()> {
+    let t = stage("segments: expressions over the bitmap index");
+    let defs = [
+        ("buyers", "purchases_365d >= 3"),
+        ("engaged", "email_opens_90d >= 2 or web_sessions_90d >= 3"),
+        ("young_fr", "country = \"FR\" and age between 18 and 34"),
+        ("bought_data", "party(third) and consent(ads)"),
+    ];
+    for (name, def) in defs {
+        let m = segment::create(store, name, def, None)?;
+        println!("  {name:<12} {:>8} profiles   {def}", m.size);
+    }
+    let q = r#"segment("buyers") and segment("engaged") and not segment("young_fr")"#;
+    let (n, ms) = segment::count(store, q)?;
+    println!("  count `{q}`: {n} in {ms:.3} ms");
+    let loaded: Vec<(String, roaring::RoaringBitmap)> = ["buyers", "engaged", "young_fr"]
+        .iter()
+        .map(|n| Ok((n.to_string(), segment::load(store, n)?.pids)))
+        .collect::<Result<_>>()?;
+    let refs: Vec<(&str, &roaring::RoaringBitmap)> =
+        loaded.iter().map(|(n, b)| (n.as_str(), b)).collect();
+    let o = segment::overlap(&refs);
+    for p in &o.pairs {
+        println!(
+            "  overlap {:<9} x {:<9} {:>7}  Jaccard {:.3}",
+            p.a, p.b, p.intersection, p.jaccard
+        );
+    }
+    println!("  ({:.1} s)", t.elapsed().as_secs_f64());
+
+    let t = stage("cluster: k-means auto-segmentation with lift reports");
+    let (pids, fm) = audience::lookalike::profile_matrix(store)?;
+    let p = linfa::ParamGuard::check(audience::cluster::params(5, 50, seed))?;
+    let clusters = audience::cluster::fit(&p, fm.x.view())?;
+    let index = BitmapIndex::open(store, None)?;
+    let mut members = vec![roaring::RoaringBitmap::new(); 5];
+    for (pid, l) in pids.iter().zip(&clusters.labels) {
+        members[*l as usize].insert(*pid);
+    }
+    for (i, m) in members.iter().enumerate() {
+        let top = audience::lift::distinctive(&index, m, &index.universe, 0.05, 2);
+        let desc: Vec<String> = top.iter().map(|l| l.to_string()).collect();
+        println!("  cluster {i}: {:>6} profiles; {}", m.len(), desc.join("; "));
+    }
+    println!("  ({:.1} s)", t.elapsed().as_secs_f64());
+
+    let t = stage(
+        "look-alike: seed = half of the known converters; expand into 2nd/3rd party under 50 EUR",
+    );
+    let truth =
+        read_text_columns(&world.join("truth/persons.parquet"), &["person_id", "converts"], &[])?;
+    let idmap = audience::idmap::IdMap::load(store)?;
+    let mut converters = roaring::RoaringBitmap::new();
+    for (id, c) in truth[0].iter().zip(&truth[1]) {
+        if let (Some(id), Some("true")) = (id, c.as_deref()) {
+            if let Some(pid) = idmap.get(id) {
+                converters.insert(pid);
+            }
+        }
+    }
+    let seed_set: roaring::RoaringBitmap =
+        converters.iter().enumerate().filter(|(i, _)| i % 2 == 0).map(|(_, p)| p).collect();
+    let hidden = &converters - &seed_set;
+    let now = audience::store::now_iso();
+    let meta = segment::SegmentMeta {
+        name: "seed_converters".into(),
+        definition: "list(truth converters, every other one)".into(),
+        description: Some("an advertiser's list of known converters (half of them)".into()),
+        size: seed_set.len(),
+        size_by_party: segment::size_by_party(store, &seed_set)?,
+        created: now.clone(),
+        updated: now,
+        lineage: segment::Lineage::default(),
+        data_version: store.meta().updated.clone(),
+        checksum: String::new(),
+    };
+    segment::save(store, &meta, &seed_set)?;
+    save_provider_cpms(store, &world.join("providers.parquet"))?;
+    let card = train(store, "lal_converters", "seed_converters", None, Method::Ensemble, seed)?;
+    if let Some(e) = &card.evaluation {
+        println!(
+            "  trained on {} seed members: hold-out AUC {:.3}, lift@10% {:.2}",
+            card.counts.seed, e.auc, e.lift_at_10
+        );
+    }
+    let opts = ExpandOptions {
+        parties: vec!["second".into(), "third".into()],
+        max_cost: Some(50.0),
+        cpm: audience::lookalike::provider_cpms(store)?,
+        ..Default::default()
+    };
+    let r = expand(store, "lal_converters", Reach::Share(0.05), &opts, "lal_converters_5pct")?;
+    println!(
+        "  expanded: {} of {} candidates, {:.2} EUR, by party {:?}",
+        r.size, r.candidates, r.cost_eur, r.by_party
+    );
+    let chosen = segment::load(store, "lal_converters_5pct")?.pids;
+    let consented = index.get("consent.ads")?.equals("true");
+    let candidates = &(&index.universe - &seed_set) & &consented;
+    let candidates_converting =
+        hidden.intersection_len(&candidates) as f64 / candidates.len().max(1) as f64;
+    let precision = chosen.intersection_len(&hidden) as f64 / chosen.len().max(1) as f64;
+    println!(
+        "  quality against truth: {:.1}% of the expanded audience converts vs {:.1}% of the \
+         candidates ({:.1}x random)",
+        100.0 * precision,
+        100.0 * candidates_converting,
+        precision / candidates_converting.max(1e-9)
+    );
+    println!("  ({:.1} s)", t.elapsed().as_secs_f64());
     Ok(())
 }
