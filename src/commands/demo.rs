@@ -224,7 +224,9 @@ fn segments_and_models(store: &mut Store, world: &std::path::Path, seed: u64) ->
     );
     let chosen = segment::load(store, "lal_converters_5pct")?.pids;
     let consented = index.get("consent.ads")?.equals("true");
-    let candidates = &(&index.universe - &seed_set) & &consented;
+    let party = index.get("party")?;
+    let drawn = party.equals("second") | party.equals("third");
+    let candidates = &(&(&index.universe - &seed_set) & &consented) & &drawn;
     let candidates_converting =
         hidden.intersection_len(&candidates) as f64 / candidates.len().max(1) as f64;
     let precision = chosen.intersection_len(&hidden) as f64 / chosen.len().max(1) as f64;
