@@ -247,7 +247,9 @@ pub fn op_str(op: CmpOp) -> &'static str {
 
 impl Expr {
     fn write_child(&self, f: &mut fmt::Formatter<'_>, child: &Expr) -> fmt::Result {
-        if matches!(child, Expr::And(_) | Expr::Or(_)) {
+        // `and` binds tighter than `or`, so an `and` group inside an `or` needs no parentheses.
+        let tighter = matches!((self, child), (Expr::Or(_), Expr::And(_)));
+        if matches!(child, Expr::And(_) | Expr::Or(_)) && !tighter {
             write!(f, "({child})")
         } else {
             write!(f, "{child}")

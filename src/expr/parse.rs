@@ -145,6 +145,20 @@ fn lex(input: &str) -> Result<Vec<(Tok, Span)>, ExprError> {
                     chars.next();
                 }
                 let text = &input[i..end];
+                // `party(1st)`, `party(3rd)`: an ordinal is the party's name, not a number.
+                let in_party = out.len() >= 2
+                    && out[out.len() - 1].0 == Tok::LParen
+                    && matches!(&out[out.len() - 2].0, Tok::Word(w) if w.eq_ignore_ascii_case("party"));
+                if in_party {
+                    let stop = word_end(input, i);
+                    if stop > end {
+                        while chars.peek().is_some_and(|&(j, _)| j < stop) {
+                            chars.next();
+                        }
+                        out.push((Tok::Word(input[i..stop].to_string()), Span::new(i, stop)));
+                        continue;
+                    }
+                }
                 // A number glued to letters (`3x`, `1.5.2`) is a typo, not two tokens.
                 if let Some(&(j, d)) = chars.peek() {
                     if d.is_alphanumeric() || d == '_' || d == '.' {
@@ -449,6 +463,14 @@ impl<'a> Parser<'a> {
             Tok::Num(x) => Literal::Num(x),
             Tok::Word(w) if w.eq_ignore_ascii_case("true") => Literal::Bool(true),
             Tok::Word(w) if w.eq_ignore_ascii_case("false") => Literal::Bool(false),
+            Tok::Word(w) if super::KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(&w)) => {
+                return Err(self.err(
+                    span,
+                    format!(
+                        "expected a value (a \"string\", a number, true or false), found `{w}`"
+                    ),
+                ))
+            }
             Tok::Word(w) | Tok::Quoted(w) => {
                 return Err(self.err(
                     span,
@@ -502,6 +524,8 @@ impl<'a> Parser<'a> {
         let (t, aspan) = (self.peek().clone(), self.span());
         let arg = match t {
             Tok::Word(w) | Tok::Quoted(w) | Tok::Str(w) => w,
+            // party(1), party(2), party(3): the numeric aliases that import also accepts.
+            Tok::Num(_) if fl == "party" => self.input[aspan.start..aspan.end].to_string(),
             t => {
                 return Err(self.err(
                     aspan,
