@@ -45,9 +45,27 @@ impl Percentiles {
         if v >= k[last] {
             return 1.0 + (v - k[last]) / span;
         }
-        let i = k.partition_point(|q| *q <= v); // k[i-1] <= v < k[i]
-        let frac = (v - k[i - 1]) / (k[i] - k[i - 1]);
-        (i as f32 - 1.0 + frac) / last as f32
+        // A run of equal knots (a flat stretch of the reference) stands for the middle of its ranks,
+        // except at the ends, which are 0 and 1; between runs the rank is interpolated linearly.
+        let mid = |lo: usize, hi: usize| -> f32 {
+            if lo == 0 {
+                0.0
+            } else if hi == k.len() {
+                1.0
+            } else {
+                (lo + hi - 1) as f32 / 2.0 / last as f32
+            }
+        };
+        let lo = k.partition_point(|q| *q < v);
+        let hi = k.partition_point(|q| *q <= v);
+        if hi > lo {
+            return mid(lo, hi);
+        }
+        // k[lo-1] < v < k[lo]
+        let (a, b) = (k[lo - 1], k[lo]);
+        let ra = mid(k.partition_point(|q| *q < a), lo);
+        let rb = mid(lo, k.partition_point(|q| *q <= b));
+        ra + (v - a) / (b - a) * (rb - ra)
     }
 }
 

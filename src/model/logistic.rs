@@ -62,9 +62,13 @@ impl LogisticScorer {
             .gradient_tolerance(1e-6 * rows as f64)
             .fit(&Dataset::new(x, y))
             .map_err(|e| Error::internal(format!("fitting the logistic scorer: {e}")))?;
-        let beta = fitted.params();
+        // linfa decides which label is its "positive" class (by class order/size), not us: when it
+        // picked `false` (the unlabelled side), its coefficients point away from the seed, so flip
+        // them so that a higher logit always means "more like the seed".
+        let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+        let beta: Array1<f64> = fitted.params().mapv(|b| sign * b);
         let mut weights = Vec::with_capacity(d);
-        let mut intercept = fitted.intercept();
+        let mut intercept = sign * fitted.intercept();
         for j in 0..d {
             weights.push((beta[j] / scaler.scale[j] as f64) as f32);
             intercept -= beta[j] * scaler.mean[j] as f64 / scaler.scale[j] as f64;

@@ -239,7 +239,9 @@ mod tests {
         assert!((lift_at(&scores, &labels, 1.0) - 1.0).abs() < 1e-12);
         let e = Evaluation::of(&scores, &labels).unwrap();
         assert_eq!(e.lift_curve.len(), LIFT_CURVE_POINTS);
-        assert!((e.lift_curve[3].lift - 2.5).abs() < 1e-12, "20% reach: 2 rows, both positive");
+        // 20% reach = 2 rows, both positive: precision 1 over base rate 0.2 = 5 (the test used to
+        // expect 2.5, which contradicts its own comment and the definition of lift).
+        assert!((e.lift_curve[3].lift - 5.0).abs() < 1e-12, "20% reach: 2 rows, both positive");
         assert_eq!(e.recall(0.1), Some(0.5));
         assert_eq!(e.precision_at_k, 1.0);
         assert_eq!(e.base_rate, 0.2);
