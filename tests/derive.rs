@@ -8,7 +8,7 @@ use audience::derive::keys::email_sha256;
 use audience::store::days_from_civil;
 use audience::table::{read_table, ColumnData};
 
-use crate::common::{fails, ok, run, shared_data};
+use crate::common::{fails, ok, shared_data};
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
@@ -294,6 +294,7 @@ fn cdnow_rfm_matches_brute_force() {
         col("purchase.monetary"),
     );
     let ColumnData::Float(mon) = mon else { panic!("monetary is a float trait") };
+    #[allow(clippy::needless_range_loop)] // parallel columns, indexed by row
     for i in 0..traits.rows {
         let id = map.id(pid.number(i).unwrap() as u32).unwrap();
         let (last, count, spend) = brute[id];

@@ -227,7 +227,7 @@ fn positives(table: &Table, label: &str, positive: Option<&str>) -> Result<Vec<O
                     })
                 })
                 .collect();
-            if !out.iter().any(|v| *v == Some(true)) {
+            if !out.contains(&Some(true)) {
                 return Err(Error::user(format!(
                     "{file}: column `{label}` never holds the positive value `{want}`; its values \
                      include: {}",
