@@ -15,7 +15,7 @@ use crate::table::ColumnData;
 
 fn small_index() -> BitmapIndex {
     let s = |v: &[Option<&str>]| ColumnData::Str(v.iter().map(|x| x.map(String::from)).collect());
-    let cols = vec![
+    let cols = [
         ("country".to_string(), s(&[Some("FR"), Some("DE"), None, Some("FR"), Some("ES")])),
         ("age".to_string(), ColumnData::Int(vec![Some(34), Some(51), None, Some(18), Some(29)])),
         (
@@ -91,7 +91,7 @@ fn every_operator_and_function() {
     assert_eq!(run("consent(ads)").unwrap(), [0, 2, 3]);
     assert_eq!(run("all()").unwrap(), [0, 1, 2, 3, 4]);
     assert_eq!(run("not all()").unwrap(), Vec::<Pid>::new());
-    assert_eq!(run("`affinity.shoes` >= 0.5 OR Age < 0").unwrap_err().contains("`Age`"), true);
+    assert!(run("`affinity.shoes` >= 0.5 OR Age < 0").unwrap_err().contains("`Age`"));
     assert_eq!(run("`affinity.shoes` >= 0.5 OR age < 0").unwrap(), [0, 2]);
     assert_eq!(run("age > 20.5 AND NOT vip").unwrap(), [1, 4]);
 }
