@@ -178,16 +178,7 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<Table> {
 }
 
 fn read_csv(path: &Path) -> Result<Table> {
-    let raw = std::fs::read(path).at(path)?;
-    let bytes = if path.to_string_lossy().to_lowercase().ends_with(".gz") {
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
-            .map_err(|e| Error::user(format!("{}: not a valid gzip file ({e})", path.display())))?;
-        out
-    } else {
-        raw
-    };
-    check_utf8(path, &bytes)?;
+    let bytes = csv_bytes(path)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::user(format!(
             "{}: the file is empty; a table needs a header line and at least one row",
@@ -209,6 +200,21 @@ fn read_parquet(path: &Path) -> Result<Table> {
         .finish()
         .map_err(|e| Error::user(format!("{}: cannot read as Parquet: {e}", path.display())))?;
     from_frame(path, false, df)
+}
+
+/// The bytes of a CSV file, gunzipped when it ends in `.gz`, checked to be UTF-8.
+fn csv_bytes(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).at(path)?;
+    let bytes = if path.to_string_lossy().to_lowercase().ends_with(".gz") {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
+            .map_err(|e| Error::user(format!("{}: not a valid gzip file ({e})", path.display())))?;
+        out
+    } else {
+        raw
+    };
+    check_utf8(path, &bytes)?;
+    Ok(bytes)
 }
 
 /// Finds the first invalid UTF-8 byte and reports its line and field.
@@ -400,18 +406,7 @@ pub fn read_text_columns(
     let lower = path.to_string_lossy().to_lowercase();
     let is_csv = !(lower.ends_with(".parquet") || lower.ends_with(".pq"));
     let df = if is_csv {
-        let raw = std::fs::read(path).at(path)?;
-        let bytes = if lower.ends_with(".gz") {
-            let mut out = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
-                .map_err(|e| {
-                    Error::user(format!("{}: not a valid gzip file ({e})", path.display()))
-                })?;
-            out
-        } else {
-            raw
-        };
-        check_utf8(path, &bytes)?;
+        let bytes = csv_bytes(path)?;
         CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
@@ -553,18 +548,7 @@ pub fn read_source(
     let lower = path.to_string_lossy().to_lowercase();
     let is_csv = !(lower.ends_with(".parquet") || lower.ends_with(".pq"));
     let (header, df) = if is_csv {
-        let raw = std::fs::read(path).at(path)?;
-        let bytes = if lower.ends_with(".gz") {
-            let mut out = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
-                .map_err(|e| {
-                    Error::user(format!("{}: not a valid gzip file ({e})", path.display()))
-                })?;
-            out
-        } else {
-            raw
-        };
-        check_utf8(path, &bytes)?;
+        let bytes = csv_bytes(path)?;
         let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
         let header: Vec<String> = String::from_utf8_lossy(&bytes[..end])
             .trim_end_matches('\r')
