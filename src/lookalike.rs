@@ -347,7 +347,7 @@ pub fn expand(
     let now = now_iso();
     let meta = segment::SegmentMeta {
         name: out.to_string(),
-        definition: format!("expand({model})"),
+        definition: format!("@expand({model})"),
         description: Some(format!(
             "look-alike expansion of `{}` by model `{model}`: {} members, {:.2} EUR",
             card.seed_segment, report.size, report.cost_eur

@@ -377,8 +377,23 @@ pub fn delete(store: &mut Store, name: &str) -> Result<Vec<String>> {
 pub fn refresh_order(store: &Store, target: Option<&str>) -> Result<Vec<String>> {
     let all = names(store)?;
     let mut deps: HashMap<String, Vec<String>> = HashMap::new();
+    let mut materialised = BTreeSet::new();
     for n in &all {
         let meta = load_meta(store, n)?;
+        // Segments made by a command (expansion, clustering, a list) are not expressions: they
+        // are kept as they are, and their definition starts with `@` to say which command.
+        if meta.definition.starts_with('@') {
+            if target == Some(n.as_str()) {
+                return Err(Error::user(format!(
+                    "segment `{n}` was made by `{}`, not by an expression; run that command again \
+                     to rebuild it",
+                    meta.definition
+                )));
+            }
+            deps.insert(n.clone(), Vec::new());
+            materialised.insert(n.clone());
+            continue;
+        }
         // The definition is the source of truth (lineage is derived from it).
         let e = expr::parse(&meta.definition).map_err(|e| {
             Error::user(format!("segment `{n}` has a definition that no longer parses: {e}"))
@@ -397,6 +412,7 @@ pub fn refresh_order(store: &Store, target: Option<&str>) -> Result<Vec<String>>
     for r in roots {
         visit(&r, &deps, &mut Vec::new(), &mut done, &mut order)?;
     }
+    order.retain(|n| !materialised.contains(n));
     Ok(order)
 }
 
@@ -589,6 +605,20 @@ mod tests {
             data_version: String::new(),
             checksum: String::new(),
         }
+    }
+
+    #[test]
+    fn segments_made_by_commands_are_kept_out_of_refresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path()).unwrap();
+        let made = SegmentMeta { definition: "@expand(lal)".into(), ..meta("made") };
+        save(&store, &made, &RoaringBitmap::from_iter([1, 2])).unwrap();
+        let uses = SegmentMeta { definition: r#"segment("made")"#.into(), ..meta("uses") };
+        save(&store, &uses, &RoaringBitmap::from_iter([1, 2])).unwrap();
+        assert_eq!(refresh_order(&store, None).unwrap(), ["uses"]);
+        assert_eq!(refresh_order(&store, Some("uses")).unwrap(), ["uses"]);
+        let e = refresh_order(&store, Some("made")).unwrap_err().to_string();
+        assert!(e.contains("was made by `@expand(lal)`"), "{e}");
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub fn run(a: ClusterArgs, g: &Global) -> Result<()> {
         let now = audience::store::now_iso();
         let meta = segment::SegmentMeta {
             name: name.clone(),
-            definition: format!("cluster({run}, {i})"),
+            definition: format!("@cluster({run}, {i})"),
             description: Some(format!("k-means cluster {i} of run {run} over `{universe_expr}`")),
             size: m.len(),
             size_by_party: segment::size_by_party(&store, m)?,

@@ -192,7 +192,7 @@ fn segments_and_models(store: &mut Store, world: &std::path::Path, seed: u64) ->
     let now = audience::store::now_iso();
     let meta = segment::SegmentMeta {
         name: "seed_converters".into(),
-        definition: "list(truth converters, every other one)".into(),
+        definition: "@list(truth converters, every other one)".into(),
         description: Some("an advertiser's list of known converters (half of them)".into()),
         size: seed_set.len(),
         size_by_party: segment::size_by_party(store, &seed_set)?,
