@@ -121,21 +121,11 @@ pub fn merge_traits(
     origins: &HashMap<String, TraitOrigin>,
 ) -> Result<usize> {
     let manifest = BitmapIndex::manifest(store)?;
-    let path = store.path(TRAITS_TABLE);
-    let existing = if path.exists() { Some(read_table(&path)?) } else { None };
+    let existing = read_traits(store)?;
     let mut all_pids: Vec<Pid> = pids.to_vec();
     let mut kept: Vec<(Vec<Pid>, Column, TraitOrigin)> = Vec::new();
-    if let Some(t) = &existing {
-        let old_pids: Vec<Pid> = match &t.column(PID_COLUMN)?.data {
-            ColumnData::Int(v) => v.iter().map(|p| p.unwrap_or(0) as Pid).collect(),
-            _ => {
-                return Err(Error::user(format!(
-                    "{} is corrupt: `{PID_COLUMN}` is not an integer column; import again",
-                    path.display()
-                )))
-            }
-        };
-        all_pids.extend(&old_pids);
+    if let Some((t, old_pids)) = &existing {
+        all_pids.extend(old_pids);
         for c in &t.columns {
             let origin = manifest.get(&c.name).map(|m| m.origin.clone()).unwrap_or_default();
             let replaced = origin.writer.as_deref() == Some(writer)
@@ -199,6 +189,26 @@ pub fn merge_traits(
 
 /// The traits table inside the store.
 pub const TRAITS_TABLE: &str = "profiles/traits.parquet";
+
+/// Reads the store's traits table and the pid of each row; `None` before the first import or
+/// resolve.
+pub fn read_traits(store: &Store) -> Result<Option<(Table, Vec<Pid>)>> {
+    let path = store.path(TRAITS_TABLE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let t = read_table(&path)?;
+    let pids = match &t.column(PID_COLUMN)?.data {
+        ColumnData::Int(v) => v.iter().map(|p| p.unwrap_or(0) as Pid).collect(),
+        _ => {
+            return Err(Error::user(format!(
+                "{} is corrupt: `{PID_COLUMN}` is not an integer column; import again",
+                path.display()
+            )))
+        }
+    };
+    Ok(Some((t, pids)))
+}
 
 /// The id of every row, refusing empty and duplicate ids.
 fn check_ids(table: &Table, id_col: &str) -> Result<Vec<String>> {

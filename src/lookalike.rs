@@ -18,14 +18,14 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::import::{CONSENT_TRAIT, PARTY_TRAIT, PID_COLUMN, PROVIDER_TRAIT, TRAITS_TABLE};
+use crate::import::{CONSENT_TRAIT, PARTY_TRAIT, PID_COLUMN, PROVIDER_TRAIT};
 use crate::index::{BitmapIndex, Pid};
 use crate::model::matrix::{feature_matrix, EncodeOptions, Encoding};
 use crate::model::metrics::Evaluation;
 use crate::model::{LookalikeModel, LookalikeParams, Method};
 use crate::segment;
 use crate::store::{now_iso, Store};
-use crate::table::{read_table, ColumnData, Table};
+use crate::table::Table;
 
 /// What a trained model's card says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,18 +81,11 @@ fn excluded(traits: &Table) -> Vec<String> {
 }
 
 fn traits_table(store: &Store) -> Result<(Table, Vec<Pid>)> {
-    let path = store.path(TRAITS_TABLE);
-    if !path.exists() {
-        return Err(Error::user(
+    crate::import::read_traits(store)?.ok_or_else(|| {
+        Error::user(
             "the store has no profiles yet: run `audience import` or `audience resolve` first",
-        ));
-    }
-    let t = read_table(&path)?;
-    let pids = match &t.column(PID_COLUMN)?.data {
-        ColumnData::Int(v) => v.iter().map(|p| p.unwrap_or(0) as Pid).collect(),
-        _ => return Err(Error::user(format!("{} is corrupt; import again", path.display()))),
-    };
-    Ok((t, pids))
+        )
+    })
 }
 
 /// Trains model `name` from the members of `seed_segment` against the pool `pool` (an

@@ -31,7 +31,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
 use crate::idmap::IdMap;
-use crate::import::PID_COLUMN;
 use crate::index::{Pid, TraitOrigin};
 use crate::store::{civil_from_days, days_from_civil, Store};
 use crate::table::{
@@ -756,10 +755,8 @@ pub fn derive(store: &mut Store, dir: &Path, opts: &DeriveOptions) -> Result<Der
     let idmap = IdMap::load(store)?;
     let derived = derive_traits(dir, &idmap, opts)?;
     let t2 = Instant::now();
-    let table = read_table(&traits_path)?;
-    let pids: Vec<Pid> = match &table.column(PID_COLUMN)?.data {
-        ColumnData::Int(v) => v.iter().map(|p| p.unwrap_or(0) as Pid).collect(),
-        _ => return Err(Error::internal("profiles/traits.parquet: _pid is not an integer column")),
+    let Some((table, pids)) = crate::import::read_traits(store)? else {
+        return Err(Error::internal(format!("{} vanished during derive", traits_path.display())));
     };
     drop(table);
     let record = DeriveRecord {
