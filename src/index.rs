@@ -75,6 +75,16 @@ pub fn float_key(x: f64) -> u64 {
     }
 }
 
+/// Whether a bitmap is dense enough for the order comparison pass that holds at least half the
+/// candidates to keep bitmap containers (roaring turns a container into a sorted array under
+/// 4,096 of 65,536 values, a sixteenth): a density over its span above an eighth.
+fn is_dense(b: &RoaringBitmap) -> bool {
+    match (b.min(), b.max()) {
+        (Some(lo), Some(hi)) => b.len() * 8 > u64::from(hi - lo) + 1,
+        _ => false,
+    }
+}
+
 /// A bit-sliced index over unsigned keys: `slices[i]` holds the pids whose `key - base` has bit
 /// `i` set; `exists` holds every pid with a value.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -122,39 +132,110 @@ impl Bsi {
     }
 
     /// The comparison among `candidates`, a subset of `exists`.
+    ///
+    /// Order comparisons use the one-pass recurrences from the least significant slice, which
+    /// keep the running answer as large as the result (dense stays dense): with `c` the offset of
+    /// `key`, `v <= c` over bits `0..=i` is `R | !S_i` where `c_i = 1` and `R & !S_i` where
+    /// `c_i = 0`; `v >= c` is `R & S_i` where `c_i = 1` and `R | S_i` where `c_i = 0`. Equality
+    /// narrows an "equal so far" set from the most significant slice, which can stop early.
     fn compare_from(&self, op: CmpOp, key: u64, candidates: RoaringBitmap) -> RoaringBitmap {
+        let dense = is_dense(&candidates);
+        self.compare_by(op, key, candidates, dense)
+    }
+
+    /// [`Bsi::compare_from`] by the pass for dense candidates or the one for sparse ones (both
+    /// give the same answer; they differ in speed).
+    fn compare_by(
+        &self,
+        op: CmpOp,
+        key: u64,
+        candidates: RoaringBitmap,
+        dense: bool,
+    ) -> RoaringBitmap {
         let depth = self.slices.len();
-        let below = key < self.base;
-        let above = !below && depth < 64 && (key - self.base) >> depth != 0;
-        let (lt, eq) = if below {
-            (RoaringBitmap::new(), RoaringBitmap::new())
-        } else if above {
-            (candidates.clone(), RoaringBitmap::new())
-        } else {
-            let c = key - self.base;
-            let mut lt = RoaringBitmap::new();
-            let mut eq = candidates.clone();
-            for bit in (0..depth).rev() {
-                if eq.is_empty() {
-                    break;
-                }
-                let slice = &self.slices[bit];
-                if c >> bit & 1 == 1 {
-                    lt |= &eq - slice;
-                    eq &= slice;
-                } else {
-                    eq -= slice;
-                }
-            }
-            (lt, eq)
-        };
+        if key < self.base {
+            return match op {
+                CmpOp::Gt | CmpOp::Ge | CmpOp::Ne => candidates,
+                _ => RoaringBitmap::new(),
+            };
+        }
+        let c = key - self.base;
+        if depth < 64 && c >> depth != 0 {
+            return match op {
+                CmpOp::Lt | CmpOp::Le | CmpOp::Ne => candidates,
+                _ => RoaringBitmap::new(),
+            };
+        }
+        if !dense {
+            let (lt, eq) = self.narrow(c, candidates.clone());
+            return match op {
+                CmpOp::Eq => eq,
+                CmpOp::Ne => candidates - eq,
+                CmpOp::Lt => lt,
+                CmpOp::Le => lt | eq,
+                CmpOp::Gt => candidates - (lt | eq),
+                CmpOp::Ge => candidates - lt,
+            };
+        }
         match op {
-            CmpOp::Eq => eq,
-            CmpOp::Ne => candidates - eq,
-            CmpOp::Lt => lt,
-            CmpOp::Le => lt | eq,
-            CmpOp::Gt => candidates - (lt | eq),
-            CmpOp::Ge => candidates - lt,
+            CmpOp::Eq => self.narrow(c, candidates).1,
+            CmpOp::Ne => {
+                let eq = self.narrow(c, candidates.clone()).1;
+                candidates - eq
+            }
+            CmpOp::Le => self.at_most(c, candidates, true),
+            CmpOp::Lt if c == 0 => RoaringBitmap::new(),
+            CmpOp::Lt => self.at_most(c - 1, candidates, true),
+            CmpOp::Gt => self.at_most(c, candidates, false),
+            CmpOp::Ge if c == 0 => candidates,
+            CmpOp::Ge => self.at_most(c - 1, candidates, false),
+        }
+    }
+
+    /// O'Neil's pass from the most significant slice: the candidates whose offset is below `c`
+    /// and those equal to it. The "equal so far" set shrinks at every slice and the pass stops
+    /// when it is empty, which suits sparse candidates.
+    fn narrow(&self, c: u64, mut eq: RoaringBitmap) -> (RoaringBitmap, RoaringBitmap) {
+        let mut lt = RoaringBitmap::new();
+        for (bit, slice) in self.slices.iter().enumerate().rev() {
+            if eq.is_empty() {
+                break;
+            }
+            if c >> bit & 1 == 1 {
+                lt |= &eq - slice;
+                eq &= slice;
+            } else {
+                eq -= slice;
+            }
+        }
+        (lt, eq)
+    }
+
+    /// The candidates whose offset is at most `c` (`le`) or above it (`!le`), by the one-pass
+    /// recurrence from the least significant slice: over bits `0..=i`, "at most" is
+    /// `R & !S_i` where `c_i = 0` and `R | !S_i` where `c_i = 1`, and its complement "above" is
+    /// `Q | S_i` and `Q & S_i`. The pass holds whichever of the two is larger, so the running set
+    /// never shrinks below half the candidates (dense containers stay dense). Trailing one bits
+    /// of `c` keep every candidate, so the pass starts above them.
+    fn at_most(&self, c: u64, candidates: RoaringBitmap, le: bool) -> RoaringBitmap {
+        let mut x = candidates.clone();
+        let mut x_is_le = true;
+        for (bit, slice) in self.slices.iter().enumerate().skip(c.trailing_ones() as usize) {
+            match (x_is_le, c >> bit & 1 == 1) {
+                (true, false) => x -= slice,
+                (true, true) => x |= &candidates - slice,
+                (false, false) => x |= slice & &candidates,
+                (false, true) => x &= slice,
+            }
+            if x.len() * 2 < candidates.len() {
+                x = &candidates - &x;
+                x_is_le = !x_is_le;
+            }
+        }
+        if x_is_le == le {
+            x
+        } else {
+            candidates - x
         }
     }
 
@@ -710,6 +791,22 @@ mod tests {
             let lo = c - 50;
             let between: RoaringBitmap = brute(&values, CmpOp::Ge, lo) & brute(&values, CmpOp::Le, c);
             prop_assert_eq!(t.between(lo as f64, c as f64), between);
+        }
+
+        #[test]
+        fn dense_and_sparse_passes_agree(
+            mut pairs in proptest::collection::vec((0u32..400, 0u64..5000), 0..300),
+            c in 0u64..6000,
+        ) {
+            pairs.sort_unstable_by_key(|p| p.0);
+            pairs.dedup_by_key(|p| p.0);
+            let bsi = Bsi::build(&mut pairs);
+            for op in OPS {
+                let dense = bsi.compare_by(op, c, bsi.exists.clone(), true);
+                prop_assert_eq!(&dense, &bsi.compare_by(op, c, bsi.exists.clone(), false), "op {:?} c {}", op, c);
+                let brute: RoaringBitmap = pairs.iter().filter(|p| op.holds(p.1, c)).map(|p| p.0).collect();
+                prop_assert_eq!(dense, brute, "op {:?} c {}", op, c);
+            }
         }
 
         #[test]
