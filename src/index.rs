@@ -239,6 +239,29 @@ impl Bsi {
         }
     }
 
+    /// The smallest stored key (`max = false`) or the largest (`max = true`): one pass from
+    /// the most significant slice, keeping the pids that can still hold the extreme.
+    pub fn extreme(&self, max: bool) -> Option<u64> {
+        if self.exists.is_empty() {
+            return None;
+        }
+        let mut holders = self.exists.clone();
+        let mut off = 0u64;
+        for (bit, slice) in self.slices.iter().enumerate().rev() {
+            let with = &holders & slice;
+            // The extreme has this bit set when, for the max, some holder has it, and for the
+            // min, every holder has it.
+            let set = if max { !with.is_empty() } else { with.len() == holders.len() };
+            if set {
+                off |= 1 << bit;
+                holders = with;
+            } else {
+                holders -= slice;
+            }
+        }
+        Some(self.base + off)
+    }
+
     /// The key stored for `pid`, if any (reads one bit per slice).
     pub fn get(&self, pid: Pid) -> Option<u64> {
         if !self.exists.contains(pid) {
@@ -502,8 +525,7 @@ impl TraitIndex {
                     TraitKind::Int => ((k ^ (1 << 63)) as i64) as f64,
                     _ => f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k }),
                 };
-                let keys = || self.bsi.exists.iter().filter_map(|p| self.bsi.get(p));
-                (keys().min().map(decode), keys().max().map(decode))
+                (self.bsi.extreme(false).map(decode), self.bsi.extreme(true).map(decode))
             }
         };
         TraitMeta {
@@ -791,6 +813,17 @@ mod tests {
             let lo = c - 50;
             let between: RoaringBitmap = brute(&values, CmpOp::Ge, lo) & brute(&values, CmpOp::Le, c);
             prop_assert_eq!(t.between(lo as f64, c as f64), between);
+        }
+
+        #[test]
+        fn extremes_are_the_min_and_max_keys(
+            mut pairs in proptest::collection::vec((0u32..400, any::<u64>()), 0..100),
+        ) {
+            pairs.sort_unstable_by_key(|p| p.0);
+            pairs.dedup_by_key(|p| p.0);
+            let bsi = Bsi::build(&mut pairs);
+            prop_assert_eq!(bsi.extreme(false), pairs.iter().map(|p| p.1).min());
+            prop_assert_eq!(bsi.extreme(true), pairs.iter().map(|p| p.1).max());
         }
 
         #[test]

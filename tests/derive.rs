@@ -222,6 +222,30 @@ fn rederive_replaces_and_reimport_keeps_derived_traits() {
 }
 
 #[test]
+fn derive_on_a_resolved_store_follows_its_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = world(dir.path());
+    let s = dir.path().join("resolved");
+    ok(&s, &["init"]);
+    ok(&s, &["resolve", &src]);
+    let out = ok(&s, &["derive", &src, "--as-of", "2026-06-30"]);
+    assert!(out.contains("identity graph"), "{out}");
+    let t = traits_by_customer(&s);
+    // k9 never logged in: without resolve its events have no profile; resolve gave it one.
+    assert_eq!(value(&t, "cookie:k9", "web.pageviews_30d"), Some("1"));
+    assert_eq!(value(&t, "cookie:k9", "ad.impressions"), Some("1"));
+    // Bob's page views on k2 (after its login) and k3 (his e-mail hash) are his.
+    assert_eq!(value(&t, "c2", "web.pageviews_30d"), Some("2"));
+    assert_eq!(value(&t, "c1", "purchase.frequency_30d"), Some("2"));
+
+    // The customer-keyed store (import of the CRM) has no profile for k9.
+    let c = store_with_crm(dir.path(), &src);
+    let out = ok(&c, &["derive", &src, "--as-of", "2026-06-30"]);
+    assert!(out.contains("customer ids"), "{out}");
+    assert!(!traits_by_customer(&c).contains_key("cookie:k9"));
+}
+
+#[test]
 fn bad_sources_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let src = world(dir.path());

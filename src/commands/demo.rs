@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use audience::derive::{derive, DeriveOptions};
 use audience::generate::{generate, Format, Options};
 use audience::identity::{quality, resolve, ResolveOptions};
 use audience::import::{import, ImportOptions};
@@ -113,6 +114,8 @@ pub fn run(a: DemoArgs, g: &Global) -> Result<()> {
         q.precision, q.recall
     );
 
+    derive_stage(&mut store, &world)?;
+
     segments_and_models(&mut istore, &world, a.seed)?;
 
     println!(
@@ -121,6 +124,46 @@ pub fn run(a: DemoArgs, g: &Global) -> Result<()> {
         store_dir.display(),
         imported.display()
     );
+    Ok(())
+}
+
+/// Traits derived from the raw events onto the resolved profiles, with a few of them shown.
+fn derive_stage(store: &mut Store, world: &std::path::Path) -> Result<()> {
+    let t =
+        stage("derive: purchase, behaviour, engagement and provider traits per resolved profile");
+    let r = derive(store, world, &DeriveOptions::default())?;
+    println!(
+        "  {} events -> {} traits on {} profiles, as of {} ({:.1} s)",
+        r.events,
+        r.record.traits.len(),
+        r.profiles,
+        r.record.as_of,
+        t.elapsed().as_secs_f64()
+    );
+    let manifest = BitmapIndex::manifest(store)?;
+    for name in [
+        "purchase.frequency_90d",
+        "purchase.monetary_365d",
+        "purchase.recency_days",
+        "web.sessions_30d",
+        "email.click_rate",
+        "ad.ctr",
+        "cookies.count",
+        "channel.online_share",
+    ] {
+        if let Some(tm) = manifest.get(name) {
+            println!(
+                "  {:<24} present {:>8}  {}..{}",
+                tm.name,
+                tm.present,
+                tm.min.map_or("-".into(), |x| format!("{x}")),
+                tm.max.map_or("-".into(), |x| format!("{x}"))
+            );
+        }
+    }
+    let q = "purchase.frequency_90d >= 2 and web.sessions_30d >= 1";
+    let (n, ms) = segment::count(store, q)?;
+    println!("  count `{q}`: {n} in {ms:.3} ms");
     Ok(())
 }
 

@@ -36,6 +36,14 @@ pub fn run(a: DeriveArgs, g: &Global) -> Result<()> {
     for s in &r.record.sources {
         g.note(format!("  {:<24} {:>12} rows, {:>12} matched", s.name, s.rows, s.matched));
     }
+    if r.resolved {
+        println!("events go to the profiles of the identity graph (identity/identifiers.parquet)");
+    } else {
+        println!(
+            "events go to customer ids (cookies through logins); run `audience resolve` first for \
+             the profiles of the identity graph"
+        );
+    }
     let (read, compute, write) = r.secs;
     let total = read + compute + write;
     println!(

@@ -20,11 +20,12 @@
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hash::FxHashMap;
 use crate::idmap::IdMap;
 use crate::index::Pid;
-use crate::table::{SourceColumn, SourceTable, MISSING_CODE};
+use crate::store::Store;
+use crate::table::{read_text_columns, SourceColumn, SourceTable, MISSING_CODE};
 
 /// "No profile" in per-row and per-code pid arrays.
 pub const NO_PID: Pid = Pid::MAX;
@@ -193,6 +194,108 @@ impl CustomerKeys {
     }
 }
 
+/// The resolver of a resolved store: every identifier of identity resolution's graph
+/// (`identity/identifiers.parquet`: `key` as `kind:value`, `pid`) maps to its unified profile,
+/// so a cookie that never logged in still has the profile resolve gave it (its own, or the one
+/// a cross-device link joined).
+#[derive(Debug, Default)]
+pub struct GraphKeys {
+    customers: FxHashMap<String, Pid>,
+    loyalty: FxHashMap<String, Pid>,
+    emails: FxHashMap<String, Pid>,
+    cookies: FxHashMap<String, Pid>,
+    devices: FxHashMap<String, Pid>,
+}
+
+/// Where identity resolution writes its identifiers.
+pub const IDENTIFIERS_FILE: &str = "identity/identifiers.parquet";
+
+impl GraphKeys {
+    /// Reads the identifiers table; `None` when the store was never resolved.
+    pub fn load(store: &Store) -> Result<Option<GraphKeys>> {
+        let path = store.path(IDENTIFIERS_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let cols = read_text_columns(&path, &["key", "pid"], &[])?;
+        let mut keys = GraphKeys::default();
+        for (row, (key, pid)) in cols[0].iter().zip(&cols[1]).enumerate() {
+            let (Some(key), Some(pid)) = (key, pid) else { continue };
+            let bad = || {
+                Error::user(format!(
+                    "{}: row {}: `{key}` / `{pid}` is not a `kind:value` key with a pid; the \
+                     identity tables are damaged: run `audience resolve` again",
+                    path.display(),
+                    row + 1
+                ))
+            };
+            let pid: Pid = pid.parse().map_err(|_| bad())?;
+            let (kind, value) = key.split_once(':').ok_or_else(bad)?;
+            let map = match kind {
+                "customer_id" => &mut keys.customers,
+                "loyalty_card" => &mut keys.loyalty,
+                "email" => &mut keys.emails,
+                "cookie" => &mut keys.cookies,
+                "device" => &mut keys.devices,
+                _ => continue,
+            };
+            map.insert(value.to_string(), pid);
+        }
+        Ok(Some(keys))
+    }
+
+    /// The pid of every web event row: its cookie's, else its login's, else its device's.
+    pub fn web_pids(&self, web: &SourceTable) -> Vec<Pid> {
+        let by = |col: &str, f: &(dyn Fn(&str) -> Option<Pid> + Sync)| {
+            codes(web.get(col)).map(|(c, d)| (c, code_pids(d, f)))
+        };
+        let cookie = by("cookie", &|s| self.cookie(s));
+        let email = by("email_sha256", &|s| self.email_sha256(s));
+        let device = by("device_id", &|s| self.device(s));
+        (0..web.rows)
+            .map(|i| {
+                [&cookie, &email, &device]
+                    .iter()
+                    .filter_map(|k| k.as_ref().map(|(c, p)| row_pid(c, p, i)))
+                    .find(|&p| p != NO_PID)
+                    .unwrap_or(NO_PID)
+            })
+            .collect()
+    }
+}
+
+impl KeyResolver for GraphKeys {
+    fn customer(&self, id: &str) -> Option<Pid> {
+        self.customers.get(id).copied()
+    }
+    fn loyalty_card(&self, card: &str) -> Option<Pid> {
+        self.loyalty.get(card).copied()
+    }
+    fn email_sha256(&self, hash: &str) -> Option<Pid> {
+        self.emails.get(&hash.to_ascii_lowercase()).copied()
+    }
+    fn cookie(&self, cookie: &str) -> Option<Pid> {
+        self.cookies.get(cookie).copied()
+    }
+    fn device(&self, maid: &str) -> Option<Pid> {
+        self.devices.get(maid).copied()
+    }
+    fn key_counts(&self, n: usize) -> (Vec<u32>, Vec<u32>) {
+        (count_per_pid(&self.cookies, n), count_per_pid(&self.devices, n))
+    }
+}
+
+/// How many keys of `m` each pid below `n` has.
+fn count_per_pid(m: &FxHashMap<String, Pid>, n: usize) -> Vec<u32> {
+    let mut v = vec![0u32; n];
+    for &p in m.values() {
+        if (p as usize) < n {
+            v[p as usize] += 1;
+        }
+    }
+    v
+}
+
 impl KeyResolver for CustomerKeys {
     fn customer(&self, id: &str) -> Option<Pid> {
         self.customers.get(id).copied()
@@ -210,16 +313,7 @@ impl KeyResolver for CustomerKeys {
         self.devices.get(maid).copied()
     }
     fn key_counts(&self, n: usize) -> (Vec<u32>, Vec<u32>) {
-        let count = |m: &FxHashMap<String, Pid>| {
-            let mut v = vec![0u32; n];
-            for &p in m.values() {
-                if (p as usize) < n {
-                    v[p as usize] += 1;
-                }
-            }
-            v
-        };
-        (count(&self.cookies), count(&self.devices))
+        (count_per_pid(&self.cookies, n), count_per_pid(&self.devices, n))
     }
 }
 

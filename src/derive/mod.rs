@@ -39,7 +39,7 @@ use crate::table::{
 };
 
 use compute::{CampaignEvent, Events, Purchase, WebEvent, WebKind, NONE};
-use keys::{code_pids, codes, row_pid, CustomerKeys, KeyResolver, NO_PID};
+use keys::{code_pids, codes, row_pid, CustomerKeys, GraphKeys, KeyResolver, NO_PID};
 
 /// Where derive records what it wrote (as-of day, windows, trait names).
 pub const DERIVE_FILE: &str = "profiles/derive.json";
@@ -157,6 +157,9 @@ pub struct DeriveReport {
     pub profiles: usize,
     /// Event rows read.
     pub events: usize,
+    /// True when rows went to the profiles of identity resolution's graph; false when they were
+    /// keyed by customer ids (a store filled by `import` only).
+    pub resolved: bool,
     /// Seconds reading, computing, and indexing + writing.
     pub secs: (f64, f64, f64),
 }
@@ -213,7 +216,12 @@ fn code_is(dict: &[String], f: impl Fn(&str) -> bool) -> Vec<bool> {
 }
 
 /// Computes the derived traits of pids `0..idmap.len()` from the sources in `dir`.
-pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<Derived> {
+pub fn derive_traits(
+    dir: &Path,
+    idmap: &IdMap,
+    graph: Option<&GraphKeys>,
+    opts: &DeriveOptions,
+) -> Result<Derived> {
     use SourceKind::{Bool, Float, Int, Key};
     if !dir.is_dir() {
         return Err(Error::user(format!(
@@ -293,8 +301,18 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
     let read_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
 
-    let mut keys = CustomerKeys::new(idmap, crm.as_ref())?;
-    let web_pids = web.as_ref().map(|w| keys.learn_web(w));
+    // Rows go to the profiles of identity resolution when the store was resolved; otherwise to
+    // customer ids, with cookies and devices learned from logins.
+    let customer_keys;
+    let (keys, web_pids): (&dyn KeyResolver, _) = match graph {
+        Some(g) => (g, web.as_ref().map(|w| g.web_pids(w))),
+        None => {
+            let mut k = CustomerKeys::new(idmap, crm.as_ref())?;
+            let pids = web.as_ref().map(|w| k.learn_web(w));
+            customer_keys = k;
+            (&customer_keys, pids)
+        }
+    };
 
     // The as-of day: given, or the latest event day.
     let as_of = match opts.as_of {
@@ -499,7 +517,7 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
     let mut columns = compute::compute(&events, n, &opts.windows);
     drop(events);
     if let Some(crm) = &crm {
-        columns.extend(crm_traits(crm, &keys, n, as_of)?);
+        columns.extend(crm_traits(crm, keys, n, as_of)?);
     }
     if web.is_some() {
         let (cookies, devices) = keys.key_counts(n);
@@ -527,7 +545,7 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
         files.sort();
         for path in files {
             let provider = catalog::name_part(&stem(&path));
-            let (cols, count) = provider_traits(&path, &provider, &keys, n)?;
+            let (cols, count) = provider_traits(&path, &provider, keys, n)?;
             for (name, _) in &cols {
                 origins.insert(
                     name.clone(),
@@ -564,7 +582,7 @@ pub fn derive_traits(dir: &Path, idmap: &IdMap, opts: &DeriveOptions) -> Result<
 /// `loyalty.member`, `consent.ads`, `demo.age`, `demo.tenure_days` from the CRM rows.
 fn crm_traits(
     crm: &SourceTable,
-    keys: &CustomerKeys,
+    keys: &dyn KeyResolver,
     n: usize,
     as_of: i64,
 ) -> Result<Vec<(String, ColumnData)>> {
@@ -641,7 +659,7 @@ fn crm_traits(
 fn provider_traits(
     path: &Path,
     provider: &str,
-    keys: &CustomerKeys,
+    keys: &dyn KeyResolver,
     n: usize,
 ) -> Result<(Vec<(String, ColumnData)>, SourceCount)> {
     let t = read_table(path)?;
@@ -753,7 +771,8 @@ pub fn derive(store: &mut Store, dir: &Path, opts: &DeriveOptions) -> Result<Der
         ));
     }
     let idmap = IdMap::load(store)?;
-    let derived = derive_traits(dir, &idmap, opts)?;
+    let graph = GraphKeys::load(store)?;
+    let derived = derive_traits(dir, &idmap, graph.as_ref(), opts)?;
     let t2 = Instant::now();
     let Some((table, pids)) = crate::import::read_traits(store)? else {
         return Err(Error::internal(format!("{} vanished during derive", traits_path.display())));
@@ -785,6 +804,7 @@ pub fn derive(store: &mut Store, dir: &Path, opts: &DeriveOptions) -> Result<Der
         record,
         profiles: pids.len(),
         events: derived.events,
+        resolved: graph.is_some(),
         secs: (derived.read_secs, derived.compute_secs, t2.elapsed().as_secs_f64()),
     })
 }
