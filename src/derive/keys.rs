@@ -1,8 +1,13 @@
-//! The key resolver: which profile an event row belongs to.
+//! The key resolvers: which profile an event row belongs to.
 //!
-//! Until identity resolution exists, profiles are keyed by **customer id** (the store's
-//! [`IdMap`], filled by `audience import --id customer_id`). [`CustomerKeys`] maps the other keys
-//! of the sources onto those pids:
+//! On a **resolved** store (`audience resolve` wrote `identity/identifiers.parquet`),
+//! [`GraphKeys`] maps every identifier of the identity graph (customer id, loyalty card, e-mail
+//! hash, cookie, device) to its unified profile: a cookie that never logged in has the profile
+//! resolve gave it.
+//!
+//! On a store filled by `import` only, profiles are keyed by **customer id** (the store's
+//! [`IdMap`], filled by `audience import --id customer_id`) and [`CustomerKeys`] maps the other
+//! keys of the sources onto those pids:
 //! - a customer id: through the id map;
 //! - a loyalty card: through the CRM (`crm.loyalty_card` → `crm.customer_id`);
 //! - an e-mail hash: the SHA-256 of the trimmed, lowercased CRM e-mail;
@@ -12,10 +17,11 @@
 //! - a mobile device id (MAID): seen on a web event row that resolved to a customer (smallest pid
 //!   again when shared).
 //!
-//! Derivation only sees the [`KeyResolver`] trait, so identity resolution can replace this with
-//! its identity graph. Raw e-mails are hashed on reading the CRM and never kept.
+//! Derivation only sees the [`KeyResolver`] trait. Raw e-mails are hashed on reading the CRM and
+//! never kept.
 //!
-//! It does not own the id map (see [`crate::idmap`]) or probabilistic matching.
+//! It does not own the id map (see [`crate::idmap`]), the identity graph (see
+//! [`crate::identity`]) or probabilistic matching.
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};

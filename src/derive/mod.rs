@@ -12,8 +12,9 @@
 //! The as-of day defaults to the UTC day of the latest event in the sources. Windows and ages:
 //! see [`compute`]; names and meanings: [`catalog`].
 //!
-//! It does not own identity resolution (the resolver here is a customer-id stand-in) nor the
-//! bitmap index format (it goes through [`crate::import::merge_traits`]).
+//! Rows go to the profiles of identity resolution when the store was resolved, else to customer
+//! ids ([`keys`]). It does not own identity resolution nor the bitmap index format (it goes
+//! through [`crate::import::merge_traits`]).
 
 // Sources are read as parallel columns, indexed by row.
 #![allow(clippy::needless_range_loop)]
