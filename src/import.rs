@@ -137,14 +137,21 @@ pub fn merge_traits(
     }
     all_pids.sort_unstable();
     all_pids.dedup();
-    let row: HashMap<Pid, usize> = all_pids.iter().enumerate().map(|(i, &p)| (p, i)).collect();
+    // The row of each pid (pids are dense, so a vector indexed by pid).
+    let mut row = vec![usize::MAX; all_pids.last().map_or(0, |&p| p as usize + 1)];
+    for (i, &p) in all_pids.iter().enumerate() {
+        row[p as usize] = i;
+    }
     let place = |from: &[Pid], data: &ColumnData| -> ColumnData {
         let n = all_pids.len();
+        if from == all_pids.as_slice() {
+            return data.clone();
+        }
         macro_rules! spread {
             ($v:expr, $variant:ident) => {{
                 let mut out = vec![None; n];
                 for (p, x) in from.iter().zip($v) {
-                    out[row[p]] = x.clone();
+                    out[row[*p as usize]] = x.clone();
                 }
                 ColumnData::$variant(out)
             }};

@@ -107,14 +107,18 @@ impl Bsi {
         let max = pairs.iter().map(|p| p.1 - base).max().unwrap_or(0);
         let depth = 64 - max.leading_zeros() as usize;
         let exists = RoaringBitmap::from_sorted_iter(pairs.iter().map(|p| p.0)).expect("sorted");
-        let slices = (0..depth)
+        // One pass over the pairs, visiting only the set bits of each offset.
+        let mut bits: Vec<Vec<Pid>> = vec![Vec::new(); depth];
+        for &(pid, key) in pairs.iter() {
+            let mut off = key - base;
+            while off != 0 {
+                bits[off.trailing_zeros() as usize].push(pid);
+                off &= off - 1;
+            }
+        }
+        let slices = bits
             .into_par_iter()
-            .map(|bit| {
-                RoaringBitmap::from_sorted_iter(
-                    pairs.iter().filter(|p| (p.1 - base) >> bit & 1 == 1).map(|p| p.0),
-                )
-                .expect("sorted")
-            })
+            .map(|pids| RoaringBitmap::from_sorted_iter(pids).expect("sorted"))
             .collect();
         Bsi { base, slices, exists }
     }
@@ -393,12 +397,19 @@ impl TraitIndex {
                 (TraitKind::Float, BTreeMap::new(), Bsi::build(&mut pairs))
             }
             ColumnData::Bool(v) => {
-                let mut map: BTreeMap<String, Vec<Pid>> = BTreeMap::new();
+                let (mut yes, mut no) = (Vec::new(), Vec::new());
                 for (x, &p) in v.iter().zip(pids) {
-                    if let Some(b) = x {
-                        map.entry(b.to_string()).or_default().push(p);
+                    match x {
+                        Some(true) => yes.push(p),
+                        Some(false) => no.push(p),
+                        None => {}
                     }
                 }
+                let map = [("true", yes), ("false", no)]
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
                 (TraitKind::Categorical, bitmaps(map), Bsi::default())
             }
             ColumnData::Str(v) => {
