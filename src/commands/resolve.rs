@@ -89,7 +89,15 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
             r.crm.links_90,
             r.crm.secs
         );
+        let s = r.crm.stage_secs;
+        println!(
+            "  linkage stages: prepare {:.1} s, block {:.1} s, compare {:.1} s, train {:.1} s, \
+             score {:.1} s",
+            s[0], s[1], s[2], s[3], s[4]
+        );
     }
+    let stages: Vec<String> = r.stage_secs.iter().map(|(k, v)| format!("{k} {v:.1}")).collect();
+    println!("seconds by stage: {}", stages.join(", "));
     let x = &r.cross_device;
     println!(
         "cross-device: {} shared IPs, {} candidate pairs ({} labelled by deterministic links, {} \

@@ -36,8 +36,10 @@ pub struct CrmReport {
     pub links: usize,
     /// Of those, at or above 0.9.
     pub links_90: usize,
-    /// Seconds spent.
+    /// Seconds spent, in all and by linkage stage (prepare, block, compare, train, score).
     pub secs: f64,
+    /// Seconds by linkage stage.
+    pub stage_secs: [f64; 5],
 }
 
 /// An identifier on more CRM records than this is shared (a family phone) and labels nothing.
@@ -80,6 +82,8 @@ pub fn dedupe(
     let out = link(&records, None, &settings)?;
     report.fields = out.fields.iter().map(|f| format!("{}:{}", f.name, f.kind.as_str())).collect();
     report.blocked_pairs = out.blocked_pairs;
+    let t = &out.timings;
+    report.stage_secs = [t.prepare, t.block, t.compare, t.train, t.score];
     for &(i, j, p) in &out.pairs {
         g.link(nodes[rows[i]], nodes[rows[j]], Rule::CrmProbabilistic, p as f32);
         report.links += 1;

@@ -134,6 +134,8 @@ pub struct ResolveReport {
     pub onboarding: Onboarding,
     /// Seconds spent.
     pub secs: f64,
+    /// Seconds by stage (`read` includes the CRM dedupe, also timed in [`CrmReport`]).
+    pub stage_secs: BTreeMap<String, f64>,
 }
 
 /// Everything read from the sources besides the graph.
@@ -458,6 +460,12 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
     let cfg = SourcesConfig::load(dir)?;
     let mut report = ResolveReport::default();
     let (mut g, facts, act) = build_graph(dir, &cfg, opts, &mut report)?;
+    let mut clock = Instant::now();
+    let mut stage = |report: &mut ResolveReport, name: &str| {
+        report.stage_secs.insert(name.to_string(), clock.elapsed().as_secs_f64());
+        clock = Instant::now();
+    };
+    report.stage_secs.insert("read".into(), t0.elapsed().as_secs_f64());
     for (hub, other, max) in [
         (Kind::Phone, Kind::CustomerId, 3),
         (Kind::Email, Kind::CustomerId, 3),
@@ -473,6 +481,7 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
     }
     report.cross_device = crossdevice::link(&mut g, act, opts.max_ip_cookies, opts.max_cluster);
     report.public_ips = report.cross_device.public_ips;
+    stage(&mut report, "guards+cross_device");
     g.dedup_links();
     for l in &g.links {
         *report.links.entry(format!("{:?}", l.rule)).or_default() += 1;
@@ -482,6 +491,7 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
     report.refused_unions = clustering.refused_cap;
     report.refused_cross_device = clustering.refused_anchor;
     let roots = clustering.roots;
+    stage(&mut report, "cluster");
 
     // Clusters in order of their root (the smallest node of each): `order[start[c]..start[c+1]]`.
     let n = g.len();
@@ -560,6 +570,7 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
     report.profiles = cluster_roots.len();
     report.onboarding = onboarding(&g, &roots, &facts);
     drop(roots);
+    stage(&mut report, "pids+onboarding");
 
     // Tables: identifiers, links, profile traits.
     let pid_of = |n: u32| pid_of_cluster[cluster[n as usize] as usize];
@@ -591,10 +602,12 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
     store.write_json("identity/aliases.json", &aliases)?;
     store.write_json("identity/onboarding.json", &report.onboarding)?;
     drop(g);
+    stage(&mut report, "write_identity");
     crate::import::merge_traits(store, "resolve", &pids, traits, &HashMap::new())?;
     if let Some(path) = crate::table::find_source(dir, "providers") {
         crate::lookalike::save_provider_cpms(store, &path)?;
     }
+    stage(&mut report, "traits");
     report.secs = t0.elapsed().as_secs_f64();
     Ok(report)
 }
