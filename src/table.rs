@@ -543,8 +543,47 @@ pub fn read_source(
     path: impl AsRef<Path>,
     wanted: &[(&str, SourceKind, bool)],
 ) -> Result<SourceTable> {
-    use rayon::prelude::*;
+    read_source_slice(path.as_ref(), wanted, None)
+}
+
+/// Reads a source like [`read_source`], `batch_rows` rows at a time, handing each batch and the
+/// index of its first row to `f`: memory stays bounded by one batch whatever the file's size.
+/// Parquet files are read by row slices (only the row groups a slice needs are decoded); a CSV
+/// file is parsed in one batch, since its rows cannot be found without reading it.
+pub fn read_source_batches(
+    path: impl AsRef<Path>,
+    wanted: &[(&str, SourceKind, bool)],
+    batch_rows: usize,
+    mut f: impl FnMut(SourceTable, usize) -> Result<()>,
+) -> Result<()> {
     let path = path.as_ref();
+    let lower = path.to_string_lossy().to_lowercase();
+    if !(lower.ends_with(".parquet") || lower.ends_with(".pq")) {
+        return f(read_source_slice(path, wanted, None)?, 0);
+    }
+    let file = std::fs::File::open(path).at(path)?;
+    let rows = ParquetReader::new(file)
+        .num_rows()
+        .map_err(|e| Error::user(format!("{}: cannot read as Parquet: {e}", path.display())))?;
+    let batch = batch_rows.max(1);
+    let mut start = 0;
+    loop {
+        let len = batch.min(rows - start);
+        f(read_source_slice(path, wanted, Some((start, len)))?, start)?;
+        start += len;
+        if start >= rows {
+            return Ok(());
+        }
+    }
+}
+
+fn read_source_slice(
+    path: &Path,
+    wanted: &[(&str, SourceKind, bool)],
+    slice: Option<(usize, usize)>,
+) -> Result<SourceTable> {
+    use rayon::prelude::*;
+    let first_row = slice.map_or(0, |s| s.0);
     let lower = path.to_string_lossy().to_lowercase();
     let is_csv = !(lower.ends_with(".parquet") || lower.ends_with(".pq"));
     let (header, df) = if is_csv {
@@ -583,10 +622,10 @@ pub fn read_source(
         if present.is_empty() {
             return Err(missing_source_column(path, wanted, &header));
         }
-        let df = reader
-            .with_columns(Some(present))
-            .finish()
-            .map_err(|e| Error::user(format!("{}: cannot read as Parquet: {e}", path.display())))?;
+        let df =
+            reader.with_columns(Some(present)).with_slice(slice).finish().map_err(|e| {
+                Error::user(format!("{}: cannot read as Parquet: {e}", path.display()))
+            })?;
         (header, df)
     };
     for w in wanted {
@@ -600,7 +639,7 @@ pub fn read_source(
         .filter(|w| header.iter().any(|h| h == w.0))
         .map(|&(name, kind, _)| {
             let col = df.column(name).map_err(|e| Error::internal(e.to_string()))?;
-            Ok((name.to_string(), source_column(path, is_csv, name, col, kind)?))
+            Ok((name.to_string(), source_column(path, is_csv, first_row, name, col, kind)?))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(SourceTable { path: path.to_path_buf(), is_csv, rows, columns })
@@ -624,6 +663,7 @@ fn missing_source_column(
 fn source_column(
     path: &Path,
     is_csv: bool,
+    first_row: usize,
     name: &str,
     col: &polars::prelude::Column,
     kind: SourceKind,
@@ -632,7 +672,7 @@ fn source_column(
         Error::user(format!(
             "{}: {}, column `{name}`: {what}",
             path.display(),
-            row_label(is_csv, i)
+            row_label(is_csv, first_row + i)
         ))
     };
     let internal =

@@ -5,6 +5,7 @@ mod common;
 mod derive;
 mod export;
 mod generate;
+mod identity;
 mod import;
 mod link;
 mod lookalike;

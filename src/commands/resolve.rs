@@ -16,14 +16,23 @@ pub struct ResolveArgs {
     #[arg(long)]
     pub deterministic_only: bool,
     /// Minimum confidence of a probabilistic link that merges profiles.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.95)]
     pub min_confidence: f32,
     /// Largest cluster, in identifiers; larger merges are refused with a warning.
     #[arg(long, default_value_t = 200)]
     pub max_cluster: usize,
-    /// An IP seen with more cookies than this is public and links nothing.
-    #[arg(long, default_value_t = 8)]
+    /// An IP seen with more identifiers (cookies, devices) than this is public and links nothing.
+    #[arg(long, default_value_t = 24)]
     pub max_ip_cookies: usize,
+    /// Skip the probabilistic (Fellegi-Sunter) dedupe of the CRM records.
+    #[arg(long)]
+    pub no_crm_dedupe: bool,
+    /// Seed of the random steps (u sampling of the CRM dedupe).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print the quality against truth by pair of identifier kinds.
+    #[arg(long)]
+    pub by_kinds: bool,
     /// Country for national phone numbers (ISO alpha-2), overriding sources.toml.
     #[arg(long)]
     pub default_country: Option<String>,
@@ -47,6 +56,8 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
         max_cluster: a.max_cluster,
         max_ip_cookies: a.max_ip_cookies,
         default_country: a.default_country,
+        crm_dedupe: !a.no_crm_dedupe,
+        seed: a.seed,
     };
     let r = resolve(&mut store, &a.sources, &opts)?;
     let truth = a.truth.or_else(|| Some(a.sources.join("truth")).filter(|p| p.exists()));
@@ -67,6 +78,38 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
     );
     let links: Vec<String> = r.links.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("links: {}", links.join(", "));
+    if r.crm.records > 0 {
+        println!(
+            "CRM dedupe (Fellegi-Sunter on {}): {} records, {} pairs compared, {} links ({} at \
+             >= 0.9) in {:.1} s",
+            r.crm.fields.join(", "),
+            r.crm.records,
+            r.crm.blocked_pairs,
+            r.crm.links,
+            r.crm.links_90,
+            r.crm.secs
+        );
+        let s = r.crm.stage_secs;
+        println!(
+            "  linkage stages: prepare {:.1} s, block {:.1} s, compare {:.1} s, train {:.1} s, \
+             score {:.1} s",
+            s[0], s[1], s[2], s[3], s[4]
+        );
+    }
+    let stages: Vec<String> = r.stage_secs.iter().map(|(k, v)| format!("{k} {v:.1}")).collect();
+    println!("seconds by stage: {}", stages.join(", "));
+    let x = &r.cross_device;
+    println!(
+        "cross-device: {} shared IPs, {} candidate pairs ({} labelled by deterministic links, {} \
+         same person), {} links ({} at >= 0.9); {} unions refused between known people",
+        x.shared_ips,
+        x.candidate_pairs,
+        x.labelled_pairs,
+        x.labelled_same,
+        x.links,
+        x.links_90,
+        r.refused_cross_device
+    );
     if !r.hubs_cut.is_empty() || r.public_ips > 0 {
         let hubs: Vec<String> = r.hubs_cut.iter().map(|(k, v)| format!("{v} {k}")).collect();
         println!(
@@ -90,6 +133,22 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
             "quality against truth ({} identifiers): pairwise precision {:.4}, recall {:.4}, F1 {:.4}",
             q.identifiers, q.precision, q.recall, q.f1
         );
+        if q.unseen > 0 {
+            println!("  {} identifiers of the truth appear in no source", q.unseen);
+        }
+        if a.by_kinds {
+            println!("  {:<30} {:>12} {:>9} {:>9}", "kinds", "true pairs", "recall", "precision");
+            for (k, c) in &q.by_kinds {
+                let ratio = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+                println!(
+                    "  {:<30} {:>12} {:>9.4} {:>9.4}",
+                    k,
+                    c.actual,
+                    ratio(c.correct, c.actual),
+                    ratio(c.correct, c.predicted)
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -1,24 +1,29 @@
 //! Identity resolution: raw sources into unified profiles, one per person.
 //!
 //! Owns `audience resolve SOURCES_DIR`:
-//! 1. **Identifiers** are read from every source as `(kind, value)` nodes; emails and phones are
-//!    normalised ([`crate::normalize`]) and SHA-256 hashed, so no raw PII leaves this module.
+//! 1. **Identifiers** are read from every source as `(kind, value)` nodes of the [`Graph`],
+//!    interned once into `u32`s; emails and phones are normalised ([`crate::normalize`]) and
+//!    SHA-256 hashed, so no raw PII leaves this module. Large sources are read in row batches.
 //! 2. **Deterministic links**: a CRM record's customer id with its email, phone and loyalty card
 //!    (records sharing one meet through it); receipts naming a customer id and a card; logins
 //!    (cookie → hashed email); app events (device ↔ cookie); partner cookie syncs.
-//! 3. **Over-merging guards**: hub identifiers (a phone or email on more than 3 CRM records, a
+//! 3. **Probabilistic CRM links** ([`crm`]): the CRM records deduplicated by Fellegi-Sunter
+//!    ([`crate::link`]: automatic comparisons, blocking, u from random pairs, m by EM), scored by
+//!    match probability.
+//! 4. **Over-merging guards**: hub identifiers (a phone or email on more than 3 CRM records, a
 //!    device with more than 8 cookies, a cookie logged into more than 2 emails) lose their links.
-//! 4. **Probabilistic cross-device links** between cookies seen on one household IP (public IPs,
-//!    with more than [`ResolveOptions::max_ip_cookies`] cookies, are skipped): the confidence of
-//!    a pair is the share of same-person pairs among the deterministically known pairs with the
-//!    same evidence (days seen together on the IP, similarity of browsed categories), so it is
-//!    calibrated on the data itself, with no labels.
-//! 5. **Clusters** by union-find under a merge rule (deterministic only, or all links above a
-//!    confidence), with a size cap. Every link keeps its rule and score in
-//!    `identity/links.parquet`, so switching the rule needs no new matching.
-//! 6. **Stable pids**: a cluster keeps the smallest pid any of its identifiers had; the others
+//! 5. **Probabilistic cross-device links** ([`crossdevice`]) between identifiers seen on one
+//!    IP over time (IPs with more than [`ResolveOptions::max_ip_cookies`] identifiers are public
+//!    and skipped), with comparison levels on time, co-presence, device type and behaviour, m and
+//!    u learnt from the pairs the deterministic links label, and a calibrated confidence.
+//! 6. **Clusters** by union-find under a merge rule (deterministic only, or all links above a
+//!    confidence), with a size cap; a cross-device link never joins two known people. Every link
+//!    keeps its rule and score in `identity/links.parquet`, so switching the rule needs no new
+//!    matching.
+//! 7. **Stable pids**: a cluster keeps the smallest pid any of its identifiers had; the others
 //!    become aliases (`identity/aliases.json`); new people get new pids.
-//! 7. **Outputs**: `identity/identifiers.parquet` (key, kind, pid), links, the onboarding report
+//! 8. **Outputs**: `identity/identifiers.parquet` (key, kind, pid; row `i` is node `i`), links
+//!    (`a`, `b` as rows of the identifiers table, rule, score), the onboarding report
 //!    (`identity/onboarding.json`: the share of CRM records matched to a digital identity, by
 //!    match type), and profile traits (`party`, `consent.ads`, `identity.*`) merged into the
 //!    profile table and its index.
@@ -26,27 +31,35 @@
 //! It does not own the normalisation rules, record linkage of arbitrary files, or behavioural
 //! traits (`derive`).
 
-// Sources are read as parallel columns, indexed by row.
-#![allow(clippy::needless_range_loop)]
-
+pub mod crm;
+pub mod crossdevice;
 pub mod graph;
 pub mod sources;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::hash::FxHashMap;
 use crate::idmap::IdMap;
 use crate::index::Pid;
-use crate::normalize::{normalize_email, parse_phone, sha256_hex, EmailRules};
+use crate::normalize::{normalize_email, normalize_maid, parse_phone, sha256_hex, EmailRules};
 use crate::store::Store;
-use crate::table::{read_text_columns, write_parquet, Column, ColumnData};
+use crate::table::{
+    read_source, read_source_batches, write_parquet, Column, ColumnData, SourceColumn, SourceKind,
+    SourceTable,
+};
 
-pub use graph::{Graph, Kind, Link, MergeRule, Rule};
+pub use crm::CrmReport;
+pub use crossdevice::CrossDeviceReport;
+pub use graph::{Clustering, Graph, Kind, Link, MergeRule, Rule};
 use sources::SourcesConfig;
+
+/// Rows read at a time from a large source.
+const BATCH_ROWS: usize = 1 << 21;
 
 /// Settings of a resolve run.
 #[derive(Debug, Clone)]
@@ -55,19 +68,26 @@ pub struct ResolveOptions {
     pub rule: MergeRule,
     /// Largest cluster, in identifiers; larger unions are refused with a warning.
     pub max_cluster: usize,
-    /// An IP with more cookies than this is public (a café, an office) and links nothing.
+    /// An IP with more identifiers (cookies, devices) than this is public (a café, an office)
+    /// and links nothing.
     pub max_ip_cookies: usize,
     /// Country for national phone numbers (overrides sources.toml).
     pub default_country: Option<String>,
+    /// Deduplicate the CRM records with Fellegi-Sunter.
+    pub crm_dedupe: bool,
+    /// Seed of the random steps (u sampling of the CRM dedupe).
+    pub seed: u64,
 }
 
 impl Default for ResolveOptions {
     fn default() -> Self {
         ResolveOptions {
-            rule: MergeRule::All { min_confidence: 0.9 },
+            rule: MergeRule::All { min_confidence: 0.95 },
             max_cluster: 200,
-            max_ip_cookies: 8,
+            max_ip_cookies: 24,
             default_country: None,
+            crm_dedupe: true,
+            seed: 42,
         }
     }
 }
@@ -98,6 +118,12 @@ pub struct ResolveReport {
     pub public_ips: usize,
     /// Unions refused by the cluster-size cap.
     pub refused_unions: usize,
+    /// Cross-device unions refused because both sides were known people.
+    pub refused_cross_device: usize,
+    /// The CRM dedupe.
+    pub crm: CrmReport,
+    /// The cross-device step.
+    pub cross_device: CrossDeviceReport,
     /// Profiles after resolution.
     pub profiles: usize,
     /// Profiles that got a new pid.
@@ -108,26 +134,62 @@ pub struct ResolveReport {
     pub onboarding: Onboarding,
     /// Seconds spent.
     pub secs: f64,
+    /// Seconds by stage (`read` includes the CRM dedupe, also timed in [`CrmReport`]).
+    pub stage_secs: BTreeMap<String, f64>,
 }
 
 /// Everything read from the sources besides the graph.
 #[derive(Debug, Default)]
 struct Facts {
-    consent: HashMap<u32, bool>,
-    providers: HashMap<u32, String>,
+    consent: FxHashMap<u32, bool>,
+    providers: FxHashMap<u32, u16>,
+    provider_names: Vec<String>,
     crm_records: Vec<u32>,
-    partner_nodes: HashSet<u32>,
-    public_ips: usize,
+    partner_nodes: FxHashSet<u32>,
 }
 
 fn email_key(raw: &str, rules: EmailRules) -> Option<String> {
     normalize_email(raw, rules).ok().map(|e| sha256_hex(&e))
 }
 
+/// The stored value of an identifier of `kind` read as `raw`: hashes are lower-cased, mobile
+/// advertising ids normalised (lower case, dashed) when they are UUIDs.
+pub fn identifier_value(kind: Kind, raw: &str) -> String {
+    match kind {
+        Kind::Email | Kind::EmailCanon | Kind::Phone => raw.to_ascii_lowercase(),
+        Kind::Device => normalize_maid(raw).unwrap_or_else(|_| raw.to_string()),
+        _ => raw.to_string(),
+    }
+}
+
+/// A text column of a batch: codes per row and the distinct values (empty when absent).
+fn codes<'a>(t: &'a SourceTable, name: &str) -> (&'a [u32], &'a [String]) {
+    match t.get(name) {
+        Some(SourceColumn::Codes { codes, dict }) => (codes, dict),
+        _ => (&[], &[]),
+    }
+}
+
+/// The nodes of a text column's distinct values.
+fn dict_nodes(g: &mut Graph, kind: Kind, dict: &[String]) -> Vec<u32> {
+    dict.iter().map(|v| g.node(kind, &identifier_value(kind, v))).collect()
+}
+
+/// The node of row `i` of a column, given the nodes of its values.
+fn at(codes: &[u32], nodes: &[u32], i: usize) -> Option<u32> {
+    codes.get(i).and_then(|&c| nodes.get(c as usize)).copied()
+}
+
 /// Reads the sources of `dir` into the identity graph.
-fn build_graph(dir: &Path, cfg: &SourcesConfig, opts: &ResolveOptions) -> Result<(Graph, Facts)> {
+fn build_graph(
+    dir: &Path,
+    cfg: &SourcesConfig,
+    opts: &ResolveOptions,
+    report: &mut ResolveReport,
+) -> Result<(Graph, Facts, crossdevice::Activity)> {
     let mut g = Graph::default();
     let mut facts = Facts::default();
+    let mut act = crossdevice::Activity::default();
     let col = |s: &'static str, r: &'static str| cfg.column(s, r).to_string();
     let default_country = opts.default_country.clone().or_else(|| cfg.default_country.clone());
 
@@ -138,22 +200,33 @@ fn build_graph(dir: &Path, cfg: &SourcesConfig, opts: &ResolveOptions) -> Result
             dir.display()
         ))
     })?;
-    let names = ["customer_id", "email", "phone", "loyalty_card", "country", "ad_consent"]
-        .map(|r| col("crm", r));
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let c = read_text_columns(&crm, &refs, &refs[1..])?;
-    for i in 0..c[0].len() {
-        let Some(id) = &c[0][i] else {
+    let roles = ["customer_id", "email", "phone", "loyalty_card", "country", "ad_consent"];
+    let pii = ["first_name", "last_name", "birth_date", "gender", "street", "city", "postcode"];
+    let names: Vec<String> = roles.iter().chain(&pii).map(|r| col("crm", r)).collect();
+    let wanted: Vec<(&str, SourceKind, bool)> =
+        names.iter().enumerate().map(|(i, n)| (n.as_str(), SourceKind::Key, i == 0)).collect();
+    let c = read_source(&crm, &wanted)?;
+    let (cid, cid_dict) = codes(&c, &names[0]);
+    let text = |i: usize| -> Vec<Option<&str>> {
+        let (cd, dict) = codes(&c, &names[i]);
+        (0..c.rows)
+            .map(|r| cd.get(r).and_then(|&k| dict.get(k as usize)).map(String::as_str))
+            .collect()
+    };
+    let (email, phone, card, country, consent) = (text(1), text(2), text(3), text(4), text(5));
+    let mut crm_fields: Vec<(String, Vec<Option<String>>)> = Vec::new();
+    for r in 0..c.rows {
+        let Some(id) = cid.get(r).and_then(|&k| cid_dict.get(k as usize)) else {
             return Err(Error::user(format!(
-                "{}: row {}: empty customer id (column `{}`); every CRM record needs one",
+                "{}: {}: empty customer id (column `{}`); every CRM record needs one",
                 crm.display(),
-                i + 1,
+                c.row_label(r),
                 names[0]
             )));
         };
         let node = g.node(Kind::CustomerId, id);
         facts.crm_records.push(node);
-        if let Some(e) = &c[1][i] {
+        if let Some(e) = email[r] {
             for (kind, rules) in
                 [(Kind::Email, EmailRules::PLAIN), (Kind::EmailCanon, EmailRules::IDENTITY)]
             {
@@ -163,108 +236,183 @@ fn build_graph(dir: &Path, cfg: &SourcesConfig, opts: &ResolveOptions) -> Result
                 }
             }
         }
-        if let Some(p) = &c[2][i] {
-            let country = c[4][i].as_deref().or(default_country.as_deref());
-            if let Ok(phone) = parse_phone(p, country) {
+        if let Some(p) = phone[r] {
+            let cc = country[r].or(default_country.as_deref());
+            if let Ok(phone) = parse_phone(p, cc) {
                 let n = g.node(Kind::Phone, &sha256_hex(&phone.e164()));
                 g.link(node, n, Rule::CrmRecord, 1.0);
             }
         }
-        if let Some(card) = &c[3][i] {
+        if let Some(card) = card[r] {
             let n = g.node(Kind::LoyaltyCard, card);
             g.link(node, n, Rule::CrmRecord, 1.0);
         }
-        if let Some(v) = &c[5][i] {
+        if let Some(v) = consent[r] {
             let yes = crate::import::parse_consent(v).unwrap_or(false);
             let e = facts.consent.entry(node).or_insert(yes);
             *e &= yes;
         }
     }
+    if opts.crm_dedupe {
+        // The fields compared by Fellegi-Sunter: names, birth date, gender, address (inside
+        // this module only; never stored).
+        // The parts of an address agree or differ together (a household shares all of them):
+        // compared as one field, they count as one piece of evidence, not three.
+        for (k, role) in pii[..4].iter().enumerate() {
+            let v = text(roles.len() + k).into_iter().map(|v| v.map(str::to_string)).collect();
+            crm_fields.push((role.to_string(), v));
+        }
+        let parts: Vec<Vec<Option<&str>>> = (4..7).map(|k| text(roles.len() + k)).collect();
+        let address = (0..c.rows)
+            .map(|r| {
+                let p: Vec<&str> = parts.iter().filter_map(|col| col[r]).collect();
+                (!p.is_empty()).then(|| p.join(" "))
+            })
+            .collect();
+        crm_fields.push(("address".into(), address));
+    }
+    drop(c);
+    if opts.crm_dedupe {
+        let nodes = facts.crm_records.clone();
+        report.crm = crm::dedupe(&mut g, &nodes, crm_fields, opts.seed)?;
+    }
 
     if let Some(path) = cfg.file(dir, "receipts") {
         let names = [col("receipts", "customer_id"), col("receipts", "loyalty_card")];
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let r = read_text_columns(&path, &refs, &refs)?;
-        for (cid, card) in r[0].iter().zip(&r[1]) {
-            if let (Some(cid), Some(card)) = (cid, card) {
-                let a = g.node(Kind::CustomerId, cid);
-                let b = g.node(Kind::LoyaltyCard, card);
-                g.link(a, b, Rule::Receipt, 1.0);
+        let wanted = [
+            (names[0].as_str(), SourceKind::Key, false),
+            (names[1].as_str(), SourceKind::Key, false),
+        ];
+        read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
+            let (cc, cd) = codes(&t, &names[0]);
+            let (lc, ld) = codes(&t, &names[1]);
+            let cn = dict_nodes(&mut g, Kind::CustomerId, cd);
+            let ln = dict_nodes(&mut g, Kind::LoyaltyCard, ld);
+            for r in 0..t.rows {
+                if let (Some(a), Some(b)) = (at(cc, &cn, r), at(lc, &ln, r)) {
+                    g.link(a, b, Rule::Receipt, 1.0);
+                }
             }
-        }
+            Ok(())
+        })?;
     }
 
-    let mut households: HashMap<String, HashMap<u32, HashSet<i64>>> = HashMap::new();
-    let mut categories: HashMap<u32, HashMap<String, f32>> = HashMap::new();
     if let Some(path) = cfg.file(dir, "web_events") {
-        let names = ["cookie", "device_id", "ip", "email_sha256", "ts", "category"]
+        let names = ["cookie", "device_id", "ip", "email_sha256", "ts", "category", "device_type"]
             .map(|r| col("web_events", r));
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let w = read_text_columns(&path, &refs, &refs[1..])?;
-        for i in 0..w[0].len() {
-            // A browser event carries a cookie, an app event a device id (or both).
-            let cn = w[0][i].as_ref().map(|c| g.node(Kind::Cookie, c));
-            let dn = w[1][i].as_ref().map(|d| g.node(Kind::Device, d));
-            let Some(node) = cn.or(dn) else { continue };
-            if let (Some(cn), Some(dn)) = (cn, dn) {
-                g.link(dn, cn, Rule::AppDevice, 1.0);
+        let wanted: Vec<(&str, SourceKind, bool)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (n.as_str(), if i == 4 { SourceKind::Int } else { SourceKind::Key }, i == 0)
+            })
+            .collect();
+        read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
+            let (ck, cd) = codes(&t, &names[0]);
+            let (dk, dd) = codes(&t, &names[1]);
+            let (ik, id) = codes(&t, &names[2]);
+            let (ek, ed) = codes(&t, &names[3]);
+            let (gk, gd) = codes(&t, &names[5]);
+            let (tk, td) = codes(&t, &names[6]);
+            let ts = match t.get(&names[4]) {
+                Some(SourceColumn::Int(v)) => v.as_slice(),
+                _ => &[],
+            };
+            let cookies = dict_nodes(&mut g, Kind::Cookie, cd);
+            let devices = dict_nodes(&mut g, Kind::Device, dd);
+            let emails = dict_nodes(&mut g, Kind::Email, ed);
+            let ips: Vec<u32> = id.iter().map(|v| act.ips.intern(0, v)).collect();
+            let cats: Vec<u32> = gd.iter().map(|v| act.category(v)).collect();
+            let types: Vec<u32> = td.iter().map(|v| u32::from(act.device_type(v))).collect();
+            for r in 0..t.rows {
+                // A browser event carries a cookie, an app event a device id (or both).
+                let cn = at(ck, &cookies, r);
+                let dn = at(dk, &devices, r);
+                let Some(node) = cn.or(dn) else { continue };
+                if let (Some(cn), Some(dn)) = (cn, dn) {
+                    g.link(dn, cn, Rule::AppDevice, 1.0);
+                }
+                if let Some(en) = at(ek, &emails, r) {
+                    g.link(node, en, Rule::Login, 1.0);
+                }
+                let ip = at(ik, &ips, r);
+                let ts = ts.get(r).copied().flatten();
+                let dtype = at(tk, &types, r).map(|x| x as u8);
+                act.see(node, ip, ts, dtype, at(gk, &cats, r));
+                if let (Some(cn), Some(dn)) = (cn, dn) {
+                    act.see(if node == cn { dn } else { cn }, ip, ts, dtype, None);
+                }
             }
-            if let Some(h) = &w[3][i] {
-                let en = g.node(Kind::Email, &h.to_lowercase());
-                g.link(node, en, Rule::Login, 1.0);
-            }
-            if let Some(ip) = &w[2][i] {
-                let day =
-                    w[4][i].as_deref().and_then(|t| t.parse::<i64>().ok()).unwrap_or(0) / 86_400;
-                households.entry(ip.clone()).or_default().entry(node).or_default().insert(day);
-            }
-            if let Some(cat) = &w[5][i] {
-                *categories.entry(node).or_default().entry(cat.clone()).or_default() += 1.0;
-            }
-        }
+            Ok(())
+        })?;
     }
     if let Some(path) = cfg.file(dir, "email_events") {
         let name = col("email_events", "email_sha256");
-        for h in read_text_columns(&path, &[&name], &[])?.remove(0).into_iter().flatten() {
-            g.node(Kind::Email, &h.to_lowercase());
-        }
+        read_source_batches(
+            &path,
+            &[(name.as_str(), SourceKind::Key, true)],
+            BATCH_ROWS,
+            |t, _| {
+                dict_nodes(&mut g, Kind::Email, codes(&t, &name).1);
+                Ok(())
+            },
+        )?;
     }
     if let Some(path) = cfg.file(dir, "ad_exposures") {
         let names = [col("ad_exposures", "cookie"), col("ad_exposures", "device_id")];
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let a = read_text_columns(&path, &refs, &refs)?;
-        for (cookie, device) in a[0].iter().zip(&a[1]) {
-            let cn = cookie.as_ref().map(|c| g.node(Kind::Cookie, c));
-            let dn = device.as_ref().map(|d| g.node(Kind::Device, d));
-            if let (Some(cn), Some(dn)) = (cn, dn) {
-                g.link(dn, cn, Rule::AppDevice, 1.0);
+        let wanted = [
+            (names[0].as_str(), SourceKind::Key, false),
+            (names[1].as_str(), SourceKind::Key, false),
+        ];
+        read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
+            let (ck, cd) = codes(&t, &names[0]);
+            let (dk, dd) = codes(&t, &names[1]);
+            let cookies = dict_nodes(&mut g, Kind::Cookie, cd);
+            let devices = dict_nodes(&mut g, Kind::Device, dd);
+            for r in 0..t.rows {
+                if let (Some(cn), Some(dn)) = (at(ck, &cookies, r), at(dk, &devices, r)) {
+                    g.link(dn, cn, Rule::AppDevice, 1.0);
+                }
             }
-        }
+            Ok(())
+        })?;
     }
     if let Some(path) = cfg.file(dir, "partner_syncs") {
         let names = [col("partner_syncs", "partner_cookie"), col("partner_syncs", "cookie")];
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let s = read_text_columns(&path, &refs, &[])?;
-        for (pc, cookie) in s[0].iter().zip(&s[1]) {
-            if let (Some(pc), Some(cookie)) = (pc, cookie) {
-                let a = g.node(Kind::PartnerCookie, pc);
-                facts.partner_nodes.insert(a);
-                let b = g.node(Kind::Cookie, cookie);
-                g.link(a, b, Rule::PartnerSync, 1.0);
+        let wanted = [
+            (names[0].as_str(), SourceKind::Key, true),
+            (names[1].as_str(), SourceKind::Key, true),
+        ];
+        read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
+            let (pk, pd) = codes(&t, &names[0]);
+            let (ck, cd) = codes(&t, &names[1]);
+            let partners = dict_nodes(&mut g, Kind::PartnerCookie, pd);
+            facts.partner_nodes.extend(partners.iter().copied());
+            let cookies = dict_nodes(&mut g, Kind::Cookie, cd);
+            for r in 0..t.rows {
+                if let (Some(a), Some(b)) = (at(pk, &partners, r), at(ck, &cookies, r)) {
+                    g.link(a, b, Rule::PartnerSync, 1.0);
+                }
             }
-        }
+            Ok(())
+        })?;
     }
     if let Some(path) = cfg.file(dir, "partner_events") {
         let name = col("partner_events", "partner_cookie");
-        for pc in read_text_columns(&path, &[&name], &[])?.remove(0).into_iter().flatten() {
-            let n = g.node(Kind::PartnerCookie, &pc);
-            facts.partner_nodes.insert(n);
-        }
+        read_source_batches(
+            &path,
+            &[(name.as_str(), SourceKind::Key, true)],
+            BATCH_ROWS,
+            |t, _| {
+                let partners = dict_nodes(&mut g, Kind::PartnerCookie, codes(&t, &name).1);
+                facts.partner_nodes.extend(partners);
+                Ok(())
+            },
+        )?;
     }
     read_providers(dir, &mut g, &mut facts)?;
-
-    cross_device(&mut g, &mut facts, households, &categories, opts);
-    Ok((g, facts))
+    g.dedup_links();
+    Ok((g, facts, act))
 }
 
 /// Provider files under `providers/`: each row an id (cookie or MAID) the provider sells.
@@ -280,112 +428,44 @@ fn read_providers(dir: &Path, g: &mut Graph, facts: &mut Facts) -> Result<()> {
         else {
             continue;
         };
-        let cols = read_text_columns(&path, &["id_kind", "id"], &[])?;
-        for (kind, id) in cols[0].iter().zip(&cols[1]) {
-            let (Some(kind), Some(id)) = (kind, id) else { continue };
-            let k = if kind.eq_ignore_ascii_case("maid") || kind.eq_ignore_ascii_case("device") {
-                Kind::Device
-            } else {
-                Kind::Cookie
-            };
-            let n = g.node(k, id);
-            facts.providers.entry(n).or_insert_with(|| name.to_string());
-        }
+        let p = facts.provider_names.len() as u16;
+        facts.provider_names.push(name.to_string());
+        let wanted = [("id_kind", SourceKind::Key, true), ("id", SourceKind::Key, true)];
+        read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
+            let (kk, kd) = codes(&t, "id_kind");
+            let (ik, id) = codes(&t, "id");
+            let devices: Vec<bool> = kd
+                .iter()
+                .map(|k| k.eq_ignore_ascii_case("maid") || k.eq_ignore_ascii_case("device"))
+                .collect();
+            for r in 0..t.rows {
+                let (Some(&k), Some(&i)) = (kk.get(r), ik.get(r)) else { continue };
+                let (Some(&is_device), Some(value)) = (devices.get(k as usize), id.get(i as usize))
+                else {
+                    continue;
+                };
+                let kind = if is_device { Kind::Device } else { Kind::Cookie };
+                let n = g.node(kind, &identifier_value(kind, value));
+                facts.providers.entry(n).or_insert(p);
+            }
+            Ok(())
+        })?;
     }
     Ok(())
-}
-
-fn cosine(a: &HashMap<String, f32>, b: &HashMap<String, f32>) -> f32 {
-    let dot: f32 = a.iter().filter_map(|(k, x)| b.get(k).map(|y| x * y)).sum();
-    let na: f32 = a.values().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.values().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
-    }
-}
-
-/// Cross-device links between cookies of one household IP, with a confidence calibrated on the
-/// pairs whose answer the deterministic links already give.
-fn cross_device(
-    g: &mut Graph,
-    facts: &mut Facts,
-    households: HashMap<String, HashMap<u32, HashSet<i64>>>,
-    categories: &HashMap<u32, HashMap<String, f32>>,
-    opts: &ResolveOptions,
-) {
-    let (roots, _) = g.clusters(MergeRule::Deterministic, opts.max_cluster);
-    let owned: HashSet<u32> = facts.crm_records.iter().map(|&n| roots[n as usize]).collect();
-    let empty = HashMap::new();
-    // (a, b, bin); bins: shared days (0..=9) x similarity tenths (0..=10).
-    let mut pairs: Vec<(u32, u32, usize)> = Vec::new();
-    let mut ips: Vec<(&String, &HashMap<u32, HashSet<i64>>)> = households.iter().collect();
-    ips.sort_by(|a, b| a.0.cmp(b.0));
-    for (_, cookies) in ips {
-        if cookies.len() > opts.max_ip_cookies {
-            facts.public_ips += 1;
-            continue;
-        }
-        let mut list: Vec<(&u32, &HashSet<i64>)> = cookies.iter().collect();
-        list.sort_by_key(|c| *c.0);
-        for i in 0..list.len() {
-            for j in i + 1..list.len() {
-                let (a, da) = list[i];
-                let (b, db) = list[j];
-                let days = da.intersection(db).count().min(9);
-                let sim = cosine(
-                    categories.get(a).unwrap_or(&empty),
-                    categories.get(b).unwrap_or(&empty),
-                );
-                let bin = days * 11 + ((sim.clamp(0.0, 1.0) * 10.0) as usize);
-                pairs.push((*a, *b, bin));
-            }
-        }
-    }
-    let mut pos = vec![0f64; 110];
-    let mut tot = vec![0f64; 110];
-    for &(a, b, bin) in &pairs {
-        let (ra, rb) = (roots[a as usize], roots[b as usize]);
-        if owned.contains(&ra) && owned.contains(&rb) {
-            tot[bin] += 1.0;
-            if ra == rb {
-                pos[bin] += 1.0;
-            }
-        }
-    }
-    // Each node keeps only its most likely partner, and a link needs both ends to agree
-    // (mutual best): one doubtful pair cannot chain two households together.
-    let conf = |bin: usize| ((pos[bin] + 1.0) / (tot[bin] + 2.0)) as f32;
-    let mut best: HashMap<u32, (f32, u32)> = HashMap::new();
-    for &(a, b, bin) in &pairs {
-        if roots[a as usize] == roots[b as usize] {
-            continue;
-        }
-        let c = conf(bin);
-        for (x, y) in [(a, b), (b, a)] {
-            let e = best.entry(x).or_insert((c, y));
-            if c > e.0 || (c == e.0 && y < e.1) {
-                *e = (c, y);
-            }
-        }
-    }
-    for (a, b, bin) in pairs {
-        let c = conf(bin);
-        let mutual =
-            best.get(&a).is_some_and(|e| e.1 == b) && best.get(&b).is_some_and(|e| e.1 == a);
-        if mutual && c >= 0.5 {
-            g.link(a, b, Rule::CrossDevice, c);
-        }
-    }
 }
 
 /// Resolves the sources in `dir` into the store; see the module docs.
 pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<ResolveReport> {
     let t0 = Instant::now();
     let cfg = SourcesConfig::load(dir)?;
-    let (mut g, facts) = build_graph(dir, &cfg, opts)?;
-    let mut report = ResolveReport { public_ips: facts.public_ips, ..Default::default() };
+    let mut report = ResolveReport::default();
+    let (mut g, facts, act) = build_graph(dir, &cfg, opts, &mut report)?;
+    let mut clock = Instant::now();
+    let mut stage = |report: &mut ResolveReport, name: &str| {
+        report.stage_secs.insert(name.to_string(), clock.elapsed().as_secs_f64());
+        clock = Instant::now();
+    };
+    report.stage_secs.insert("read".into(), t0.elapsed().as_secs_f64());
     for (hub, other, max) in [
         (Kind::Phone, Kind::CustomerId, 3),
         (Kind::Email, Kind::CustomerId, 3),
@@ -399,34 +479,63 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
             *report.hubs_cut.entry(hub.name().to_string()).or_default() += cut;
         }
     }
+    report.cross_device = crossdevice::link(&mut g, act, opts.max_ip_cookies, opts.max_cluster);
+    report.public_ips = report.cross_device.public_ips;
+    stage(&mut report, "guards+cross_device");
+    g.dedup_links();
     for l in &g.links {
         *report.links.entry(format!("{:?}", l.rule)).or_default() += 1;
     }
-    report.identifiers = g.nodes.len();
-    let (roots, refused) = g.clusters(opts.rule, opts.max_cluster);
-    report.refused_unions = refused;
+    report.identifiers = g.len();
+    let clustering = g.cluster(opts.rule, opts.max_cluster);
+    report.refused_unions = clustering.refused_cap;
+    report.refused_cross_device = clustering.refused_anchor;
+    let roots = clustering.roots;
+    stage(&mut report, "cluster");
+
+    // Clusters in order of their root (the smallest node of each): `order[start[c]..start[c+1]]`.
+    let n = g.len();
+    let mut cluster_of = vec![u32::MAX; n];
+    let mut cluster_roots: Vec<u32> = Vec::new();
+    for (i, &r) in roots.iter().enumerate() {
+        if r as usize == i {
+            cluster_of[i] = cluster_roots.len() as u32;
+            cluster_roots.push(r);
+        }
+    }
+    let cluster: Vec<u32> = roots.iter().map(|&r| cluster_of[r as usize]).collect();
+    drop(cluster_of);
+    let mut start = vec![0u32; cluster_roots.len() + 1];
+    for &c in &cluster {
+        start[c as usize + 1] += 1;
+    }
+    for c in 0..cluster_roots.len() {
+        start[c + 1] += start[c];
+    }
+    let mut order = vec![0u32; n];
+    let mut fill = start.clone();
+    for (i, &c) in cluster.iter().enumerate() {
+        order[fill[c as usize] as usize] = i as u32;
+        fill[c as usize] += 1;
+    }
+    drop(fill);
+    let members = Members { order, start };
 
     // Stable pids: previous identifiers and imported customer ids keep theirs.
     let mut idmap = IdMap::load(store)?;
-    let previous = previous_pids(store)?;
-    let mut members: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for (n, &r) in roots.iter().enumerate() {
-        members.entry(r).or_default().push(n as u32);
-    }
-    let mut pid_of_root: HashMap<u32, Pid> = HashMap::new();
-    let mut used: HashSet<Pid> = HashSet::new();
+    let previous = previous_pids(store, &g)?;
+    let mut pid_of_cluster: Vec<Pid> = Vec::with_capacity(cluster_roots.len());
+    let mut used: FxHashSet<Pid> = FxHashSet::default();
     let mut aliases: BTreeMap<Pid, Pid> = BTreeMap::new();
-    for (&root, nodes) in &members {
-        let mut old: Vec<Pid> = nodes
-            .iter()
-            .filter_map(|&n| {
-                let (kind, value) = &g.nodes[n as usize];
-                previous
-                    .get(&g.key(n))
-                    .copied()
-                    .or_else(|| (*kind == Kind::CustomerId).then(|| idmap.get(value)).flatten())
+    let mut old: Vec<Pid> = Vec::new();
+    for c in 0..cluster_roots.len() {
+        let nodes = members.get(c);
+        old.clear();
+        old.extend(nodes.iter().filter_map(|&n| {
+            previous.get(n as usize).copied().filter(|&p| p != Pid::MAX).or_else(|| {
+                (g.kind(n) == Kind::CustomerId).then(|| idmap.get(g.value(n))).flatten()
             })
-            .collect();
+        }));
         old.sort_unstable();
         old.dedup();
         let pid = match old.iter().find(|p| !used.contains(p)) {
@@ -435,8 +544,8 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
                 report.new_profiles += 1;
                 let primary = nodes
                     .iter()
-                    .find(|&&n| g.nodes[n as usize].0 == Kind::CustomerId)
-                    .map(|&n| g.nodes[n as usize].1.clone())
+                    .find(|&&n| g.kind(n) == Kind::CustomerId)
+                    .map(|&n| g.value(n).to_string())
                     .unwrap_or_else(|| g.key(nodes[0]));
                 let mut id = primary.clone();
                 let mut k = 1;
@@ -453,84 +562,157 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
             }
         }
         used.insert(pid);
-        pid_of_root.insert(root, pid);
+        pid_of_cluster.push(pid);
     }
+    drop(previous);
+    drop(used);
     report.aliases = aliases.len();
-    report.profiles = members.len();
+    report.profiles = cluster_roots.len();
     report.onboarding = onboarding(&g, &roots, &facts);
+    drop(roots);
+    stage(&mut report, "pids+onboarding");
 
     // Tables: identifiers, links, profile traits.
-    let pid_of = |n: u32| pid_of_root[&roots[n as usize]];
-    let id_cols = vec![
-        Column {
-            name: "key".into(),
-            data: ColumnData::Str((0..g.nodes.len() as u32).map(|n| Some(g.key(n))).collect()),
-        },
-        Column {
-            name: "kind".into(),
-            data: ColumnData::Str(
-                g.nodes.iter().map(|(k, _)| Some(k.name().to_string())).collect(),
-            ),
-        },
-        Column {
-            name: "pid".into(),
-            data: ColumnData::Int(
-                (0..g.nodes.len() as u32).map(|n| Some(i64::from(pid_of(n)))).collect(),
-            ),
-        },
-    ];
+    let pid_of = |n: u32| pid_of_cluster[cluster[n as usize] as usize];
+    let traits = profile_traits(&g, &members, &facts);
+    let pids = pid_of_cluster.clone();
+    idmap.save(store)?;
+    drop(idmap);
+    write_identifiers(store, &g, &pid_of)?;
     let link_cols = vec![
         Column {
             name: "a".into(),
-            data: ColumnData::Str(g.links.iter().map(|l| Some(g.key(l.a))).collect()),
+            data: ColumnData::Int(g.links.iter().map(|l| Some(i64::from(l.a))).collect()),
         },
         Column {
             name: "b".into(),
-            data: ColumnData::Str(g.links.iter().map(|l| Some(g.key(l.b))).collect()),
+            data: ColumnData::Int(g.links.iter().map(|l| Some(i64::from(l.b))).collect()),
         },
         Column {
             name: "rule".into(),
-            data: ColumnData::Str(g.links.iter().map(|l| Some(format!("{:?}", l.rule))).collect()),
+            data: ColumnData::Str(g.links.iter().map(|l| Some(rule_name(l.rule).into())).collect()),
         },
         Column {
             name: "score".into(),
             data: ColumnData::Float(g.links.iter().map(|l| Some(f64::from(l.score))).collect()),
         },
     ];
-    let (pids, traits) = profile_traits(&g, &members, &pid_of_root, &facts);
-
-    idmap.save(store)?;
-    write_parquet(store.path("identity/identifiers.parquet"), &id_cols)?;
     write_parquet(store.path("identity/links.parquet"), &link_cols)?;
+    drop(link_cols);
     store.write_json("identity/aliases.json", &aliases)?;
     store.write_json("identity/onboarding.json", &report.onboarding)?;
+    drop(g);
+    stage(&mut report, "write_identity");
     crate::import::merge_traits(store, "resolve", &pids, traits, &HashMap::new())?;
     if let Some(path) = crate::table::find_source(dir, "providers") {
         crate::lookalike::save_provider_cpms(store, &path)?;
     }
+    stage(&mut report, "traits");
     report.secs = t0.elapsed().as_secs_f64();
     Ok(report)
 }
 
-/// `key → pid` of the previous run.
-fn previous_pids(store: &Store) -> Result<HashMap<String, Pid>> {
+/// The nodes of each cluster, clusters in order of their root.
+struct Members {
+    order: Vec<u32>,
+    start: Vec<u32>,
+}
+
+impl Members {
+    fn get(&self, c: usize) -> &[u32] {
+        &self.order[self.start[c] as usize..self.start[c + 1] as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+}
+
+type FxHashSet<T> =
+    std::collections::HashSet<T, std::hash::BuildHasherDefault<crate::hash::FxHasher>>;
+
+/// The name of a rule as stored (`Login`, `CrossDevice`, ...).
+fn rule_name(r: Rule) -> &'static str {
+    match r {
+        Rule::CrmRecord => "CrmRecord",
+        Rule::Receipt => "Receipt",
+        Rule::Login => "Login",
+        Rule::AppDevice => "AppDevice",
+        Rule::PartnerSync => "PartnerSync",
+        Rule::CrmProbabilistic => "CrmProbabilistic",
+        Rule::CrossDevice => "CrossDevice",
+    }
+}
+
+/// Writes `identity/identifiers.parquet`: key (`kind:value`), kind, pid; row `i` is node `i`.
+fn write_identifiers(store: &Store, g: &Graph, pid_of: &dyn Fn(u32) -> Pid) -> Result<()> {
+    let nodes = 0..g.len() as u32;
+    let cols = vec![
+        Column {
+            name: "key".into(),
+            data: ColumnData::Str(nodes.clone().map(|n| Some(g.key(n))).collect()),
+        },
+        Column {
+            name: "kind".into(),
+            data: ColumnData::Str(nodes.clone().map(|n| Some(g.kind(n).name().into())).collect()),
+        },
+        Column {
+            name: "pid".into(),
+            data: ColumnData::Int(nodes.map(|n| Some(i64::from(pid_of(n)))).collect()),
+        },
+    ];
+    write_parquet(store.path("identity/identifiers.parquet"), &cols)
+}
+
+/// Reads `identity/identifiers.parquet` in batches, calling `f(kind, value, pid)` per row.
+fn for_each_identifier(store: &Store, mut f: impl FnMut(Kind, &str, Pid)) -> Result<bool> {
     let path = store.path("identity/identifiers.parquet");
     if !path.exists() {
-        return Ok(HashMap::new());
+        return Ok(false);
     }
-    let cols = read_text_columns(&path, &["key", "pid"], &[])?;
-    Ok(cols[0]
-        .iter()
-        .zip(&cols[1])
-        .filter_map(|(k, p)| Some((k.clone()?, p.as_ref()?.parse().ok()?)))
-        .collect())
+    let wanted = [("key", SourceKind::Key, true), ("pid", SourceKind::Int, true)];
+    read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
+        let (kk, kd) = codes(&t, "key");
+        let Some(SourceColumn::Int(pids)) = t.get("pid") else { return Ok(()) };
+        let parsed: Vec<Option<(Kind, &str)>> = kd
+            .iter()
+            .map(|k| {
+                let (kind, value) = k.split_once(':')?;
+                Some((Kind::from_name(kind)?, value))
+            })
+            .collect();
+        for (r, p) in pids.iter().enumerate() {
+            let (Some(&k), Some(p)) = (kk.get(r), p) else { continue };
+            if let (Some(Some((kind, value))), Ok(pid)) =
+                (parsed.get(k as usize), Pid::try_from(*p))
+            {
+                f(*kind, value, pid);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// The pid each node had in the previous run (`Pid::MAX` when none).
+fn previous_pids(store: &Store, g: &Graph) -> Result<Vec<Pid>> {
+    let mut prev = Vec::new();
+    for_each_identifier(store, |kind, value, pid| {
+        if let Some(n) = g.get(kind, value) {
+            if prev.is_empty() {
+                prev = vec![Pid::MAX; g.len()];
+            }
+            prev[n as usize] = pid;
+        }
+    })?;
+    Ok(prev)
 }
 
 fn onboarding(g: &Graph, roots: &[u32], facts: &Facts) -> Onboarding {
     // The kinds of link inside each cluster that reach the digital world.
-    let mut reach: HashMap<u32, Rule> = HashMap::new();
+    let mut reach: FxHashMap<u32, Rule> = FxHashMap::default();
     for l in &g.links {
-        let (ka, kb) = (g.nodes[l.a as usize].0, g.nodes[l.b as usize].0);
+        let (ka, kb) = (g.kind(l.a), g.kind(l.b));
         let r = roots[l.a as usize];
         if roots[l.b as usize] == r && (ka.is_digital() || kb.is_digital()) {
             let e = reach.entry(r).or_insert(l.rule);
@@ -551,22 +733,23 @@ fn onboarding(g: &Graph, roots: &[u32], facts: &Facts) -> Onboarding {
 }
 
 /// Per-profile identity traits: party, provider, consent and identifier counts.
-fn profile_traits(
-    g: &Graph,
-    members: &BTreeMap<u32, Vec<u32>>,
-    pid_of_root: &HashMap<u32, Pid>,
-    facts: &Facts,
-) -> (Vec<Pid>, Vec<Column>) {
-    let mut pids = Vec::with_capacity(members.len());
-    let (mut party, mut provider, mut consent) = (Vec::new(), Vec::new(), Vec::new());
-    let mut counts: BTreeMap<&str, Vec<Option<i64>>> = BTreeMap::new();
-    for (root, nodes) in members {
-        pids.push(pid_of_root[root]);
-        let kinds: Vec<Kind> = nodes.iter().map(|&n| g.nodes[n as usize].0).collect();
-        let count = |k: Kind| kinds.iter().filter(|&&x| x == k).count() as i64;
+fn profile_traits(g: &Graph, members: &Members, facts: &Facts) -> Vec<Column> {
+    let clusters = members.len();
+    let (mut party, mut provider, mut consent) =
+        (Vec::with_capacity(clusters), Vec::with_capacity(clusters), Vec::with_capacity(clusters));
+    let counted = [
+        ("identity.cookies", Kind::Cookie),
+        ("identity.crm_records", Kind::CustomerId),
+        ("identity.devices", Kind::Device),
+        ("identity.emails", Kind::Email),
+    ];
+    let mut counts: Vec<Vec<Option<i64>>> = vec![Vec::with_capacity(clusters); counted.len()];
+    for c in 0..clusters {
+        let nodes = members.get(c);
+        let count = |k: Kind| nodes.iter().filter(|&&n| g.kind(n) == k).count() as i64;
         let first = count(Kind::CustomerId) + count(Kind::LoyaltyCard) + count(Kind::Email) > 0
             || nodes.iter().any(|&n| {
-                g.nodes[n as usize].0.is_digital()
+                g.kind(n).is_digital()
                     && !facts.partner_nodes.contains(&n)
                     && !facts.providers.contains_key(&n)
             });
@@ -581,16 +764,25 @@ fn profile_traits(
             }
             .to_string(),
         ));
-        provider.push(nodes.iter().filter_map(|n| facts.providers.get(n)).min().cloned());
-        let c: Vec<bool> = nodes.iter().filter_map(|n| facts.consent.get(n).copied()).collect();
-        consent.push((!c.is_empty()).then(|| c.iter().all(|&x| x)));
-        for (name, kind) in [
-            ("identity.crm_records", Kind::CustomerId),
-            ("identity.cookies", Kind::Cookie),
-            ("identity.devices", Kind::Device),
-            ("identity.emails", Kind::Email),
-        ] {
-            counts.entry(name).or_default().push(Some(count(kind)));
+        provider.push(
+            nodes
+                .iter()
+                .filter_map(|n| facts.providers.get(n))
+                .map(|&p| &facts.provider_names[p as usize])
+                .min()
+                .cloned(),
+        );
+        let mut seen = false;
+        let mut all = true;
+        for n in nodes {
+            if let Some(&x) = facts.consent.get(n) {
+                seen = true;
+                all &= x;
+            }
+        }
+        consent.push(seen.then_some(all));
+        for (v, &(_, kind)) in counts.iter_mut().zip(&counted) {
+            v.push(Some(count(kind)));
         }
     }
     let mut cols = vec![
@@ -599,9 +791,23 @@ fn profile_traits(
         Column { name: crate::import::CONSENT_TRAIT.into(), data: ColumnData::Bool(consent) },
     ];
     cols.extend(
-        counts.into_iter().map(|(n, v)| Column { name: n.into(), data: ColumnData::Int(v) }),
+        counted
+            .iter()
+            .zip(counts)
+            .map(|(&(n, _), v)| Column { name: n.into(), data: ColumnData::Int(v) }),
     );
-    (pids, cols)
+    cols
+}
+
+/// Pairwise counts of one pair of identifier kinds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PairCounts {
+    /// Same-person pairs in the truth.
+    pub actual: u64,
+    /// Pairs in one profile.
+    pub predicted: u64,
+    /// Pairs in one profile that are the same person.
+    pub correct: u64,
 }
 
 /// Pairwise quality of the clusters against `truth/identifiers` (kind, value, person_id).
@@ -609,12 +815,17 @@ fn profile_traits(
 pub struct Quality {
     /// Identifiers found in both the graph and the truth.
     pub identifiers: usize,
+    /// Identifiers of the truth that no source shows (they cannot be resolved).
+    pub unseen: usize,
     /// Share of predicted same-person pairs that are right.
     pub precision: f64,
     /// Share of true same-person pairs that were found.
     pub recall: f64,
     /// Harmonic mean.
     pub f1: f64,
+    /// The counts by pair of identifier kinds (`cookie/email`, ...), to see where pairs are
+    /// missed or wrongly merged.
+    pub by_kinds: BTreeMap<String, PairCounts>,
 }
 
 /// Compares the store's resolved identities with a generated world's `truth/identifiers`.
@@ -625,32 +836,101 @@ pub fn quality(store: &Store, truth_dir: &Path) -> Result<Quality> {
             truth_dir.display()
         ))
     })?;
-    let t = read_text_columns(&truth, &["kind", "value", "person_id"], &[])?;
-    let ours = previous_pids(store)?;
-    let mut cells: HashMap<(Pid, String), u64> = HashMap::new();
-    let mut clusters: HashMap<Pid, u64> = HashMap::new();
-    let mut persons: HashMap<String, u64> = HashMap::new();
-    let mut n = 0;
-    for i in 0..t[0].len() {
-        let (Some(kind), Some(value), Some(person)) = (&t[0][i], &t[1][i], &t[2][i]) else {
-            continue;
-        };
-        let Some(&pid) = ours.get(&format!("{kind}:{value}")) else { continue };
-        n += 1;
-        *cells.entry((pid, person.clone())).or_default() += 1;
-        *clusters.entry(pid).or_default() += 1;
-        *persons.entry(person.clone()).or_default() += 1;
+    // The store's identifiers, interned, with their pids.
+    let mut g = Graph::default();
+    let mut pid_of: Vec<Pid> = Vec::new();
+    let found = for_each_identifier(store, |kind, value, pid| {
+        let n = g.node(kind, value) as usize;
+        if n == pid_of.len() {
+            pid_of.push(pid);
+        }
+    })?;
+    if !found {
+        return Err(Error::user(
+            "the store has no resolved identities (identity/identifiers.parquet); run \
+             `audience resolve SOURCES_DIR` first",
+        ));
     }
-    let pairs = |c: u64| c * c.saturating_sub(1) / 2;
-    let tp: u64 = cells.values().map(|&c| pairs(c)).sum();
-    let predicted: u64 = clusters.values().map(|&c| pairs(c)).sum();
-    let actual: u64 = persons.values().map(|&c| pairs(c)).sum();
-    let precision = if predicted == 0 { 1.0 } else { tp as f64 / predicted as f64 };
-    let recall = if actual == 0 { 1.0 } else { tp as f64 / actual as f64 };
+    const K: usize = Kind::ALL.len();
+    let mut cells: FxHashMap<(Pid, u32), [u32; K]> = FxHashMap::default();
+    let mut clusters: FxHashMap<Pid, [u32; K]> = FxHashMap::default();
+    let mut persons: FxHashMap<u32, [u32; K]> = FxHashMap::default();
+    let mut person_ids: FxHashMap<String, u32> = FxHashMap::default();
+    let (mut n, mut unseen) = (0, 0);
+    let wanted = [
+        ("kind", SourceKind::Key, true),
+        ("value", SourceKind::Key, true),
+        ("person_id", SourceKind::Key, true),
+    ];
+    read_source_batches(&truth, &wanted, BATCH_ROWS, |t, _| {
+        let (kk, kd) = codes(&t, "kind");
+        let (vk, vd) = codes(&t, "value");
+        let (pk, pd) = codes(&t, "person_id");
+        let kinds: Vec<Option<Kind>> = kd.iter().map(|k| Kind::from_name(k)).collect();
+        let people: Vec<u32> = pd
+            .iter()
+            .map(|p| {
+                let next = person_ids.len() as u32;
+                *person_ids.entry(p.clone()).or_insert(next)
+            })
+            .collect();
+        for r in 0..t.rows {
+            let (Some(&k), Some(&v), Some(&p)) = (kk.get(r), vk.get(r), pk.get(r)) else {
+                continue;
+            };
+            let (Some(Some(kind)), Some(value), Some(&person)) =
+                (kinds.get(k as usize), vd.get(v as usize), people.get(p as usize))
+            else {
+                continue;
+            };
+            let Some(node) = g.get(*kind, &identifier_value(*kind, value)) else {
+                unseen += 1;
+                continue;
+            };
+            let pid = pid_of[node as usize];
+            n += 1;
+            let ki = *kind as usize;
+            cells.entry((pid, person)).or_insert([0; K])[ki] += 1;
+            clusters.entry(pid).or_insert([0; K])[ki] += 1;
+            persons.entry(person).or_insert([0; K])[ki] += 1;
+        }
+        Ok(())
+    })?;
+    // Pairs within one group, by pair of kinds.
+    let pairs = |c: &[u32; K], out: &mut [[u64; K]; K]| {
+        for i in 0..K {
+            let ci = u64::from(c[i]);
+            out[i][i] += ci * ci.saturating_sub(1) / 2;
+            for j in i + 1..K {
+                out[i][j] += ci * u64::from(c[j]);
+            }
+        }
+    };
+    let (mut tp, mut pred, mut act) = ([[0u64; K]; K], [[0u64; K]; K], [[0u64; K]; K]);
+    cells.values().for_each(|c| pairs(c, &mut tp));
+    clusters.values().for_each(|c| pairs(c, &mut pred));
+    persons.values().for_each(|c| pairs(c, &mut act));
+    let mut by_kinds = BTreeMap::new();
+    let (mut tps, mut preds, mut acts) = (0u64, 0u64, 0u64);
+    for i in 0..K {
+        for j in i..K {
+            tps += tp[i][j];
+            preds += pred[i][j];
+            acts += act[i][j];
+            if act[i][j] + pred[i][j] > 0 {
+                by_kinds.insert(
+                    format!("{}/{}", Kind::ALL[i].name(), Kind::ALL[j].name()),
+                    PairCounts { actual: act[i][j], predicted: pred[i][j], correct: tp[i][j] },
+                );
+            }
+        }
+    }
+    let precision = if preds == 0 { 1.0 } else { tps as f64 / preds as f64 };
+    let recall = if acts == 0 { 1.0 } else { tps as f64 / acts as f64 };
     let f1 = if precision + recall == 0.0 {
         0.0
     } else {
         2.0 * precision * recall / (precision + recall)
     };
-    Ok(Quality { identifiers: n, precision, recall, f1 })
+    Ok(Quality { identifiers: n, unseen, precision, recall, f1, by_kinds })
 }

@@ -128,7 +128,7 @@ impl Kind {
             Kind::Ignore => MISSING,
             Kind::Exact => 2,
             Kind::Name => {
-                let jw = strsim::jaro_winkler(a, b);
+                let jw = jaro_winkler(a, b);
                 if jw >= 0.92 {
                     2
                 } else if jw >= 0.88 {
@@ -140,7 +140,7 @@ impl Kind {
                 }
             }
             Kind::Text => {
-                let jw = strsim::jaro_winkler(a, b);
+                let jw = jaro_winkler(a, b);
                 if jw >= 0.92 {
                     2
                 } else if jw >= 0.80 || word_overlap(a, b) >= 0.5 {
@@ -228,12 +228,11 @@ pub fn normalise_date(raw: &str) -> String {
 /// Share of the words of the shorter value found in the other.
 fn word_overlap(a: &str, b: &str) -> f64 {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let long: Vec<&str> = long.split(' ').collect();
     let mut n = 0;
     let mut hit = 0;
     for w in short.split(' ') {
         n += 1;
-        if long.contains(&w) {
+        if long.split(' ').any(|x| x == w) {
             hit += 1;
         }
     }
@@ -244,13 +243,106 @@ fn word_overlap(a: &str, b: &str) -> f64 {
     }
 }
 
-/// Damerau-Levenshtein distance, or `max + 1` when the lengths alone prove it exceeds `max`.
+/// Longest ASCII value compared on the allocation-free paths.
+const FAST_LEN: usize = 64;
+
+/// Damerau-Levenshtein distance (optimal string alignment: adjacent transpositions count one
+/// edit), or `max + 1` as soon as it is known to exceed `max`. ASCII values up to 64 bytes are
+/// compared on the stack, row by row, stopping when a whole row exceeds `max`; others go through
+/// `strsim`.
 pub fn bounded_dl(a: &str, b: &str, max: usize) -> usize {
-    let (la, lb) = (a.chars().count(), b.chars().count());
-    if la.abs_diff(lb) > max {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    if !(a.is_ascii() && b.is_ascii() && x.len() < FAST_LEN && y.len() < FAST_LEN) {
+        let (la, lb) = (a.chars().count(), b.chars().count());
+        if la.abs_diff(lb) > max {
+            return max + 1;
+        }
+        return strsim::osa_distance(a, b).min(max + 1);
+    }
+    if x.len().abs_diff(y.len()) > max {
         return max + 1;
     }
-    strsim::damerau_levenshtein(a, b).min(max + 1)
+    let n = y.len();
+    let mut prev2 = [0usize; FAST_LEN];
+    let mut prev = [0usize; FAST_LEN];
+    let mut cur = [0usize; FAST_LEN];
+    for (j, p) in prev.iter_mut().enumerate().take(n + 1) {
+        *p = j;
+    }
+    for i in 1..=x.len() {
+        cur[0] = i;
+        let mut row_min = i;
+        for j in 1..=n {
+            let cost = usize::from(x[i - 1] != y[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return max + 1;
+        }
+        prev2 = prev;
+        prev = cur;
+    }
+    prev[n].min(max + 1)
+}
+
+/// Jaro-Winkler similarity, the same as `strsim::jaro_winkler`, without allocating for ASCII
+/// values up to 64 bytes.
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    if !(a.is_ascii() && b.is_ascii() && x.len() <= FAST_LEN && y.len() <= FAST_LEN) {
+        return strsim::jaro_winkler(a, b);
+    }
+    let (la, lb) = (x.len(), y.len());
+    if la == 0 && lb == 0 {
+        return 1.0;
+    } else if la == 0 || lb == 0 {
+        return 0.0;
+    }
+    let range = (la.max(lb) / 2).saturating_sub(1);
+    let mut fa = [false; FAST_LEN];
+    let mut fb = [false; FAST_LEN];
+    let mut matches = 0usize;
+    for i in 0..la {
+        let lo = i.saturating_sub(range);
+        let hi = lb.min(i + range + 1);
+        for j in lo..hi {
+            if !fb[j] && x[i] == y[j] {
+                fa[i] = true;
+                fb[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut t = 0usize;
+    let mut j = 0usize;
+    for i in 0..la {
+        if fa[i] {
+            while !fb[j] {
+                j += 1;
+            }
+            if x[i] != y[j] {
+                t += 1;
+            }
+            j += 1;
+        }
+    }
+    let m = matches as f64;
+    let sim = (m / la as f64 + m / lb as f64 + (matches - t / 2) as f64 / m) / 3.0;
+    if sim > 0.7 {
+        let prefix = x.iter().zip(y).take(4).take_while(|(p, q)| p == q).count();
+        sim + 0.1 * prefix as f64 * (1.0 - sim)
+    } else {
+        sim
+    }
 }
 
 /// American Soundex of the first word (letters only); `None` when it has no letter.
@@ -358,6 +450,44 @@ impl PreparedField {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_string_measures_agree_with_strsim() {
+        let words = [
+            "",
+            "a",
+            "martha",
+            "marhta",
+            "dixon",
+            "dicksonx",
+            "jellyfish",
+            "smellyfish",
+            "19800102",
+            "19800201",
+            "19810102",
+            "abc",
+            "ca",
+            "2000",
+            "4223",
+            "4232",
+            "crate",
+            "trace",
+            "ab",
+            "ba",
+            "éclair",
+            "eclair",
+        ];
+        for a in words {
+            for b in words {
+                let want = strsim::jaro_winkler(a, b);
+                assert!((jaro_winkler(a, b) - want).abs() < 1e-12, "jw {a} {b}");
+                let osa = strsim::osa_distance(a, b);
+                for max in 0..3 {
+                    assert_eq!(bounded_dl(a, b, max), osa.min(max + 1), "dl {a} {b} {max}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn names_fall_into_jaro_winkler_bands() {

@@ -183,6 +183,10 @@ pub struct Settings {
     pub max_iter: usize,
     /// Term-frequency adjustment of exact matches.
     pub term_frequency: bool,
+    /// Pairs (left record, right record; both left for a dedupe) known to match by other
+    /// evidence: when given, m is their level distribution instead of EM's, and EM fits only the
+    /// prior (see [`fellegi_sunter::model_from_known`]).
+    pub known_matches: Vec<(usize, usize)>,
 }
 
 impl Default for Settings {
@@ -197,6 +201,7 @@ impl Default for Settings {
             u_samples: 200_000,
             max_iter: 100,
             term_frequency: true,
+            known_matches: Vec::new(),
         }
     }
 }
@@ -534,7 +539,24 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         .iter()
         .map(|s| (s.name.clone(), s.kind, settings.term_frequency && tf_kind(s.kind)))
         .collect();
-    let model = fellegi_sunter::train_m(&names, u, &patterns, total, expected, settings.max_iter);
+    let model = if settings.known_matches.is_empty() {
+        fellegi_sunter::train_m(&names, u, &patterns, total, expected, settings.max_iter)
+    } else {
+        let mut known = Vec::with_capacity(settings.known_matches.len() * width);
+        for &(i, j) in &settings.known_matches {
+            known.extend(fields.iter().map(|f| f.compare(0, i, sj, j)));
+        }
+        fellegi_sunter::model_from_known(
+            &names,
+            u,
+            &known,
+            width,
+            &patterns,
+            total,
+            expected,
+            settings.max_iter,
+        )
+    };
     t.train = clock.elapsed().as_secs_f64();
 
     // Scoring.

@@ -1,0 +1,566 @@
+//! Probabilistic cross-device links: cookies and devices that share an IP (a home wifi, an
+//! office) over time, with similar behaviour.
+//!
+//! Owns the web [`Activity`] gathered while reading the sources (per IP the days each identifier
+//! was seen there; per identifier its first and last sighting, device type and browsed
+//! categories) and the scoring of candidate pairs:
+//! 1. **candidates**: pairs of identifiers seen on one IP. An IP with more identifiers than
+//!    [`super::ResolveOptions::max_ip_cookies`] is public (a café, an office, a carrier gateway)
+//!    and proposes nothing; the others propose every pair, so the cost is bounded per IP.
+//! 2. **comparison levels** per pair, as in Fellegi-Sunter: the size of the smallest shared IP,
+//!    how many IPs are shared, the time relation (one identifier taking over from the other, as a
+//!    reset cookie does, or both alive together and for how long), days seen on the same IP on
+//!    the same day, same device type, similarity of browsed categories.
+//! 3. **m and u without hand labels**: the pairs whose two ends the deterministic links already
+//!    tie to known people (an email, a customer id) are labelled by those links (same person or
+//!    not). m and u are their level frequencies, and [`crate::link::fellegi_sunter::Model`]
+//!    turns a pair's levels into a match weight.
+//! 4. **calibration**: the weights of a naive model overstate correlated evidence, so the
+//!    confidence of a pair is the share of same-person pairs among labelled pairs of similar
+//!    weight (isotonic, by pooling adjacent violators).
+//! 5. **links**: each identifier keeps its best few partners at or above confidence 0.5; the merge
+//!    rule decides which take part, and [`super::graph::Graph::cluster`] never lets them join two
+//!    known people (so a household IP cannot merge a family into one profile).
+//!
+//! It does not own reading the sources or clustering.
+
+use crate::hash::FxHashMap;
+use crate::link::compare::Kind as CompareKind;
+use crate::link::fellegi_sunter::{sigmoid, FieldParams, Model};
+
+use super::graph::{Graph, MergeRule, Rule};
+
+/// Web activity, keyed by graph node.
+#[derive(Debug, Default)]
+pub struct Activity {
+    /// (ip, node, day) sightings; sorted and deduplicated by [`Activity::compact`].
+    obs: Vec<(u32, u32, u32)>,
+    obs_compacted: usize,
+    /// (node, category, count); sorted and summed by [`Activity::compact`].
+    cats: Vec<(u32, u32, u32)>,
+    cats_compacted: usize,
+    /// First and last sighting (unix seconds) per node; `u32::MAX` / 0 when never seen.
+    first: Vec<u32>,
+    last: Vec<u32>,
+    /// Device type code per node (0 unknown, 255 mixed).
+    dtype: Vec<u8>,
+    dtypes: FxHashMap<String, u8>,
+    /// Interned IPs.
+    pub ips: super::graph::Interner,
+    /// Interned categories.
+    categories: FxHashMap<String, u32>,
+}
+
+impl Activity {
+    fn grow(&mut self, n: u32) {
+        let need = n as usize + 1;
+        if self.first.len() < need {
+            let len = need.max(self.first.len() * 3 / 2);
+            self.first.resize(len, u32::MAX);
+            self.last.resize(len, 0);
+            self.dtype.resize(len, 0);
+        }
+    }
+
+    /// The code of a device type value.
+    pub fn device_type(&mut self, value: &str) -> u8 {
+        let next = (self.dtypes.len() + 1).min(254) as u8;
+        *self.dtypes.entry(value.to_lowercase()).or_insert(next)
+    }
+
+    /// The code of a category value.
+    pub fn category(&mut self, value: &str) -> u32 {
+        let next = self.categories.len() as u32;
+        *self.categories.entry(value.to_string()).or_insert(next)
+    }
+
+    /// Records one sighting of `node`.
+    pub fn see(
+        &mut self,
+        node: u32,
+        ip: Option<u32>,
+        ts: Option<i64>,
+        dtype: Option<u8>,
+        category: Option<u32>,
+    ) {
+        self.grow(node);
+        let n = node as usize;
+        if let Some(ts) = ts {
+            let t = ts.clamp(0, i64::from(u32::MAX - 1)) as u32;
+            self.first[n] = self.first[n].min(t);
+            self.last[n] = self.last[n].max(t);
+            if let Some(ip) = ip {
+                self.obs.push((ip, node, t / 86_400));
+            }
+        }
+        if let Some(d) = dtype {
+            self.dtype[n] = match self.dtype[n] {
+                0 => d,
+                x if x == d => d,
+                _ => 255,
+            };
+        }
+        if let Some(c) = category {
+            self.cats.push((node, c, 1));
+        }
+        if self.obs.len() >= (2 * self.obs_compacted).max(1 << 22)
+            || self.cats.len() >= (2 * self.cats_compacted).max(1 << 22)
+        {
+            self.compact();
+        }
+    }
+
+    /// Sorts and deduplicates the sightings, sums the category counts.
+    pub fn compact(&mut self) {
+        self.obs.sort_unstable();
+        self.obs.dedup();
+        self.obs_compacted = self.obs.len();
+        self.cats.sort_unstable_by_key(|c| (c.0, c.1));
+        let mut out: Vec<(u32, u32, u32)> = Vec::with_capacity(self.cats.len() / 2);
+        for &(n, c, k) in &self.cats {
+            match out.last_mut() {
+                Some(l) if l.0 == n && l.1 == c => l.2 += k,
+                _ => out.push((n, c, k)),
+            }
+        }
+        self.cats = out;
+        self.cats_compacted = self.cats.len();
+    }
+
+    fn categories_of(&self, n: u32) -> &[(u32, u32, u32)] {
+        let lo = self.cats.partition_point(|c| c.0 < n);
+        let hi = self.cats.partition_point(|c| c.0 <= n);
+        &self.cats[lo..hi]
+    }
+
+    fn span(&self, n: u32) -> Option<(u32, u32)> {
+        let i = n as usize;
+        (i < self.first.len() && self.first[i] != u32::MAX).then(|| (self.first[i], self.last[i]))
+    }
+
+    fn dtype_of(&self, n: u32) -> u8 {
+        self.dtype.get(n as usize).copied().unwrap_or(0)
+    }
+}
+
+/// What the cross-device step did.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct CrossDeviceReport {
+    /// IPs with at least two identifiers.
+    pub shared_ips: usize,
+    /// IPs skipped as public (more identifiers than the limit).
+    pub public_ips: usize,
+    /// Candidate pairs scored.
+    pub candidate_pairs: usize,
+    /// Candidate pairs labelled by the deterministic links (both ends known people).
+    pub labelled_pairs: usize,
+    /// Of those, pairs of the same person.
+    pub labelled_same: usize,
+    /// Links kept (confidence ≥ 0.5).
+    pub links: usize,
+    /// Links at or above 0.9.
+    pub links_90: usize,
+}
+
+/// Comparison fields of a pair, in order.
+const FIELDS: [(&str, usize); 6] = [
+    ("ip_size", 5),
+    ("shared_ips", 3),
+    ("time", 7),
+    ("same_day", 5),
+    ("device_type", 2),
+    ("categories", 5),
+];
+
+/// Links kept per identifier.
+const BEST_PER_NODE: usize = 3;
+
+fn band(x: f64, edges: &[f64]) -> u8 {
+    // Level 1 is the first band; edges are upper bounds (exclusive) of the bands but the last.
+    (edges.iter().take_while(|&&e| x >= e).count() + 1) as u8
+}
+
+/// Scores cross-device candidate pairs and adds the links to `g`.
+pub fn link(
+    g: &mut Graph,
+    mut act: Activity,
+    max_ip_nodes: usize,
+    cap: usize,
+) -> CrossDeviceReport {
+    let mut report = CrossDeviceReport::default();
+    act.compact();
+    let det = g.cluster(MergeRule::Deterministic, cap).roots;
+    let mut anchored = vec![false; g.len()];
+    for n in 0..g.len() as u32 {
+        if g.kind(n).is_anchor() {
+            anchored[det[n as usize] as usize] = true;
+        }
+    }
+
+    // Candidate pairs: (a << 32 | b, same-day count, ip size).
+    let mut cand: Vec<(u64, u32, u32)> = Vec::new();
+    let obs = std::mem::take(&mut act.obs);
+    let mut i = 0;
+    let mut nodes: Vec<(u32, usize, usize)> = Vec::new();
+    while i < obs.len() {
+        let ip = obs[i].0;
+        let mut j = i;
+        nodes.clear();
+        while j < obs.len() && obs[j].0 == ip {
+            let n = obs[j].1;
+            let s = j;
+            while j < obs.len() && obs[j].0 == ip && obs[j].1 == n {
+                j += 1;
+            }
+            nodes.push((n, s, j));
+        }
+        i = j;
+        if nodes.len() < 2 {
+            continue;
+        }
+        if nodes.len() > max_ip_nodes {
+            report.public_ips += 1;
+            continue;
+        }
+        report.shared_ips += 1;
+        let size = nodes.len() as u32;
+        for x in 0..nodes.len() {
+            for y in x + 1..nodes.len() {
+                let (a, sa, ea) = nodes[x];
+                let (b, sb, eb) = nodes[y];
+                let same = common(&obs[sa..ea], &obs[sb..eb]);
+                let (a, b) = if a < b { (a, b) } else { (b, a) };
+                cand.push(((u64::from(a) << 32) | u64::from(b), same, size));
+            }
+        }
+    }
+    // The IPs of each node (public ones included): sharing a café or an office IP besides the
+    // home is evidence that a household pair is one person.
+    let mut node_ips: Vec<(u32, u32)> = obs.iter().map(|o| (o.1, o.0)).collect();
+    drop(obs);
+    node_ips.sort_unstable();
+    node_ips.dedup();
+    let ips_of = |n: u32| {
+        let lo = node_ips.partition_point(|x| x.0 < n);
+        let hi = node_ips.partition_point(|x| x.0 <= n);
+        &node_ips[lo..hi]
+    };
+    cand.sort_unstable_by_key(|c| c.0);
+
+    // Comparison levels of each distinct pair.
+    let width = FIELDS.len();
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    let mut levels: Vec<u8> = Vec::new();
+    let mut norms: FxHashMap<u32, f64> = FxHashMap::default();
+    let mut k = 0;
+    while k < cand.len() {
+        let key = cand[k].0;
+        let (mut same_day, mut size) = (0u32, u32::MAX);
+        while k < cand.len() && cand[k].0 == key {
+            same_day += cand[k].1;
+            size = size.min(cand[k].2);
+            k += 1;
+        }
+        let (a, b) = ((key >> 32) as u32, key as u32);
+        let shared = common_ips(ips_of(a), ips_of(b));
+        pairs.push((a, b));
+        levels.push(band(f64::from(size), &[3.0, 5.0, 9.0, 17.0]));
+        levels.push(band(f64::from(shared), &[2.0, 3.0]));
+        levels.push(match (act.span(a), act.span(b)) {
+            (Some((fa, la)), Some((fb, lb))) => {
+                let overlap = i64::from(la.min(lb)) - i64::from(fa.max(fb));
+                if overlap <= 0 {
+                    // One takes over from the other: the gap between them.
+                    let gap = -overlap as f64 / 86_400.0;
+                    band(gap, &[1.0, 7.0, 30.0])
+                } else {
+                    let shorter = (la - fa).min(lb - fb).max(1);
+                    4 + band(overlap as f64 / f64::from(shorter), &[0.25, 0.75])
+                }
+            }
+            _ => 0,
+        });
+        levels.push(band(f64::from(same_day), &[1.0, 2.0, 4.0, 8.0]));
+        levels.push(match (act.dtype_of(a), act.dtype_of(b)) {
+            (0, _) | (_, 0) | (255, _) | (_, 255) => 0,
+            (x, y) if x == y => 1,
+            _ => 2,
+        });
+        let (ca, cb) = (act.categories_of(a), act.categories_of(b));
+        levels.push(if ca.is_empty() || cb.is_empty() {
+            0
+        } else {
+            let mut norm = |n: u32, c: &[(u32, u32, u32)]| {
+                *norms.entry(n).or_insert_with(|| {
+                    c.iter().map(|x| f64::from(x.2) * f64::from(x.2)).sum::<f64>().sqrt()
+                })
+            };
+            let (na, nb) = (norm(a, ca), norm(b, cb));
+            let cos = dot(ca, cb) / (na * nb);
+            6 - band(cos, &[0.5, 0.7, 0.85, 0.95])
+        });
+    }
+    drop(cand);
+    report.candidate_pairs = pairs.len();
+
+    // m and u from the pairs the deterministic links label.
+    let mut counts = vec![[[1.0f64; 8]; 2]; width];
+    let mut labels: Vec<Option<bool>> = Vec::with_capacity(pairs.len());
+    let (mut pos, mut tot) = (0usize, 0usize);
+    for (p, &(a, b)) in pairs.iter().enumerate() {
+        let (ra, rb) = (det[a as usize], det[b as usize]);
+        let label = (anchored[ra as usize] && anchored[rb as usize]).then_some(ra == rb);
+        if let Some(same) = label {
+            tot += 1;
+            pos += usize::from(same);
+            for (f, &l) in levels[p * width..(p + 1) * width].iter().enumerate() {
+                counts[f][usize::from(same)][l as usize] += 1.0;
+            }
+        }
+        labels.push(label);
+    }
+    report.labelled_pairs = tot;
+    report.labelled_same = pos;
+    if tot == 0 || pos == 0 || pos == tot {
+        return report; // nothing to learn from: no cross-device links
+    }
+    let fields = FIELDS
+        .iter()
+        .enumerate()
+        .map(|(f, &(name, n))| {
+            let dist = |c: &[f64; 8]| {
+                let s: f64 = c[1..=n].iter().sum();
+                let mut v = vec![0.0; n + 1];
+                for l in 1..=n {
+                    v[l] = c[l] / s;
+                }
+                v
+            };
+            FieldParams {
+                name: name.to_string(),
+                kind: CompareKind::Exact,
+                m: dist(&counts[f][1]),
+                u: dist(&counts[f][0]),
+                tf: false,
+            }
+        })
+        .collect();
+    let model = Model { fields, lambda: pos as f64 / tot as f64, iterations: 0 };
+    let weight: Vec<f64> = levels.chunks_exact(width).map(|l| model.log_odds(l)).collect();
+
+    // Calibration: isotonic regression of "same person" on the weight, over labelled pairs.
+    let calib = Calibration::fit(
+        weight.iter().zip(&labels).filter_map(|(&w, l)| l.map(|same| (w, same))).collect(),
+    );
+
+    // Each node keeps its best partners.
+    let mut scored: Vec<(u32, u32, f32)> = Vec::new();
+    for (p, &(a, b)) in pairs.iter().enumerate() {
+        if det[a as usize] == det[b as usize] {
+            continue;
+        }
+        let c = calib.confidence(weight[p]);
+        if c >= 0.5 {
+            scored.push((a, b, c as f32));
+        }
+    }
+    let mut keep = vec![false; scored.len()];
+    let mut by_node: Vec<(u32, f32, usize)> = Vec::with_capacity(2 * scored.len());
+    for (s, &(a, b, c)) in scored.iter().enumerate() {
+        by_node.push((a, c, s));
+        by_node.push((b, c, s));
+    }
+    by_node.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.total_cmp(&x.1)).then(x.2.cmp(&y.2)));
+    let mut run = 0;
+    for (i, e) in by_node.iter().enumerate() {
+        run = if i > 0 && by_node[i - 1].0 == e.0 { run + 1 } else { 0 };
+        if run < BEST_PER_NODE {
+            keep[e.2] = true;
+        }
+    }
+    for (s, &(a, b, c)) in scored.iter().enumerate() {
+        if keep[s] {
+            g.link(a, b, Rule::CrossDevice, c);
+            report.links += 1;
+            report.links_90 += usize::from(c >= 0.9);
+        }
+    }
+    report
+}
+
+/// IPs two identifiers share (both slices sorted by IP).
+fn common_ips(a: &[(u32, u32)], b: &[(u32, u32)]) -> u32 {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].1.cmp(&b[j].1) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Days two identifiers were both seen on one IP (both slices sorted by day).
+fn common(a: &[(u32, u32, u32)], b: &[(u32, u32, u32)]) -> u32 {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].2.cmp(&b[j].2) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+fn dot(a: &[(u32, u32, u32)], b: &[(u32, u32, u32)]) -> f64 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].1.cmp(&b[j].1) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += f64::from(a[i].2) * f64::from(b[j].2);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
+/// A monotone map from a match weight to the share of same-person pairs (isotonic regression by
+/// pooling adjacent violators over weight bins of 0.25).
+#[derive(Debug, Clone)]
+pub struct Calibration {
+    /// (lowest weight of the block, confidence), by increasing weight.
+    blocks: Vec<(f64, f64)>,
+}
+
+impl Calibration {
+    /// Fits on (weight, same person) examples.
+    pub fn fit(mut examples: Vec<(f64, bool)>) -> Calibration {
+        examples.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Bins of width 0.25 in weight: (lowest weight, positives, total).
+        let mut bins: Vec<(f64, f64, f64)> = Vec::new();
+        for (w, same) in examples {
+            let key = (w * 4.0).floor() / 4.0;
+            match bins.last_mut() {
+                Some(b) if b.0 == key => {
+                    b.1 += f64::from(u8::from(same));
+                    b.2 += 1.0;
+                }
+                _ => bins.push((key, f64::from(u8::from(same)), 1.0)),
+            }
+        }
+        // Pool adjacent violators on the smoothed shares.
+        let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
+        for (w, p, t) in bins {
+            blocks.push((w, p, t));
+            while blocks.len() >= 2 {
+                let n = blocks.len();
+                let (_, p1, t1) = blocks[n - 2];
+                let (_, p2, t2) = blocks[n - 1];
+                if (p1 + 0.5) / (t1 + 1.0) <= (p2 + 0.5) / (t2 + 1.0) {
+                    break;
+                }
+                blocks.pop();
+                let last = blocks.last_mut().expect("two blocks");
+                last.1 = p1 + p2;
+                last.2 = t1 + t2;
+            }
+        }
+        Calibration {
+            blocks: blocks.into_iter().map(|(w, p, t)| (w, (p + 0.5) / (t + 1.0))).collect(),
+        }
+    }
+
+    /// The confidence of a pair of weight `w` (the block at or below it; the lowest block below
+    /// every block; 0.5 of the raw weight when nothing was fitted).
+    pub fn confidence(&self, w: f64) -> f64 {
+        if self.blocks.is_empty() {
+            return sigmoid(w).min(0.5);
+        }
+        let i = self.blocks.partition_point(|b| b.0 <= w);
+        self.blocks[i.saturating_sub(1)].1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_is_monotone_and_follows_the_shares() {
+        let mut ex = Vec::new();
+        for i in 0..1000 {
+            let w = f64::from(i) / 100.0 - 5.0; // -5 .. 5
+                                                // The true share rises with w, with one noisy bump.
+            let same = (i * 7919 % 1000) as f64 / 1000.0 < sigmoid(w);
+            ex.push((w, same));
+        }
+        let c = Calibration::fit(ex);
+        let mut prev = 0.0;
+        for i in -60..60 {
+            let x = c.confidence(f64::from(i) / 10.0);
+            assert!(x >= prev, "monotone");
+            prev = x;
+        }
+        assert!(c.confidence(-4.5) < 0.1 && c.confidence(4.5) > 0.9);
+    }
+
+    #[test]
+    fn household_pairs_are_scored_from_deterministic_labels() {
+        use super::super::graph::Kind;
+        // Two households; in each, person A has a desktop and a phone (both logged in), and
+        // person B a phone (logged in). Plus one anonymous phone that takes over from A's phone
+        // in household 0, with A's tastes.
+        let mut g = Graph::default();
+        let mut act = Activity::default();
+        let day = 86_400i64;
+        let cats: Vec<u32> = (0..4).map(|i| act.category(&format!("c{i}"))).collect();
+        let (desk, phone) = (act.device_type("desktop"), act.device_type("mobile"));
+        let mut anon = 0;
+        for h in 0..40u32 {
+            let ip = act.ips.intern(0, &format!("10.0.0.{h}"));
+            let ea = g.node(Kind::Email, &format!("a{h}"));
+            let eb = g.node(Kind::Email, &format!("b{h}"));
+            let a1 = g.node(Kind::Cookie, &format!("a1-{h}"));
+            let a2 = g.node(Kind::Cookie, &format!("a2-{h}"));
+            let b1 = g.node(Kind::Cookie, &format!("b1-{h}"));
+            for (c, e) in [(a1, ea), (a2, ea), (b1, eb)] {
+                g.link(c, e, Rule::Login, 1.0);
+            }
+            for d in 0..60 {
+                act.see(a1, Some(ip), Some(d * day), Some(desk), Some(cats[0]));
+                act.see(b1, Some(ip), Some(d * day + 7), Some(phone), Some(cats[2]));
+                if d < 30 {
+                    act.see(a2, Some(ip), Some(d * day + 5), Some(phone), Some(cats[0]));
+                }
+                act.see(a1, None, None, None, Some(cats[1]));
+            }
+            if h == 0 {
+                anon = g.node(Kind::Cookie, "anon");
+                for d in 31..60 {
+                    act.see(anon, Some(ip), Some(d * day + 5), Some(phone), Some(cats[0]));
+                }
+            }
+        }
+        let r = link(&mut g, act, 8, 100);
+        assert!(r.labelled_pairs > 0 && r.labelled_same > 0, "{r:?}");
+        let roots = g.cluster(MergeRule::All { min_confidence: 0.5 }, 100).roots;
+        let a0 = g.get(Kind::Email, "a0").unwrap();
+        let b0 = g.get(Kind::Email, "b0").unwrap();
+        assert_eq!(roots[anon as usize], roots[a0 as usize], "{r:?}");
+        assert_ne!(roots[a0 as usize], roots[b0 as usize], "a household is not one person");
+    }
+}
