@@ -29,6 +29,7 @@
 // Sources are read as parallel columns, indexed by row.
 #![allow(clippy::needless_range_loop)]
 
+pub mod contact_store;
 pub mod graph;
 pub mod sources;
 
@@ -508,6 +509,7 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
     if let Some(path) = crate::table::find_source(dir, "providers") {
         crate::lookalike::save_provider_cpms(store, &path)?;
     }
+    contact_store::after_resolve(store, dir, opts.default_country.as_deref())?;
     report.secs = t0.elapsed().as_secs_f64();
     Ok(report)
 }
