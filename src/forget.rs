@@ -104,6 +104,7 @@ impl Suppression {
 pub fn suppressed_form(key: &str) -> String {
     match key.split_once(':') {
         Some((kind @ ("email" | "email_canon" | "phone"), v)) => format!("{kind}:{v}"),
+        Some(("profile", v)) => extid_form(v),
         Some((kind, v)) => format!("{kind}:{}", sha256_hex(v)),
         None => format!("key:{}", sha256_hex(key)),
     }
