@@ -373,11 +373,45 @@ fn normalize_contact(c: &Contact, ctx: &Ctx, t: &mut Tally) -> Norm {
     n
 }
 
-/// Appends SHA-256 hex of `s`.
+/// Appends SHA-256 hex of `s`. Short values (birth years, months and days, gender, initials,
+/// country codes: 5 of Meta's 14 hashes a row) come from a table computed once.
 fn push_hash(out: &mut Vec<u8>, s: &str) {
+    if s.len() <= 4 {
+        if let Some(h) = short_hashes().get(s.as_bytes()) {
+            out.extend_from_slice(h);
+            return;
+        }
+    }
     let mut buf = [0u8; 64];
     normalize::sha256_hex_into(s.as_bytes(), &mut buf);
     out.extend_from_slice(&buf);
+}
+
+/// SHA-256 hex of every string of 1 to 4 digits and of 1 or 2 lowercase ASCII letters.
+fn short_hashes() -> &'static std::collections::HashMap<Vec<u8>, [u8; 64]> {
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<Vec<u8>, [u8; 64]>> =
+        std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for width in 1..=4u32 {
+            for n in 0..10u32.pow(width) {
+                keys.push(format!("{n:0w$}", w = width as usize).into_bytes());
+            }
+        }
+        for a in b'a'..=b'z' {
+            keys.push(vec![a]);
+            for b in b'a'..=b'z' {
+                keys.push(vec![a, b]);
+            }
+        }
+        keys.into_iter()
+            .map(|k| {
+                let mut buf = [0u8; 64];
+                normalize::sha256_hex_into(&k, &mut buf);
+                (k, buf)
+            })
+            .collect()
+    })
 }
 
 /// Appends a CSV field, quoted when it holds a comma, a quote or a line break.
@@ -626,20 +660,51 @@ pub fn liveramp_segment_header(name: &str) -> Result<String> {
     Ok(out)
 }
 
-/// Counts bytes and SHA-256 of everything written through it.
-struct Hashing<'a, W: Write> {
-    inner: &'a mut W,
+/// Counts bytes and SHA-256 of everything written through it, and starts the disk writeback of
+/// every [`WRITEBACK`] bytes as soon as they are written, so the final fsync of a multi-gigabyte
+/// file does not wait for all of it (the disk works while the next rows are formatted).
+struct Hashing<'a> {
+    inner: &'a mut std::io::BufWriter<fs::File>,
     hasher: Sha256,
     bytes: u64,
+    synced: u64,
 }
 
-impl<W: Write> Hashing<'_, W> {
+/// Bytes between two writeback requests.
+const WRITEBACK: u64 = 64 << 20;
+
+impl Hashing<'_> {
     fn put(&mut self, buf: &[u8], path: &Path) -> Result<()> {
         self.hasher.update(buf);
         self.bytes += buf.len() as u64;
-        self.inner.write_all(buf).at(path)
+        self.inner.write_all(buf).at(path)?;
+        if self.bytes - self.synced >= WRITEBACK {
+            self.inner.flush().at(path)?;
+            start_writeback(self.inner.get_ref(), self.synced, self.bytes - self.synced);
+            self.synced = self.bytes;
+        }
+        Ok(())
     }
 }
+
+/// Asks the kernel to start writing `len` bytes at `offset` of `file` to disk, without waiting.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sync_file_range only reads the descriptor and the range; a failure (e.g. a file
+    // system without support) is harmless because the final fsync writes everything anyway.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &fs::File, _offset: u64, _len: u64) {}
 
 /// Contacts per block read from the stream and normalised in parallel (one pid shard).
 const BLOCK: usize = 65_536;
@@ -776,14 +841,41 @@ fn write_blocks(
     let mut digest = String::new();
     let mut bytes = 0u64;
     write_atomic(&path, |w| {
-        let mut hw = Hashing { inner: w, hasher: Sha256::new(), bytes: 0 };
+        let mut hw = Hashing { inner: w, hasher: Sha256::new(), bytes: 0, synced: 0 };
         hw.put(header(ctx).as_bytes(), &path)?;
-        while let Some(parts) = next_block()? {
-            for (out, t) in &parts {
-                hw.put(out, &path)?;
-                total.merge(t);
-            }
-        }
+        // A writer thread hashes and writes block k while block k+1 is formatted; the bounded
+        // channel keeps at most a few blocks in memory.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Vec<u8>, Tally)>>(2);
+        std::thread::scope(|scope| -> Result<()> {
+            let path = &path;
+            let writer = scope.spawn(move || -> Result<Hashing<'_>> {
+                for parts in rx {
+                    for (out, _) in &parts {
+                        hw.put(out, path)?;
+                    }
+                }
+                Ok(hw)
+            });
+            let produced = (|| -> Result<()> {
+                while let Some(parts) = next_block()? {
+                    for (_, t) in &parts {
+                        total.merge(t);
+                    }
+                    if tx.send(parts).is_err() {
+                        break; // the writer failed: its error is reported below
+                    }
+                }
+                Ok(())
+            })();
+            drop(tx);
+            let written =
+                writer.join().map_err(|_| Error::internal("the export writer panicked"))?;
+            let mut hw = written?;
+            produced?;
+            digest = hex::encode(hw.hasher.finalize_reset());
+            bytes = hw.bytes;
+            Ok(())
+        })?;
         if total.exported < opts.min_size {
             let suppressed = if total.suppressed > 0 {
                 format!(", {} forgotten (suppressed)", total.suppressed)
@@ -803,8 +895,6 @@ fn write_blocks(
                 opts.min_size
             )));
         }
-        digest = hex::encode(hw.hasher.finalize_reset());
-        bytes = hw.bytes;
         Ok(())
     })?;
     let count = |v: &[u64; 13]| -> BTreeMap<String, u64> {
@@ -1770,5 +1860,14 @@ mod tests {
         }
         assert!(out.is_empty());
         assert_eq!((t.read, t.suppressed, t.no_identifier, t.exported), (2, 1, 1, 0));
+    }
+
+    #[test]
+    fn short_values_hash_like_any_other() {
+        for v in ["0", "07", "1985", "m", "fr", "é", "12345", "ab1"] {
+            let mut out = Vec::new();
+            push_hash(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), sha256_hex(v), "{v}");
+        }
     }
 }
