@@ -32,6 +32,8 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
+use crate::export::HashedRecord;
+use crate::identity::contact_store::SHARD;
 use crate::idmap::IdMap;
 use crate::import::{read_traits, PID_COLUMN};
 use crate::index::{BitmapIndex, Pid, TraitOrigin};
@@ -509,13 +511,50 @@ pub fn erase(store: &mut Store, pids: &RoaringBitmap) -> Result<EraseReport> {
         }
     }
     if let Some(mut reader) = crate::identity::contact_store::ContactReader::open(store)? {
-        let all = reader.all()?;
-        drop(reader);
-        let before = all.len();
-        let kept: Vec<_> = all.into_iter().filter(|h| !pids.contains(h.pid)).collect();
-        if kept.len() < before {
-            r.contacts = (before - kept.len()) as u64;
-            crate::identity::contact_store::write(store, kept)?;
+        // Rewritten shard by shard (one shard in memory), only when it holds a forgotten pid.
+        let mut buf = Vec::new();
+        let mut hit = false;
+        for range in reader.index.shards.clone() {
+            if pids
+                .range(range.shard * SHARD..(range.shard + 1).saturating_mul(SHARD))
+                .next()
+                .is_some()
+            {
+                reader.read_shard(&range, &mut buf)?;
+                hit |= reader.offsets(&buf)?.iter().any(|(p, _)| pids.contains(*p));
+            }
+        }
+        if hit {
+            let before = reader.index.profiles;
+            let mut failed = None;
+            let shards = reader.index.shards.clone();
+            let records = shards.into_iter().flat_map(|range| {
+                let mut kept = Vec::new();
+                let read = reader.read_shard(&range, &mut buf).and_then(|()| reader.offsets(&buf));
+                match read {
+                    Ok(offsets) => {
+                        for (p, off) in offsets {
+                            if !pids.contains(p) {
+                                if let Some((rec, _)) = HashedRecord::decode(&buf[off..]) {
+                                    kept.push(rec.to_owned_contact());
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => failed = Some(e),
+                }
+                kept
+            });
+            let path = store.path(crate::identity::contact_store::FILE);
+            let tmp = path.with_extension("bin.rewrite");
+            let index = crate::identity::contact_store::write_to(&tmp, records);
+            if let Some(e) = failed {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            let index = index?;
+            std::fs::rename(&tmp, &path).at(&path)?;
+            r.contacts = before - index.profiles;
         }
     }
     Ok(r)
