@@ -269,6 +269,7 @@ struct Tally {
     no_consent: u64,
     consent_unknown: u64,
     no_identifier: u64,
+    suppressed: u64,
     ids: [u64; 13],
     dropped: [u64; 13],
 }
@@ -281,6 +282,7 @@ impl Tally {
         self.no_consent += o.no_consent;
         self.consent_unknown += o.consent_unknown;
         self.no_identifier += o.no_identifier;
+        self.suppressed += o.suppressed;
         for k in 0..KEYS.len() {
             self.ids[k] += o.ids[k];
             self.dropped[k] += o.dropped[k];
@@ -371,11 +373,45 @@ fn normalize_contact(c: &Contact, ctx: &Ctx, t: &mut Tally) -> Norm {
     n
 }
 
-/// Appends SHA-256 hex of `s`.
+/// Appends SHA-256 hex of `s`. Short values (birth years, months and days, gender, initials,
+/// country codes: 5 of Meta's 14 hashes a row) come from a table computed once.
 fn push_hash(out: &mut Vec<u8>, s: &str) {
+    if s.len() <= 4 {
+        if let Some(h) = short_hashes().get(s.as_bytes()) {
+            out.extend_from_slice(h);
+            return;
+        }
+    }
     let mut buf = [0u8; 64];
     normalize::sha256_hex_into(s.as_bytes(), &mut buf);
     out.extend_from_slice(&buf);
+}
+
+/// SHA-256 hex of every string of 1 to 4 digits and of 1 or 2 lowercase ASCII letters.
+fn short_hashes() -> &'static std::collections::HashMap<Vec<u8>, [u8; 64]> {
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<Vec<u8>, [u8; 64]>> =
+        std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for width in 1..=4u32 {
+            for n in 0..10u32.pow(width) {
+                keys.push(format!("{n:0w$}", w = width as usize).into_bytes());
+            }
+        }
+        for a in b'a'..=b'z' {
+            keys.push(vec![a]);
+            for b in b'a'..=b'z' {
+                keys.push(vec![a, b]);
+            }
+        }
+        keys.into_iter()
+            .map(|k| {
+                let mut buf = [0u8; 64];
+                normalize::sha256_hex_into(&k, &mut buf);
+                (k, buf)
+            })
+            .collect()
+    })
 }
 
 /// Appends a CSV field, quoted when it holds a comma, a quote or a line break.
@@ -624,20 +660,51 @@ pub fn liveramp_segment_header(name: &str) -> Result<String> {
     Ok(out)
 }
 
-/// Counts bytes and SHA-256 of everything written through it.
-struct Hashing<'a, W: Write> {
-    inner: &'a mut W,
+/// Counts bytes and SHA-256 of everything written through it, and starts the disk writeback of
+/// every [`WRITEBACK`] bytes as soon as they are written, so the final fsync of a multi-gigabyte
+/// file does not wait for all of it (the disk works while the next rows are formatted).
+struct Hashing<'a> {
+    inner: &'a mut std::io::BufWriter<fs::File>,
     hasher: Sha256,
     bytes: u64,
+    synced: u64,
 }
 
-impl<W: Write> Hashing<'_, W> {
+/// Bytes between two writeback requests.
+const WRITEBACK: u64 = 64 << 20;
+
+impl Hashing<'_> {
     fn put(&mut self, buf: &[u8], path: &Path) -> Result<()> {
         self.hasher.update(buf);
         self.bytes += buf.len() as u64;
-        self.inner.write_all(buf).at(path)
+        self.inner.write_all(buf).at(path)?;
+        if self.bytes - self.synced >= WRITEBACK {
+            self.inner.flush().at(path)?;
+            start_writeback(self.inner.get_ref(), self.synced, self.bytes - self.synced);
+            self.synced = self.bytes;
+        }
+        Ok(())
     }
 }
+
+/// Asks the kernel to start writing `len` bytes at `offset` of `file` to disk, without waiting.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sync_file_range only reads the descriptor and the range; a failure (e.g. a file
+    // system without support) is harmless because the final fsync writes everything anyway.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &fs::File, _offset: u64, _len: u64) {}
 
 /// Contacts per block read from the stream and normalised in parallel (one pid shard).
 const BLOCK: usize = 65_536;
@@ -660,6 +727,12 @@ pub fn try_export_contacts(
     dest: Destination,
     opts: &ExportOptions,
 ) -> Result<ExportManifest> {
+    let ctx = make_ctx(dest, opts)?;
+    in_out_dir(opts, || write_export(records, &ctx, opts))
+}
+
+/// Checks the options and builds the per-export constants.
+fn make_ctx(dest: Destination, opts: &ExportOptions) -> Result<Ctx> {
     if opts.audience.trim().is_empty() {
         return Err(Error::user("the audience name is empty; pass --name NAME"));
     }
@@ -683,7 +756,7 @@ pub fn try_export_contacts(
         }
     };
     let expires_unix = opts.created_unix + i64::from(opts.ttl_days) * 86_400;
-    let ctx = Ctx {
+    Ok(Ctx {
         dest,
         default_country,
         email_rules: match dest {
@@ -693,11 +766,18 @@ pub fn try_export_contacts(
         },
         segment,
         expires: iso_from_unix(expires_unix),
-    };
+    })
+}
 
+/// Runs `write` with the output directory created; directories it created are removed again
+/// when it fails.
+fn in_out_dir(
+    opts: &ExportOptions,
+    write: impl FnOnce() -> Result<ExportManifest>,
+) -> Result<ExportManifest> {
     let created_dir = first_missing_ancestor(&opts.out_dir);
     fs::create_dir_all(&opts.out_dir).at(&opts.out_dir)?;
-    let result = write_export(records, &ctx, opts);
+    let result = write();
     if result.is_err() {
         if let Some(dir) = created_dir {
             let _ = fs::remove_dir_all(dir);
@@ -723,24 +803,17 @@ fn write_export(
     ctx: &Ctx,
     opts: &ExportOptions,
 ) -> Result<ExportManifest> {
-    let file_name = ctx.dest.file_name();
-    let path = opts.out_dir.join(&file_name);
-    let mut total = Tally::default();
-    let mut digest = String::new();
-    let mut bytes = 0u64;
-    write_atomic(&path, |w| {
-        let mut hw = Hashing { inner: w, hasher: Sha256::new(), bytes: 0 };
-        hw.put(header(ctx).as_bytes(), &path)?;
-        let mut block: Vec<Contact> = Vec::with_capacity(BLOCK);
-        loop {
-            block.clear();
-            for r in records.by_ref().take(BLOCK) {
-                block.push(r?);
-            }
-            if block.is_empty() {
-                break;
-            }
-            let parts: Vec<(Vec<u8>, Tally)> = block
+    let mut block: Vec<Contact> = Vec::with_capacity(BLOCK);
+    write_blocks(ctx, opts, || {
+        block.clear();
+        for r in records.by_ref().take(BLOCK) {
+            block.push(r?);
+        }
+        if block.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            block
                 .par_chunks(TASK)
                 .map(|cs| {
                     let mut out = Vec::with_capacity(cs.len() * 200);
@@ -750,17 +823,69 @@ fn write_export(
                     }
                     (out, t)
                 })
-                .collect();
-            for (out, t) in &parts {
-                hw.put(out, &path)?;
-                total.merge(t);
-            }
-        }
+                .collect(),
+        ))
+    })
+}
+
+/// Streams the blocks of rows that `next_block` produces (each a list of written bytes and their
+/// counts, in order) into the destination's file, then checks the size and writes the manifest.
+fn write_blocks(
+    ctx: &Ctx,
+    opts: &ExportOptions,
+    mut next_block: impl FnMut() -> Result<Option<Vec<(Vec<u8>, Tally)>>>,
+) -> Result<ExportManifest> {
+    let file_name = ctx.dest.file_name();
+    let path = opts.out_dir.join(&file_name);
+    let mut total = Tally::default();
+    let mut digest = String::new();
+    let mut bytes = 0u64;
+    write_atomic(&path, |w| {
+        let mut hw = Hashing { inner: w, hasher: Sha256::new(), bytes: 0, synced: 0 };
+        hw.put(header(ctx).as_bytes(), &path)?;
+        // A writer thread hashes and writes block k while block k+1 is formatted; the bounded
+        // channel keeps at most a few blocks in memory.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Vec<u8>, Tally)>>(2);
+        std::thread::scope(|scope| -> Result<()> {
+            let path = &path;
+            let writer = scope.spawn(move || -> Result<Hashing<'_>> {
+                for parts in rx {
+                    for (out, _) in &parts {
+                        hw.put(out, path)?;
+                    }
+                }
+                Ok(hw)
+            });
+            let produced = (|| -> Result<()> {
+                while let Some(parts) = next_block()? {
+                    for (_, t) in &parts {
+                        total.merge(t);
+                    }
+                    if tx.send(parts).is_err() {
+                        break; // the writer failed: its error is reported below
+                    }
+                }
+                Ok(())
+            })();
+            drop(tx);
+            let written =
+                writer.join().map_err(|_| Error::internal("the export writer panicked"))?;
+            let mut hw = written?;
+            produced?;
+            digest = hex::encode(hw.hasher.finalize_reset());
+            bytes = hw.bytes;
+            Ok(())
+        })?;
         if total.exported < opts.min_size {
+            let suppressed = if total.suppressed > 0 {
+                format!(", {} forgotten (suppressed)", total.suppressed)
+            } else {
+                String::new()
+            };
             return Err(Error::user(format!(
                 "audience `{}` has {} exportable contacts out of {} read ({} without ad consent, \
-                 {} with unknown consent, {} without a usable identifier); the minimum is {} \
-                 (--min-size): nothing was written",
+                 {} with unknown consent, {} without a usable identifier{suppressed}); the \
+                 minimum is {} (--min-size): nothing was written",
                 opts.audience,
                 total.exported,
                 total.read,
@@ -770,14 +895,12 @@ fn write_export(
                 opts.min_size
             )));
         }
-        digest = hex::encode(hw.hasher.finalize_reset());
-        bytes = hw.bytes;
         Ok(())
     })?;
     let count = |v: &[u64; 13]| -> BTreeMap<String, u64> {
         KEYS.iter().zip(v).filter(|(_, n)| **n > 0).map(|(k, n)| (k.to_string(), *n)).collect()
     };
-    let excluded: BTreeMap<String, u64> = [
+    let mut excluded: BTreeMap<String, u64> = [
         ("no_consent", total.no_consent),
         ("consent_unknown", total.consent_unknown),
         ("no_identifier", total.no_identifier),
@@ -785,6 +908,9 @@ fn write_export(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    if total.suppressed > 0 {
+        excluded.insert("suppressed".into(), total.suppressed);
+    }
     let manifest = ExportManifest {
         destination: ctx.dest.name().into(),
         audience: opts.audience.clone(),
@@ -806,6 +932,670 @@ fn write_export(
     let mpath = opts.out_dir.join(MANIFEST);
     write_atomic(&mpath, |w| w.write_all(&json).at(&mpath))?;
     Ok(manifest)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashed contacts: a profile's identifiers normalised and hashed once for every destination.
+
+/// The values of a [`HashedContact`], each feeding one destination column. Hash fields hold the
+/// 32-byte SHA-256 digest of the normalised value; the others (ids, MAIDs, the zip and country
+/// Google takes unhashed) hold normalised text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum HField {
+    /// SHA-256 of the email under Google's rule (Gmail dots removed).
+    GoogleEmail,
+    /// SHA-256 of the phone in E.164 with `+` (Google, LiveRamp).
+    GooglePhone,
+    /// SHA-256 of the trimmed, lowercase email (Meta, LiveRamp).
+    MetaEmail,
+    /// SHA-256 of the phone's digits with the country code, no `+` (Meta).
+    MetaPhone,
+    /// SHA-256 of the email under the UID2 rule (Gmail dots and `+tag` removed; DSP).
+    Uid2Email,
+    /// The advertiser's customer id (DSP first-party id).
+    ExternId,
+    /// SHA-256 of the customer id (Meta's `EXTERN_ID`).
+    MetaExternId,
+    /// Mobile advertising id, lowercase UUID.
+    Maid,
+    /// First-party cookie.
+    Cookie,
+    /// SHA-256 of the first name.
+    FirstName,
+    /// SHA-256 of the last name.
+    LastName,
+    /// SHA-256 of the first name's initial (Meta's `FI`).
+    FirstInitial,
+    /// SHA-256 of the city.
+    City,
+    /// SHA-256 of the state.
+    State,
+    /// SHA-256 of `m` or `f`.
+    Gender,
+    /// SHA-256 of the birth year (YYYY).
+    BirthYear,
+    /// SHA-256 of the birth month (MM).
+    BirthMonth,
+    /// SHA-256 of the birth day (DD).
+    BirthDay,
+    /// The normalised zip, unhashed (Google).
+    Zip,
+    /// SHA-256 of the normalised zip (Meta).
+    MetaZip,
+    /// ISO alpha-2 country, uppercase, unhashed (Google).
+    Country,
+    /// SHA-256 of the lowercase alpha-2 country (Meta).
+    MetaCountry,
+}
+
+/// Number of [`HField`]s.
+pub const HFIELDS: usize = 22;
+/// At most this many values of one list field are kept per profile (emails, phones, ids).
+pub const MAX_VALUES: usize = 5;
+/// Longer values (an odd cookie) are not stored.
+pub const MAX_VALUE_BYTES: usize = 255;
+
+impl HField {
+    /// Every field, in storage order.
+    pub const ALL: [HField; HFIELDS] = [
+        HField::GoogleEmail,
+        HField::GooglePhone,
+        HField::MetaEmail,
+        HField::MetaPhone,
+        HField::Uid2Email,
+        HField::ExternId,
+        HField::MetaExternId,
+        HField::Maid,
+        HField::Cookie,
+        HField::FirstName,
+        HField::LastName,
+        HField::FirstInitial,
+        HField::City,
+        HField::State,
+        HField::Gender,
+        HField::BirthYear,
+        HField::BirthMonth,
+        HField::BirthDay,
+        HField::Zip,
+        HField::MetaZip,
+        HField::Country,
+        HField::MetaCountry,
+    ];
+
+    /// True for fields holding a SHA-256 digest.
+    pub fn is_hash(self) -> bool {
+        !matches!(
+            self,
+            HField::ExternId | HField::Maid | HField::Cookie | HField::Zip | HField::Country
+        )
+    }
+
+    /// True for fields that keep several values; the others keep one.
+    pub fn is_list(self) -> bool {
+        (self as u8) <= HField::Cookie as u8
+    }
+
+    /// How many values a profile keeps: 32 cookies (they churn), 8 MAIDs, [`MAX_VALUES`] of the
+    /// other lists, 1 of the rest.
+    pub fn capacity(self) -> usize {
+        match self {
+            HField::Cookie => 32,
+            HField::Maid => 8,
+            f if f.is_list() => MAX_VALUES,
+            _ => 1,
+        }
+    }
+}
+
+/// A profile's identifiers, ready for every destination (see [`HField`]). Built at resolve time
+/// from the raw CRM and the identity graph, stored by [`crate::identity::contact_store`], and
+/// written by [`export_records`] without normalising or hashing anything again. Holds no raw PII.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HashedContact {
+    /// The profile.
+    pub pid: u32,
+    values: [Vec<Vec<u8>>; HFIELDS],
+}
+
+impl HashedContact {
+    /// An empty contact of `pid`.
+    pub fn new(pid: u32) -> HashedContact {
+        HashedContact { pid, ..Default::default() }
+    }
+
+    /// Adds a value; false when not kept (a duplicate, a single field already set, a full list,
+    /// an empty or too long value, a hash field given anything but 32 bytes).
+    pub fn add(&mut self, f: HField, v: &[u8]) -> bool {
+        let list = &mut self.values[f as usize];
+        let cap = f.capacity();
+        if v.is_empty()
+            || v.len() > MAX_VALUE_BYTES
+            || (f.is_hash() && v.len() != 32)
+            || list.len() >= cap
+            || list.iter().any(|x| x == v)
+        {
+            return false;
+        }
+        list.push(v.to_vec());
+        true
+    }
+
+    /// Adds the SHA-256 digest of `s`.
+    pub fn add_hash_of(&mut self, f: HField, s: &str) -> bool {
+        self.add(f, &Sha256::digest(s.as_bytes()))
+    }
+
+    /// The values of `f`.
+    pub fn values(&self, f: HField) -> &[Vec<u8>] {
+        &self.values[f as usize]
+    }
+
+    /// True when it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.values.iter().all(Vec::is_empty)
+    }
+
+    /// Adds every value of `other` (its pid is ignored).
+    pub fn merge(&mut self, other: &HashedContact) {
+        for f in HField::ALL {
+            for v in other.values(f) {
+                self.add(f, v);
+            }
+        }
+    }
+
+    /// Normalises and hashes a raw contact for every destination, with the same rules as the
+    /// contact-list export (invalid values are left out). `default_country` is the country of
+    /// national phones and zips when the contact has none.
+    pub fn from_contact(c: &Contact, default_country: Option<&'static str>) -> HashedContact {
+        use HField::*;
+        let mut h = HashedContact::default();
+        let country = present(&c.country).and_then(|s| normalize_country(s).ok());
+        if let Some(cc) = country {
+            h.add(Country, cc.as_bytes());
+            h.add_hash_of(MetaCountry, &cc.to_ascii_lowercase());
+        }
+        let cc = country.or(default_country);
+        if let Some(m) = present(&c.maid).and_then(|s| normalize_maid(s).ok()) {
+            h.add(Maid, m.as_bytes());
+        }
+        if let Some(e) = present(&c.extern_id) {
+            h.add(ExternId, e.as_bytes());
+            h.add_hash_of(MetaExternId, e);
+        }
+        if let Some(e) = present(&c.email) {
+            for (f, rules) in [
+                (GoogleEmail, EmailRules::GOOGLE),
+                (MetaEmail, EmailRules::PLAIN),
+                (Uid2Email, EmailRules::UID2),
+            ] {
+                if let Ok(n) = normalize_email(e, rules) {
+                    h.add_hash_of(f, &n);
+                }
+            }
+        }
+        if let Some(p) = present(&c.phone).and_then(|s| parse_phone(s, cc).ok()) {
+            h.add_hash_of(GooglePhone, &p.e164());
+            h.add_hash_of(MetaPhone, p.digits());
+        }
+        if let Some(f) = present(&c.first_name).and_then(|s| export_name(s).ok()) {
+            h.add_hash_of(FirstName, &f);
+            if let Some(i) = first_initial(&f) {
+                h.add_hash_of(FirstInitial, &i);
+            }
+        }
+        if let Some(l) = present(&c.last_name).and_then(|s| export_name(s).ok()) {
+            h.add_hash_of(LastName, &l);
+        }
+        if let Some(z) = present(&c.zip).and_then(|s| normalize_zip(s, cc).ok()) {
+            h.add(Zip, z.as_bytes());
+            h.add_hash_of(MetaZip, &z);
+        }
+        if let Some(v) = present(&c.city).and_then(|s| normalize_city(s).ok()) {
+            h.add_hash_of(City, &v);
+        }
+        if let Some(v) = present(&c.state).and_then(|s| normalize_state(s, cc).ok()) {
+            h.add_hash_of(State, &v);
+        }
+        if let Some(g) = present(&c.gender).and_then(|s| normalize_gender(s).ok()) {
+            h.add_hash_of(Gender, &g.to_string());
+        }
+        let order = DateOrder::for_country(cc);
+        if let Some(b) = present(&c.birth_date).and_then(|s| parse_birth_date(s, order).ok()) {
+            h.add_hash_of(BirthYear, &b.yyyy());
+            h.add_hash_of(BirthMonth, &b.mm());
+            h.add_hash_of(BirthDay, &b.dd());
+        }
+        for cookie in c.cookies.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            h.add(Cookie, cookie.as_bytes());
+        }
+        h
+    }
+
+    /// Appends the record's encoding: pid (u32 LE), body length (u32 LE), then per field in
+    /// [`HField::ALL`] order a count byte and each value as a length byte and its bytes.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.pid.to_le_bytes());
+        let len_at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        for list in &self.values {
+            out.push(list.len() as u8);
+            for v in list {
+                out.push(v.len() as u8);
+                out.extend_from_slice(v);
+            }
+        }
+        let body = (out.len() - len_at - 4) as u32;
+        out[len_at..len_at + 4].copy_from_slice(&body.to_le_bytes());
+    }
+}
+
+/// A stored [`HashedContact`] read in place, without copying (see [`HashedContact::encode`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HashedRecord<'a> {
+    /// The profile.
+    pub pid: u32,
+    fields: [&'a [u8]; HFIELDS],
+}
+
+impl<'a> HashedRecord<'a> {
+    /// Decodes the record at the start of `bytes`; returns it and its encoded length, or `None`
+    /// when the bytes are not a well-formed record.
+    pub fn decode(bytes: &'a [u8]) -> Option<(HashedRecord<'a>, usize)> {
+        let pid = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
+        let len = u32::from_le_bytes(bytes.get(4..8)?.try_into().ok()?) as usize;
+        let body = bytes.get(8..8 + len)?;
+        let mut fields = [&body[..0]; HFIELDS];
+        let mut pos = 0;
+        for f in fields.iter_mut() {
+            let start = pos;
+            let n = *body.get(pos)?;
+            pos += 1;
+            for _ in 0..n {
+                pos += 1 + *body.get(pos)? as usize;
+            }
+            *f = body.get(start..pos)?;
+        }
+        (pos == len).then_some((HashedRecord { pid, fields }, 8 + len))
+    }
+
+    /// Number of values of `f`.
+    pub fn count(&self, f: HField) -> usize {
+        self.fields[f as usize][0] as usize
+    }
+
+    /// The values of `f`.
+    pub fn iter(&self, f: HField) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let mut rest = &self.fields[f as usize][1..];
+        std::iter::from_fn(move || {
+            let (&n, tail) = rest.split_first()?;
+            let (v, tail) = tail.split_at(n as usize);
+            rest = tail;
+            Some(v)
+        })
+    }
+
+    /// The `i`-th value of `f`, or its last one when it has fewer (a repeated value), or `None`.
+    pub fn pick(&self, f: HField, i: usize) -> Option<&'a [u8]> {
+        let mut last = None;
+        for (k, v) in self.iter(f).enumerate() {
+            last = Some(v);
+            if k == i {
+                break;
+            }
+        }
+        last
+    }
+
+    /// Copies the record into an owned [`HashedContact`].
+    pub fn to_owned_contact(&self) -> HashedContact {
+        let mut h = HashedContact::new(self.pid);
+        for f in HField::ALL {
+            for v in self.iter(f) {
+                h.add(f, v);
+            }
+        }
+        h
+    }
+}
+
+/// Appends the lowercase hex of a digest (nothing when `None`).
+fn push_hex(out: &mut Vec<u8>, d: Option<&[u8]>) {
+    if let Some(d) = d {
+        let mut buf = [0u8; 64];
+        if hex::encode_to_slice(d, &mut buf).is_ok() {
+            out.extend_from_slice(&buf);
+        }
+    }
+}
+
+/// Appends a text value as a CSV field (nothing when `None`).
+fn push_text(out: &mut Vec<u8>, v: Option<&[u8]>) {
+    if let Some(v) = v {
+        push_field(out, &String::from_utf8_lossy(v));
+    }
+}
+
+/// Writes a stored record's rows; returns the number of rows (0: nothing usable).
+fn write_record(r: &HashedRecord, ctx: &Ctx, out: &mut Vec<u8>, ids: &mut [u64; 13]) -> u64 {
+    use HField as F;
+    let has = |f: F| r.count(f) > 0;
+    let mut count = |key: Key, n: usize| ids[key as usize] += n as u64;
+    match ctx.dest {
+        Destination::Google => {
+            let (ne, np) = (r.count(F::GoogleEmail), r.count(F::GooglePhone));
+            let address = has(F::FirstName) && has(F::LastName) && has(F::Country) && has(F::Zip);
+            let n = ne.max(np).max(usize::from(address));
+            if n == 0 {
+                return 0;
+            }
+            count(Key::Email, ne);
+            count(Key::Phone, np);
+            for (f, k) in [
+                (F::FirstName, Key::FirstName),
+                (F::LastName, Key::LastName),
+                (F::Country, Key::Country),
+                (F::Zip, Key::Zip),
+            ] {
+                count(k, r.count(f));
+            }
+            for i in 0..n {
+                push_hex(out, r.pick(F::GoogleEmail, i));
+                out.push(b',');
+                push_hex(out, r.pick(F::GooglePhone, i));
+                out.push(b',');
+                push_hex(out, r.pick(F::FirstName, 0));
+                out.push(b',');
+                push_hex(out, r.pick(F::LastName, 0));
+                out.push(b',');
+                push_text(out, r.pick(F::Country, 0));
+                out.push(b',');
+                push_text(out, r.pick(F::Zip, 0));
+                out.push(b'\n');
+            }
+            n as u64
+        }
+        Destination::Meta => {
+            let (ne, np, nm) = (r.count(F::MetaEmail), r.count(F::MetaPhone), r.count(F::Maid));
+            let names = has(F::FirstName)
+                && has(F::LastName)
+                && (has(F::MetaZip) || has(F::City) || has(F::BirthYear));
+            let n = ne.max(np).max(nm).max(usize::from(names));
+            if n == 0 {
+                return 0;
+            }
+            for (f, k) in [
+                (F::MetaExternId, Key::ExternId),
+                (F::MetaEmail, Key::Email),
+                (F::MetaPhone, Key::Phone),
+                (F::Gender, Key::Gender),
+                (F::BirthYear, Key::BirthDate),
+                (F::LastName, Key::LastName),
+                (F::FirstName, Key::FirstName),
+                (F::City, Key::City),
+                (F::State, Key::State),
+                (F::MetaZip, Key::Zip),
+                (F::Maid, Key::Maid),
+                (F::MetaCountry, Key::Country),
+            ] {
+                count(k, r.count(f));
+            }
+            for i in 0..n {
+                for (j, f) in [
+                    F::MetaExternId,
+                    F::MetaEmail,
+                    F::MetaPhone,
+                    F::Gender,
+                    F::BirthYear,
+                    F::BirthMonth,
+                    F::BirthDay,
+                    F::LastName,
+                    F::FirstName,
+                    F::FirstInitial,
+                    F::City,
+                    F::State,
+                    F::MetaZip,
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    push_hex(out, r.pick(f, if j < 3 { i } else { 0 }));
+                    out.push(b',');
+                }
+                push_text(out, r.pick(F::Maid, i));
+                out.push(b',');
+                push_hex(out, r.pick(F::MetaCountry, 0));
+                out.push(b'\n');
+            }
+            n as u64
+        }
+        Destination::Dsp => {
+            let mut rows = 0;
+            let mut row = |out: &mut Vec<u8>, kind: &str, value: &[u8]| {
+                out.extend_from_slice(kind.as_bytes());
+                out.push(b',');
+                out.extend_from_slice(value);
+                out.push(b',');
+                out.extend_from_slice(ctx.segment.as_bytes());
+                out.push(b',');
+                out.extend_from_slice(ctx.expires.as_bytes());
+                out.push(b'\n');
+                rows += 1;
+            };
+            let mut field = Vec::new();
+            for (f, kind, key) in [
+                (F::Cookie, "cookie", Key::Cookie),
+                (F::Maid, "maid", Key::Maid),
+                (F::ExternId, "first_party_id", Key::ExternId),
+            ] {
+                for v in r.iter(f) {
+                    field.clear();
+                    push_text(&mut field, Some(v));
+                    row(out, kind, &field);
+                    count(key, 1);
+                }
+            }
+            for d in r.iter(F::Uid2Email) {
+                row(out, "hashed_email", base64_32(d).as_bytes());
+                count(Key::Email, 1);
+            }
+            rows
+        }
+        Destination::LiveRamp => {
+            let (ne, np, nm) = (r.count(F::MetaEmail), r.count(F::GooglePhone), r.count(F::Maid));
+            let n = ne.max(np).max(nm);
+            count(Key::Email, ne);
+            count(Key::Phone, np);
+            count(Key::Maid, nm);
+            for i in 0..n {
+                push_hex(out, r.pick(F::MetaEmail, i));
+                out.push(b',');
+                push_hex(out, r.pick(F::GooglePhone, i));
+                out.push(b',');
+                push_text(out, r.pick(F::Maid, i));
+                out.extend_from_slice(b",1\n");
+            }
+            n as u64
+        }
+    }
+}
+
+/// One member of an audience being exported from the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    /// Where its stored record starts in the block's bytes (`None`: no contact data).
+    pub offset: Option<usize>,
+    /// Its ad consent (`Some(true)` only is exported).
+    pub consent: Option<bool>,
+    /// Forgotten (`audience forget`): never exported.
+    pub suppressed: bool,
+}
+
+/// A block of audience members (one pid shard) and the encoded records they point into.
+#[derive(Debug, Clone, Default)]
+pub struct RecordBlock {
+    /// Encoded [`HashedContact`]s.
+    pub bytes: Vec<u8>,
+    /// The members, in pid order.
+    pub members: Vec<Member>,
+}
+
+fn write_member(m: &Member, bytes: &[u8], ctx: &Ctx, out: &mut Vec<u8>, t: &mut Tally) {
+    t.read += 1;
+    if m.suppressed {
+        t.suppressed += 1;
+        return;
+    }
+    match m.consent {
+        Some(true) => {}
+        Some(false) => {
+            t.no_consent += 1;
+            return;
+        }
+        None => {
+            t.consent_unknown += 1;
+            return;
+        }
+    }
+    let record = m.offset.and_then(|o| bytes.get(o..)).and_then(HashedRecord::decode);
+    let mut ids = [0u64; 13];
+    let rows = match record {
+        Some((r, _)) => write_record(&r, ctx, out, &mut ids),
+        None => 0,
+    };
+    if rows == 0 {
+        t.no_identifier += 1;
+    } else {
+        t.exported += 1;
+        t.rows += rows;
+        for (k, v) in ids.iter().enumerate() {
+            t.ids[k] += v;
+        }
+    }
+}
+
+/// Exports audience members whose identifiers are stored already hashed (a store segment; see
+/// [`crate::identity::contact_store`]). Same rules, files and manifest as [`export_contacts`];
+/// a profile with several emails or phones gets several rows (Google, Meta, LiveRamp), the
+/// other values repeated. Blocks are written in order, each one's members in parallel.
+pub fn export_records(
+    mut blocks: impl Iterator<Item = Result<RecordBlock>>,
+    dest: Destination,
+    opts: &ExportOptions,
+) -> Result<ExportManifest> {
+    let ctx = make_ctx(dest, opts)?;
+    let ctx = &ctx;
+    in_out_dir(opts, || {
+        write_blocks(ctx, opts, || {
+            let Some(block) = blocks.next().transpose()? else { return Ok(None) };
+            Ok(Some(
+                block
+                    .members
+                    .par_chunks(TASK)
+                    .map(|ms| {
+                        let mut out = Vec::with_capacity(ms.len() * 300);
+                        let mut t = Tally::default();
+                        for m in ms {
+                            write_member(m, &block.bytes, ctx, &mut out, &mut t);
+                        }
+                        (out, t)
+                    })
+                    .collect(),
+            ))
+        })
+    })
+}
+
+/// The consent rule of a store export, as written in the manifest.
+pub const STORE_CONSENT_RULE: &str = "trait `consent.ads` = true; profiles with false or no \
+                                      consent are excluded, forgotten profiles (audience forget) \
+                                      are never exported";
+
+/// Exports the store segment `segment`: its members' stored contact records
+/// ([`crate::identity::contact_store`]) with the trait `consent.ads` and the suppressions of
+/// `audience forget` applied, streamed shard by shard (bounded memory). See [`export_records`].
+pub fn export_segment(
+    store: &crate::store::Store,
+    segment: &str,
+    dest: Destination,
+    opts: &ExportOptions,
+) -> Result<ExportManifest> {
+    use crate::identity::contact_store::{ContactReader, SHARD};
+    let seg = crate::segment::load(store, segment)?;
+    let Some(mut reader) = ContactReader::open(store)? else {
+        return Err(Error::user(format!(
+            "the store {} has no contact table (identity/contacts.bin) yet: run `audience resolve \
+             SOURCES_DIR` first, which stores each profile's hashed identifiers; or onboard a \
+             contact list with `audience export --contacts FILE.csv`",
+            store.root().display()
+        )));
+    };
+    let manifest = crate::index::BitmapIndex::manifest(store)?;
+    let (yes, no) = if manifest.get(crate::import::CONSENT_TRAIT).is_some() {
+        let index = crate::index::BitmapIndex::open(store, Some(&[crate::import::CONSENT_TRAIT]))?;
+        let t = index.get(crate::import::CONSENT_TRAIT)?;
+        (t.equals("true"), t.equals("false"))
+    } else {
+        (roaring::RoaringBitmap::new(), roaring::RoaringBitmap::new())
+    };
+    let sup = crate::forget::Suppression::load(store)?;
+    let forgotten: roaring::RoaringBitmap = sup.pids.iter().copied().collect();
+    let digests = sup.digests();
+    let ranges: std::collections::HashMap<u32, crate::identity::contact_store::ShardRange> =
+        reader.index.shards.iter().map(|r| (r.shard, r.clone())).collect();
+    let mut pids = seg.pids.iter().peekable();
+    let blocks = std::iter::from_fn(move || {
+        let first = *pids.peek()?;
+        let shard = first / SHARD;
+        let mut members: Vec<u32> = Vec::new();
+        while let Some(&p) = pids.peek() {
+            if p / SHARD != shard {
+                break;
+            }
+            members.push(p);
+            pids.next();
+        }
+        let mut block = RecordBlock::default();
+        let result = (|| {
+            let offsets = match ranges.get(&shard) {
+                Some(range) => {
+                    reader.read_shard(range, &mut block.bytes)?;
+                    reader.offsets(&block.bytes)?
+                }
+                None => Vec::new(),
+            };
+            let mut j = 0;
+            for p in members {
+                while j < offsets.len() && offsets[j].0 < p {
+                    j += 1;
+                }
+                let offset = (j < offsets.len() && offsets[j].0 == p).then(|| offsets[j].1);
+                let mut suppressed = forgotten.contains(p);
+                if !suppressed && !digests.is_empty() {
+                    if let Some((r, _)) =
+                        offset.and_then(|o| HashedRecord::decode(&block.bytes[o..]))
+                    {
+                        suppressed = r
+                            .iter(HField::MetaEmail)
+                            .chain(r.iter(HField::GooglePhone))
+                            .any(|d| <[u8; 32]>::try_from(d).is_ok_and(|d| digests.contains(&d)));
+                    }
+                }
+                let consent = if yes.contains(p) {
+                    Some(true)
+                } else if no.contains(p) {
+                    Some(false)
+                } else {
+                    None
+                };
+                block.members.push(Member { offset, consent, suppressed });
+            }
+            Ok(())
+        })();
+        Some(result.map(|()| block))
+    });
+    export_records(blocks, dest, opts)
 }
 
 #[cfg(test)]
@@ -959,6 +1749,125 @@ mod tests {
                 assert_eq!(r, "");
                 assert_eq!(t.no_consent + t.consent_unknown, 1);
             }
+        }
+    }
+
+    fn sample(i: u64) -> Contact {
+        Contact {
+            extern_id: Some(format!("C{i}")),
+            email: Some(if i % 9 == 4 {
+                format!("broken{i}.example.com")
+            } else {
+                format!(" First.Last{i}@GMail.com ")
+            }),
+            phone: Some(format!("06 12 34 {:02} {:02}", i / 100 % 100, i % 100)),
+            first_name: Some(["José", "Émilie", "Zoë"][(i % 3) as usize].into()),
+            last_name: Some("García-López".into()),
+            city: Some("Saint-Étienne".into()),
+            state: None,
+            zip: Some(format!("{:05}", 42000 + i)),
+            country: Some(if i.is_multiple_of(5) { "Spain" } else { "FR" }.into()),
+            birth_date: Some(format!("1980-05-{:02}", 1 + i % 28)),
+            gender: Some(if i.is_multiple_of(2) { "F" } else { "male" }.into()),
+            maid: (!i.is_multiple_of(4)).then(|| format!("AECE52E7-03EE-455A-B3C4-{:012X}", i + 1)),
+            cookies: vec![format!("ck{i}a"), format!("ck{i}b")],
+            consent: [Some(true), Some(true), Some(false), None][(i % 4) as usize],
+        }
+    }
+
+    /// The stored-record path writes byte for byte what the contact-list path writes.
+    #[test]
+    fn stored_records_export_exactly_like_contacts() {
+        let contacts: Vec<Contact> = (0..400).map(sample).collect();
+        let mut block = RecordBlock::default();
+        for (i, c) in contacts.iter().enumerate() {
+            let mut h = HashedContact::from_contact(c, Some("FR"));
+            h.pid = i as u32;
+            block.members.push(Member {
+                offset: Some(block.bytes.len()),
+                consent: c.consent,
+                suppressed: false,
+            });
+            h.encode(&mut block.bytes);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for dest in Destination::ALL {
+            let mut a = ExportOptions::new("Été shoes", dir.path().join("a").join(dest.name()));
+            a.default_country = Some("FR".into());
+            a.created_unix = 1_790_000_000;
+            let mut b = a.clone();
+            b.out_dir = dir.path().join("b").join(dest.name());
+            let ma = export_contacts(contacts.iter().cloned(), dest, &a).unwrap();
+            let mb = export_records(std::iter::once(Ok(block.clone())), dest, &b).unwrap();
+            let fa = fs::read(a.out_dir.join(dest.file_name())).unwrap();
+            let fb = fs::read(b.out_dir.join(dest.file_name())).unwrap();
+            assert!(fa == fb, "{}: files differ", dest.name());
+            assert_eq!(ma.identifiers, mb.identifiers, "{}", dest.name());
+            assert_eq!(ma.excluded, mb.excluded, "{}", dest.name());
+            assert_eq!(ma.files[0].sha256, mb.files[0].sha256);
+        }
+    }
+
+    fn digest(s: &str) -> Vec<u8> {
+        Sha256::digest(s.as_bytes()).to_vec()
+    }
+
+    #[test]
+    fn several_emails_and_phones_give_several_rows_repeating_the_others() {
+        let mut h = HashedContact::new(7);
+        for e in ["a@x.com", "b@x.com"] {
+            assert!(h.add(HField::GoogleEmail, &digest(e)));
+            assert!(h.add(HField::MetaEmail, &digest(e)));
+        }
+        assert!(!h.add(HField::MetaEmail, &digest("a@x.com")), "duplicates are dropped");
+        h.add(HField::GooglePhone, &digest("+33612345678"));
+        h.add(HField::MetaPhone, &digest("33612345678"));
+        h.add(HField::Country, b"FR");
+        assert!(!h.add(HField::Country, b"DE"), "one country");
+        assert!(!h.add(HField::FirstName, b"short"), "hash fields take 32 bytes");
+        let mut bytes = Vec::new();
+        h.encode(&mut bytes);
+        let (r, len) = HashedRecord::decode(&bytes).unwrap();
+        assert_eq!((r.pid, len), (7, bytes.len()));
+        assert_eq!(r.to_owned_contact(), h);
+        let mut ids = [0u64; 13];
+        let mut out = Vec::new();
+        let rows = write_record(&r, &ctx(Destination::Google), &mut out, &mut ids);
+        let text = String::from_utf8(out).unwrap();
+        let p = sha256_hex("+33612345678");
+        let want =
+            format!("{},{p},,,FR,\n{},{p},,,FR,\n", sha256_hex("a@x.com"), sha256_hex("b@x.com"));
+        assert_eq!((rows, text), (2, want));
+        assert_eq!((ids[Key::Email as usize], ids[Key::Phone as usize]), (2, 1));
+        for cut in [0, 3, 8, bytes.len() - 1] {
+            assert!(HashedRecord::decode(&bytes[..cut]).is_none(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn suppressed_members_are_never_written() {
+        let mut h = HashedContact::from_contact(&sample(0), Some("FR"));
+        h.pid = 1;
+        let mut block = RecordBlock::default();
+        h.encode(&mut block.bytes);
+        block.members.push(Member { offset: Some(0), consent: Some(true), suppressed: true });
+        block.members.push(Member { offset: None, consent: Some(true), suppressed: false });
+        let c = ctx(Destination::Meta);
+        let mut out = Vec::new();
+        let mut t = Tally::default();
+        for m in &block.members {
+            write_member(m, &block.bytes, &c, &mut out, &mut t);
+        }
+        assert!(out.is_empty());
+        assert_eq!((t.read, t.suppressed, t.no_identifier, t.exported), (2, 1, 1, 0));
+    }
+
+    #[test]
+    fn short_values_hash_like_any_other() {
+        for v in ["0", "07", "1985", "m", "fr", "é", "12345", "ab1"] {
+            let mut out = Vec::new();
+            push_hash(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), sha256_hex(v), "{v}");
         }
     }
 }

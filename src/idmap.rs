@@ -48,6 +48,22 @@ impl IdMap {
         Ok(pid)
     }
 
+    /// Gives `pid` a new external id (`audience forget` replaces a forgotten person's id by a
+    /// tombstone). Refused when `new_id` is already taken or `pid` is unknown.
+    pub fn rename(&mut self, pid: Pid, new_id: &str) -> Result<()> {
+        if self.pids.contains_key(new_id) {
+            return Err(Error::internal(format!("id map: `{new_id}` is already taken")));
+        }
+        let old = self
+            .ids
+            .get_mut(pid as usize)
+            .ok_or_else(|| Error::internal(format!("id map: no pid {pid}")))?;
+        self.pids.remove(old.as_str());
+        *old = new_id.to_string();
+        self.pids.insert(new_id.to_string(), pid);
+        Ok(())
+    }
+
     /// Number of pids assigned.
     pub fn len(&self) -> usize {
         self.ids.len()

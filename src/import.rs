@@ -87,6 +87,9 @@ pub fn import_table(
     opts: &ImportOptions,
 ) -> Result<ImportReport> {
     let t0 = Instant::now();
+    // People forgotten with `audience forget` never come back through an import.
+    let filtered = crate::forget::filter_import(store, table, &opts.id)?;
+    let table = filtered.as_ref().map_or(table, |(t, _)| t);
     let ids = check_ids(table, &opts.id)?;
     let mut idmap = IdMap::load(store)?;
     let before = idmap.len();

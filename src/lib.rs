@@ -25,6 +25,7 @@
 //! - [`lookalike`]: models on the store: train from a seed segment, expand into pools;
 //! - [`contacts`]: contact lists (CSV) read as a stream of contacts;
 //! - [`export`]: audiences to destinations (Google, Meta, DSP, LiveRamp) with a manifest;
+//! - [`forget`]: the right to be forgotten: suppression list, erasure, audit log;
 //! - [`progress`]: progress bars on a terminal.
 //! - [`import`]: `audience import`, a unified profile table into the store;
 //! - [`link`]: probabilistic record linkage (Fellegi-Sunter) on plain records.
@@ -36,6 +37,7 @@ pub mod error;
 pub mod export;
 pub mod expr;
 pub mod features;
+pub mod forget;
 pub mod generate;
 pub mod hash;
 pub mod identity;

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Resolve(a) => commands::resolve::run(a, &g),
         Command::Widetable(a) => commands::widetable::run(a, &g),
         Command::Export(a) => commands::export::run(a, &g),
+        Command::Forget(a) => commands::forget::run(a, &g),
         Command::Segment(a) => commands::segment::run(a, &g),
         Command::Lookalike(a) => commands::lookalike::run(a, &g),
         Command::Generate(a) => commands::generate::run(a, &g),

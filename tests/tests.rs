@@ -4,6 +4,7 @@
 mod common;
 mod derive;
 mod export;
+mod export_store;
 mod generate;
 mod identity;
 mod import;

@@ -117,6 +117,7 @@ pub fn run(a: DemoArgs, g: &Global) -> Result<()> {
     derive_stage(&mut store, &world)?;
 
     segments_and_models(&mut istore, &world, a.seed)?;
+    export_expanded(&mut istore, &world)?;
 
     println!(
         "\ndone: explore with `audience --store {} info` (resolved) or `audience --store {} info` \
@@ -281,5 +282,86 @@ fn segments_and_models(store: &mut Store, world: &std::path::Path, seed: u64) ->
         precision / candidates_converting.max(1e-9)
     );
     println!("  ({:.1} s)", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Exports the expanded audience of the look-alike step to every destination. The imported store
+/// has no raw PII, so its contact table is built the way `resolve` builds one: from the world's
+/// raw CRM, reached through the profile table's identifier table (the world's
+/// `truth/identifiers`: customer ids, hashed emails and phones, cookies, MAIDs per person id).
+fn export_expanded(store: &mut Store, world: &std::path::Path) -> Result<()> {
+    use audience::export::{export_segment, Destination, ExportOptions, STORE_CONSENT_RULE};
+    use audience::identity::contact_store;
+    let t = stage("export: the expanded audience to Google, Meta, a DSP and LiveRamp");
+    let idmap = audience::idmap::IdMap::load(store)?;
+    let truth = audience::table::find_source(&world.join("truth"), "identifiers")
+        .context("the world has no truth/identifiers table")?;
+    let cols = read_text_columns(&truth, &["kind", "value", "person_id"], &[])?;
+    let rows: Vec<(u32, String, String)> = cols[0]
+        .iter()
+        .zip(&cols[1])
+        .zip(&cols[2])
+        .filter_map(|((k, v), p)| Some((idmap.get(p.as_deref()?)?, k.clone()?, v.clone()?)))
+        .collect();
+    let contacts = contact_store::build_from(world, None, &rows)?;
+    let index = contact_store::write(store, contacts)?;
+    println!(
+        "  contact table: {} profiles hashed for every destination (no raw PII stored)",
+        index.profiles
+    );
+    // What an advertiser activates: the expansion alone (2nd/3rd-party profiles, known by
+    // cookies), and the seed with its expansion (1st-party converters carry emails and phones).
+    segment::create(
+        store,
+        "lal_converters_with_seed",
+        r#"segment("lal_converters_5pct") or segment("seed_converters")"#,
+        Some("the seed converters and their look-alike expansion".into()),
+    )?;
+    for audience in ["lal_converters_5pct", "lal_converters_with_seed"] {
+        println!("  {audience}:");
+        for dest in Destination::ALL {
+            let out = store.path("exports").join(audience).join(dest.name());
+            let mut opts = ExportOptions::new(audience, &out);
+            opts.consent_rule = STORE_CONSENT_RULE.into();
+            match export_segment(store, audience, dest, &opts) {
+                Ok(m) => {
+                    let f = &m.files[0];
+                    let ids: Vec<String> =
+                        m.identifiers.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                    let excluded: Vec<String> = m
+                        .excluded
+                        .iter()
+                        .filter(|(_, n)| **n > 0)
+                        .map(|(k, n)| format!("{k} {n}"))
+                        .collect();
+                    println!(
+                        "    {:<9} {} of {} profiles, {} rows, sha256 {}..; {}; excluded: {}",
+                        dest.name(),
+                        m.records_exported,
+                        m.records_read,
+                        f.rows,
+                        &f.sha256[..12],
+                        ids.join(", "),
+                        if excluded.is_empty() { "none".into() } else { excluded.join(", ") }
+                    );
+                }
+                Err(e) if e.is_user() => {
+                    let msg = e.to_string();
+                    let short = msg.split("; the minimum").next().unwrap_or(&msg);
+                    println!("    {:<9} refused, under the minimum size: {short}", dest.name());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    println!(
+        "  (Google, Meta and LiveRamp need an email, a phone or a MAID; the 2nd/3rd-party \
+         profiles of the expansion are known by cookies, which only the DSP takes)"
+    );
+    println!(
+        "  manifests: {}/AUDIENCE/DEST/manifest.json ({:.1} s)",
+        store.path("exports").display(),
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use audience::contacts::ContactList;
 use audience::export::{
-    try_export_contacts, Destination, ExportManifest, ExportOptions, DEFAULT_MIN_SIZE,
-    DEFAULT_TTL_DAYS, MANIFEST,
+    export_segment, try_export_contacts, Destination, ExportManifest, ExportOptions,
+    DEFAULT_MIN_SIZE, DEFAULT_TTL_DAYS, MANIFEST, STORE_CONSENT_RULE,
 };
 use audience::store::Store;
 
@@ -18,7 +18,8 @@ use super::Global;
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// A segment of the store to export (needs contact data in the store: not available yet).
+    /// A segment of the store to export (its profiles' hashed identifiers come from the contact
+    /// table that `audience resolve` stores).
     pub segment: Option<String>,
     /// Onboard a raw contact list instead: CSV (or .csv.gz) with columns email, phone,
     /// first_name, last_name, city, state, zip, country, birth_date, gender, maid, extern_id,
@@ -78,7 +79,10 @@ pub fn run(a: ExportArgs, g: &Global) -> Result<()> {
             "nothing to export: give a SEGMENT of the store, or onboard a contact list with \
              --contacts FILE.csv"
         ),
-        (Some(segment), None) => return export_segment(segment, g),
+        (Some(segment), None) => {
+            let segment = segment.clone();
+            return run_segment(&segment, a, g);
+        }
         (None, Some(_)) => {}
     }
     let file = a.contacts.expect("checked above");
@@ -161,24 +165,35 @@ fn report(m: &ExportManifest, out: &std::path::Path, secs: f64, g: &Global) {
     println!("  manifest: {}", out.join(MANIFEST).display());
 }
 
-/// A store segment's audience needs each profile's identifiers, which identity resolution has not
-/// stored yet: say so clearly instead of exporting nothing.
-fn export_segment(segment: &str, g: &Global) -> Result<()> {
-    let store = g.open_store()?;
-    let roar = store.path("segments").join(format!("{segment}.roar"));
-    if !roar.exists() {
+/// Exports a store segment from the contact table that `resolve` stored.
+fn run_segment(segment: &str, a: ExportArgs, g: &Global) -> Result<()> {
+    if a.assume_consent {
         bail!(
-            "no segment `{segment}` in the store {} (looked for {}); list the segments with \
-             `audience info`",
-            store.root().display(),
-            roar.display()
+            "--assume-consent is for contact lists only; a segment's consent comes from the trait \
+             consent.ads"
         );
     }
-    bail!(
-        "segment `{segment}` cannot be exported yet: the store {} holds no contact data \
-         (emails, phones, MAIDs, cookies per profile) because identity resolution has not stored \
-         any; onboard a contact list directly with `audience export --contacts FILE.csv \
-         --destination ...`",
-        store.root().display()
-    )
+    if a.default_country.is_some() {
+        bail!(
+            "--default-country is for contact lists only; a segment's phones were normalised at \
+             resolve time (pass it to `audience resolve`)"
+        );
+    }
+    let store = g.open_store()?;
+    let name = a.name.clone().unwrap_or_else(|| segment.to_string());
+    let out = match a.out {
+        Some(o) => o,
+        None => {
+            check_name(&name)?;
+            store.path("exports").join(&name).join(a.destination.name())
+        }
+    };
+    let mut opts = ExportOptions::new(name, &out);
+    opts.min_size = a.min_size;
+    opts.ttl_days = a.ttl_days;
+    opts.consent_rule = STORE_CONSENT_RULE.into();
+    let t0 = Instant::now();
+    let m = export_segment(&store, segment, a.destination, &opts)?;
+    report(&m, &out, t0.elapsed().as_secs_f64(), g);
+    Ok(())
 }

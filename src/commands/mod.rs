@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod demo;
 pub mod derive;
 pub mod export;
+pub mod forget;
 pub mod generate;
 pub mod import;
 pub mod info;
@@ -84,6 +85,9 @@ pub enum Command {
     Widetable(widetable::WidetableArgs),
     /// Export an audience to an ad platform (hashed, consent applied, with a manifest).
     Export(export::ExportArgs),
+    /// Erase a person (by email, phone or id) from the identity graph, traits, segments and
+    /// every future export; records a hashed suppression and an audit line.
+    Forget(forget::ForgetArgs),
     /// Build, count, inspect, compare and export segments.
     Segment(segment::SegmentArgs),
     /// Look-alike models: `evaluate` a method offline on a labelled table.

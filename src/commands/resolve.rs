@@ -128,6 +128,12 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
     for (k, v) in &o.by_match_type {
         println!("  via {k}: {v}");
     }
+    if let Some(r) = audience::identity::contact_store::ContactReader::open(&store)? {
+        println!(
+            "contact table: {} profiles with identifiers hashed for export (identity/contacts.bin)",
+            r.index.profiles
+        );
+    }
     if let Some(q) = q {
         println!(
             "quality against truth ({} identifiers): pairwise precision {:.4}, recall {:.4}, F1 {:.4}",

@@ -31,6 +31,7 @@
 //! It does not own the normalisation rules, record linkage of arbitrary files, or behavioural
 //! traits (`derive`).
 
+pub mod contact_store;
 pub mod crm;
 pub mod crossdevice;
 pub mod graph;
@@ -608,6 +609,8 @@ pub fn resolve(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Result<R
         crate::lookalike::save_provider_cpms(store, &path)?;
     }
     stage(&mut report, "traits");
+    contact_store::after_resolve(store, dir, opts.default_country.as_deref())?;
+    stage(&mut report, "contacts");
     report.secs = t0.elapsed().as_secs_f64();
     Ok(report)
 }
