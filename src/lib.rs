@@ -23,12 +23,15 @@
 //! - [`cluster`]: k-means auto-segmentation; [`lift`]: trait lifts of a group;
 //! - [`model`]: look-alike learning (logistic, similarity, ensemble), metrics, table → matrix;
 //! - [`lookalike`]: models on the store: train from a seed segment, expand into pools;
+//! - [`score`]: batch scoring of new cookies with a stored model;
+//! - [`audit`]: the 3rd-party provider audit (match, fill, accuracy, cost, share of lift);
 //! - [`contacts`]: contact lists (CSV) read as a stream of contacts;
 //! - [`export`]: audiences to destinations (Google, Meta, DSP, LiveRamp) with a manifest;
 //! - [`progress`]: progress bars on a terminal.
 //! - [`import`]: `audience import`, a unified profile table into the store;
 //! - [`link`]: probabilistic record linkage (Fellegi-Sunter) on plain records.
 
+pub mod audit;
 pub mod cluster;
 pub mod contacts;
 pub mod derive;
@@ -48,6 +51,7 @@ pub mod lookalike;
 pub mod model;
 pub mod normalize;
 pub mod progress;
+pub mod score;
 pub mod segment;
 pub mod store;
 pub mod table;
