@@ -420,6 +420,18 @@ fn behaviour_models(
     }
     let base = conv as f64 / n.max(1) as f64;
     let prec = qconv as f64 / q.max(1) as f64;
+    // The model's threshold comes from customers, whose purchases new cookies do not show, so
+    // few cookies reach it; the top 5% of the cookies themselves is the other way to cut.
+    let mut ranked: Vec<(f32, bool)> = s
+        .ids
+        .iter()
+        .zip(&s.scores)
+        .filter_map(|(id, sc)| cookie_converts.get(id).map(|c| (*sc, *c)))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let top = (ranked.len() / 20).max(1);
+    let top_prec =
+        ranked[..top.min(ranked.len())].iter().filter(|r| r.1).count() as f64 / top as f64;
     println!(
         "  {} cookies scored in {:.2} s after {:.2} s deriving their traits; {} qualify \
          (score >= {:.4}); wrote {}",
@@ -436,6 +448,11 @@ fn behaviour_models(
         100.0 * prec,
         100.0 * base,
         prec / base.max(1e-9)
+    );
+    println!(
+        "  top 5% of the scored cookies: {:.1}% belong to a converter ({:.2}x random)",
+        100.0 * top_prec,
+        top_prec / base.max(1e-9)
     );
     println!("  ({:.1} s)", t.elapsed().as_secs_f64());
     Ok(())
