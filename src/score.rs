@@ -247,6 +247,19 @@ fn missing_columns(source: &FeatureSource, columns: &mut Vec<Column>, rows: usiz
     added
 }
 
+/// Checks that `path` names an output format [`write_scores`] writes (before any work is done).
+pub fn check_output(path: &Path) -> Result<()> {
+    let lower = path.to_string_lossy().to_lowercase();
+    if lower.ends_with(".parquet") || lower.ends_with(".csv") {
+        Ok(())
+    } else {
+        Err(Error::user(format!(
+            "{}: unknown output format; name the file .parquet or .csv",
+            path.display()
+        )))
+    }
+}
+
 /// Writes `cookie`, `score`, `qualifies` to `path`: Parquet for `.parquet`, CSV for `.csv`
 /// (atomically either way).
 pub fn write_scores(path: &Path, scored: &Scored, id_name: &str) -> Result<()> {

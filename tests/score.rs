@@ -101,6 +101,8 @@ fn a_saved_model_scores_feature_rows_exactly_as_in_memory() {
     write_parquet(&lacking, &kept).unwrap();
     let e = fails(s, &["score", "act", "--input", lacking.to_str().unwrap(), "--out", "x.csv"]);
     assert!(e.contains("cookies.count") && e.contains("lacks"), "{e}");
+    let e = fails(s, &["score", "act", "--input", rows.to_str().unwrap(), "--out", "scores.txt"]);
+    assert!(e.contains("unknown output format") && e.contains(".parquet or .csv"), "{e}");
 }
 
 #[test]

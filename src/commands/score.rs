@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 
 use audience::derive::{load_record, parse_date, DeriveOptions};
 use audience::lookalike::load;
-use audience::score::{score_new, write_scores, ScoreInput};
+use audience::score::{check_output, score_new, write_scores, ScoreInput};
 
 use super::Global;
 
@@ -36,6 +36,7 @@ pub struct ScoreArgs {
 }
 
 pub fn run(a: ScoreArgs, g: &Global) -> Result<()> {
+    check_output(&a.out)?;
     let store = g.open_store()?;
     let (card, stored) = load(&store, &a.model)?;
     if let Some(t) = a.threshold {
