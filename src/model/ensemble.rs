@@ -111,9 +111,17 @@ impl<'a> RankTable<'a> {
         }
         let span = (k[last] - k[0]).max(f32::EPSILON);
         let scale = GRID as f32 / span;
-        let start = (0..=GRID + 1)
-            .map(|t| k.partition_point(|q| *q < k[0] + t as f32 / scale) as u32)
-            .collect();
+        // One merge pass over the sorted knots and the increasing edges (a table is built per
+        // scored block, so this stays linear).
+        let mut start = Vec::with_capacity(GRID + 2);
+        let mut i = 0;
+        for t in 0..=GRID + 1 {
+            let edge = k[0] + t as f32 / scale;
+            while i < k.len() && k[i] < edge {
+                i += 1;
+            }
+            start.push(i as u32);
+        }
         RankTable { knots: k, run_rank, span, scale, start }
     }
 
