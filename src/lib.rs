@@ -23,6 +23,8 @@
 //! - [`cluster`]: k-means auto-segmentation; [`lift`]: trait lifts of a group;
 //! - [`model`]: look-alike learning (logistic, similarity, ensemble), metrics, table → matrix;
 //! - [`lookalike`]: models on the store: train from a seed segment, expand into pools;
+//! - [`score`]: batch scoring of new cookies with a stored model;
+//! - [`audit`]: the 3rd-party provider audit (match, fill, accuracy, cost, share of lift);
 //! - [`contacts`]: contact lists (CSV) read as a stream of contacts;
 //! - [`export`]: audiences to destinations (Google, Meta, DSP, LiveRamp) with a manifest;
 //! - [`forget`]: the right to be forgotten: suppression list, erasure, audit log;
@@ -30,6 +32,7 @@
 //! - [`import`]: `audience import`, a unified profile table into the store;
 //! - [`link`]: probabilistic record linkage (Fellegi-Sunter) on plain records.
 
+pub mod audit;
 pub mod cluster;
 pub mod contacts;
 pub mod derive;
@@ -50,6 +53,7 @@ pub mod lookalike;
 pub mod model;
 pub mod normalize;
 pub mod progress;
+pub mod score;
 pub mod segment;
 pub mod store;
 pub mod table;

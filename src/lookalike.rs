@@ -7,10 +7,21 @@
 //! profile without ad consent, filtering parties and providers, and choosing members under a
 //! reach, a size, a minimum score or a budget.
 //!
-//! The feature view is the profile traits table encoded by [`crate::model::matrix`] (numbers as
-//! they are, categoricals one-hot), minus the system traits (`party`, `provider`,
-//! `consent.ads`) and the `identity.*` counts. It does not own the learning itself
-//! ([`crate::model`]) or segments ([`crate::segment`]).
+//! **Features.** With a model spec (`--spec models/lookalike.toml` for a look-alike, who they
+//! are; `models/actalike.toml` for an act-alike, what they do), the model reads that spec's
+//! feature view ([`crate::features`]), fitted on the store's profiles and saved with the model.
+//! Without one, it reads every trait of the traits table encoded by [`crate::model::matrix`]
+//! (numbers as they are, categoricals one-hot), minus the system traits (`party`, `provider`,
+//! `consent.ads`) and the `identity.*` counts. Either way the fitted transforms are in
+//! `model.json` ([`FeatureSource`]), so batch scoring ([`crate::score`]) rebuilds exactly the same
+//! matrix on new cookies.
+//!
+//! **Qualifying threshold.** Training also stores the score a candidate needs to be in the top
+//! [`QUALIFY_REACH`] (5%) of the training pool outside the seed: the score at the reach an
+//! expansion typically takes. Batch scoring uses it as the default `--threshold`, so "qualifies"
+//! means "would have made a 5% expansion of this model's pool".
+//!
+//! It does not own the learning itself ([`crate::model`]) or segments ([`crate::segment`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,6 +29,7 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::features::{self, ViewParams, ViewSpec};
 use crate::import::{CONSENT_TRAIT, PARTY_TRAIT, PID_COLUMN, PROVIDER_TRAIT};
 use crate::index::{BitmapIndex, Pid};
 use crate::model::matrix::{feature_matrix, EncodeOptions, Encoding};
@@ -26,6 +38,9 @@ use crate::model::{LookalikeModel, LookalikeParams, Method};
 use crate::segment;
 use crate::store::{now_iso, Store};
 use crate::table::Table;
+
+/// The reach whose score is a model's default qualifying threshold: the top 5% of its pool.
+pub const QUALIFY_REACH: f64 = 0.05;
 
 /// What a trained model's card says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,8 +55,18 @@ pub struct ModelCard {
     pub seed_segment: String,
     /// The pool expression.
     pub pool: String,
+    /// The feature view (`None`: every trait of the traits table).
+    #[serde(default)]
+    pub view: Option<String>,
+    /// The spec file of the view.
+    #[serde(default)]
+    pub spec: Option<String>,
     /// The features, in column order.
     pub features: Vec<String>,
+    /// The score at [`QUALIFY_REACH`] of the training pool outside the seed: batch scoring's
+    /// default threshold.
+    #[serde(default)]
+    pub threshold: f32,
     /// The most important features with their weights.
     pub top_features: Vec<crate::model::FeatureWeight>,
     /// Training counts.
@@ -58,13 +83,99 @@ pub struct ModelCard {
     pub seconds: f64,
 }
 
+/// How profile traits become the matrix a model reads, with every fitted parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum FeatureSource {
+    /// Every trait of the traits table, encoded by [`crate::model::matrix`].
+    Traits {
+        /// The learnt encoding.
+        encoding: Encoding,
+    },
+    /// A model spec's feature view ([`crate::features`]).
+    View {
+        /// The fitted view.
+        params: ViewParams,
+    },
+}
+
+impl FeatureSource {
+    /// The feature matrix of a table of traits (one row per table row; `_pid` and other
+    /// columns the source does not read are ignored).
+    pub fn matrix(&self, table: Table) -> Result<ndarray::Array2<f32>> {
+        match self {
+            FeatureSource::Traits { encoding } => Ok(encoding.apply(&table)?.x),
+            FeatureSource::View { params } => features::apply(params, &view_traits(table)?),
+        }
+    }
+
+    /// The trait names it reads.
+    pub fn traits(&self) -> Vec<String> {
+        match self {
+            FeatureSource::Traits { encoding } => encoding
+                .columns
+                .iter()
+                .map(|c| match c {
+                    crate::model::matrix::EncodedColumn::Numeric { column, .. }
+                    | crate::model::matrix::EncodedColumn::Categorical { column, .. } => {
+                        column.clone()
+                    }
+                })
+                .collect(),
+            FeatureSource::View { params } => {
+                params.features.iter().map(|f| f.trait_name().to_string()).collect()
+            }
+        }
+    }
+}
+
+/// A table's columns (minus `_pid`) as [`features::Traits`], one row per table row.
+pub fn view_traits(table: Table) -> Result<features::Traits> {
+    let rows = table.rows;
+    features::Traits::from_columns(
+        rows,
+        table
+            .columns
+            .into_iter()
+            .filter(|c| c.name != PID_COLUMN)
+            .map(|c| (c.name, c.data))
+            .collect(),
+    )
+}
+
 /// What `models/NAME/model.json` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredModel {
-    /// How the traits table becomes the matrix.
-    pub encoding: Encoding,
+    /// How traits become the matrix.
+    pub source: FeatureSource,
     /// The fitted model.
     pub model: LookalikeModel,
+    /// The default qualifying threshold (see [`ModelCard::threshold`]).
+    pub threshold: f32,
+}
+
+/// How to train: everything but the model's name and seed segment.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// The pool expression (`all()` when `None`).
+    pub pool: Option<String>,
+    /// The method.
+    pub method: Method,
+    /// The random seed.
+    pub seed: u64,
+    /// The model spec whose feature view the model reads (`None`: every trait).
+    pub spec: Option<ViewSpec>,
+}
+
+/// The score at the top `reach` share of `scores` (the value a member needs to be in it).
+pub fn score_at_reach(scores: &[f32], reach: f64) -> f32 {
+    if scores.is_empty() {
+        return f32::INFINITY;
+    }
+    let mut s = scores.to_vec();
+    let k = (((reach * s.len() as f64).ceil() as usize).max(1)).min(s.len());
+    let (_, v, _) = s.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+    *v
 }
 
 /// Traits that are never features.
@@ -89,7 +200,7 @@ fn traits_table(store: &Store) -> Result<(Table, Vec<Pid>)> {
 }
 
 /// Trains model `name` from the members of `seed_segment` against the pool `pool` (an
-/// expression; `all()` by default) and stores it with its card.
+/// expression; `all()` by default) on every trait, and stores it with its card.
 pub fn train(
     store: &mut Store,
     name: &str,
@@ -98,38 +209,86 @@ pub fn train(
     method: Method,
     seed: u64,
 ) -> Result<ModelCard> {
+    let opts = TrainOptions { pool: pool.map(str::to_string), method, seed, spec: None };
+    train_with(store, name, seed_segment, &opts)
+}
+
+/// Trains model `name` from the members of `seed_segment` with `opts` (a feature view from a
+/// model spec, or every trait) and stores it with its card.
+pub fn train_with(
+    store: &mut Store,
+    name: &str,
+    seed_segment: &str,
+    opts: &TrainOptions,
+) -> Result<ModelCard> {
     segment::validate_name(name)?;
     let seed_pids = segment::load(store, seed_segment)?.pids;
-    let pool_expr = pool.unwrap_or("all()").to_string();
+    let pool_expr = opts.pool.clone().unwrap_or_else(|| "all()".to_string());
     let pool_pids = segment::evaluate(store, &pool_expr, &HashMap::new())?.pids;
     let (traits, pids) = traits_table(store)?;
-    let opts = EncodeOptions { exclude: excluded(&traits), ..EncodeOptions::default() };
-    let (encoding, fm) = feature_matrix(&traits, &opts)?;
     let seed_rows: Vec<usize> =
         pids.iter().enumerate().filter(|(_, p)| seed_pids.contains(**p)).map(|(i, _)| i).collect();
     let pool_rows: Vec<usize> =
         pids.iter().enumerate().filter(|(_, p)| pool_pids.contains(**p)).map(|(i, _)| i).collect();
-    let params =
-        LookalikeParams::new(method).seed(seed).check().map_err(|e| Error::user(e.to_string()))?;
+    let params = LookalikeParams::new(opts.method)
+        .seed(opts.seed)
+        .check()
+        .map_err(|e| Error::user(e.to_string()))?;
     crate::model::check_sizes(seed_rows.len(), pool_rows.len().saturating_sub(seed_rows.len()))
         .map_err(|e| Error::user(format!("seed segment `{seed_segment}`: {e}")))?;
-    let model = params.fit(fm.x.view(), &fm.names, &seed_rows, &pool_rows)?;
+    let (source, x, names) = match &opts.spec {
+        None => {
+            let eopts = EncodeOptions { exclude: excluded(&traits), ..EncodeOptions::default() };
+            let (encoding, fm) = feature_matrix(&traits, &eopts)?;
+            (FeatureSource::Traits { encoding }, fm.x, fm.names)
+        }
+        Some(spec) => {
+            let t = view_traits(traits)?;
+            let (x, params) = features::build(spec, &t)?;
+            let names = params.columns.clone();
+            (FeatureSource::View { params }, x, names)
+        }
+    };
+    if names.is_empty() {
+        return Err(Error::user(format!(
+            "model `{name}`: the feature view has no column on this store's traits; derive the \
+             traits it reads (`audience derive`) or use another spec"
+        )));
+    }
+    let model = params.fit(x.view(), &names, &seed_rows, &pool_rows)?;
+    // The default qualifying threshold: the score at the top 5% of the pool outside the seed.
+    let mut all = vec![0f32; x.nrows()];
+    model.predict_inplace(x.view(), &mut all);
+    drop(x);
+    let outside: Vec<f32> =
+        pool_rows.iter().filter(|&&r| !seed_pids.contains(pids[r])).map(|&r| all[r]).collect();
+    let threshold = score_at_reach(&outside, QUALIFY_REACH);
+    let (view, spec) = match &source {
+        FeatureSource::View { params } => (Some(params.view.clone()), Some(params.spec.clone())),
+        FeatureSource::Traits { .. } => (None, None),
+    };
     let card = ModelCard {
         name: name.to_string(),
         created: now_iso(),
-        method,
+        method: opts.method,
         seed_segment: seed_segment.to_string(),
         pool: pool_expr,
-        features: fm.names.clone(),
+        view,
+        spec,
+        features: names,
+        threshold,
         top_features: model.top_features.clone(),
         counts: model.counts.clone(),
         evaluation: model.evaluation.clone(),
         warnings: model.warnings.clone(),
-        seed,
+        seed: opts.seed,
         data_version: store.meta().updated.clone(),
         seconds: model.seconds,
     };
-    store.write_json(format!("models/{name}/model.json"), &StoredModel { encoding, model })?;
+    store.write_json(
+        format!("models/{name}/model.json"),
+        &StoredModel { source, model, threshold },
+    )?;
     store.write_json(format!("models/{name}/card.json"), &card)?;
     let n = std::fs::read_dir(store.path("models")).map(|d| d.count()).unwrap_or(0) as u64;
     store.update_counts(|c| c.models = n)?;
@@ -158,9 +317,9 @@ pub fn load(store: &Store, name: &str) -> Result<(ModelCard, StoredModel)> {
 /// Scores every profile of the traits table with a stored model: (pids, scores).
 pub fn score_profiles(store: &Store, stored: &StoredModel) -> Result<(Vec<Pid>, Vec<f32>)> {
     let (traits, pids) = traits_table(store)?;
-    let fm = stored.encoding.apply(&traits)?;
-    let mut scores = vec![0f32; fm.x.nrows()];
-    stored.model.predict_inplace(fm.x.view(), &mut scores);
+    let x = stored.source.matrix(traits)?;
+    let mut scores = vec![0f32; x.nrows()];
+    stored.model.predict_inplace(x.view(), &mut scores);
     Ok((pids, scores))
 }
 

@@ -18,6 +18,8 @@ fn main() -> ExitCode {
         Command::Cluster(a) => commands::cluster::run(a, &g),
         Command::Train(a) => commands::train::run_train(a, &g),
         Command::Expand(a) => commands::train::run_expand(a, &g),
+        Command::Score(a) => commands::score::run(a, &g),
+        Command::AuditProviders(a) => commands::audit::run(a, &g),
         Command::Demo(a) => commands::demo::run(a, &g),
         Command::Init(a) => commands::init::run(a, &g),
         Command::Import(a) => commands::import::run(a, &g),

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use audience::store::Store;
 
+pub mod audit;
 pub mod cluster;
 pub mod demo;
 pub mod derive;
@@ -21,6 +22,7 @@ pub mod init;
 pub mod link;
 pub mod lookalike;
 pub mod resolve;
+pub mod score;
 pub mod segment;
 pub mod train;
 pub mod traits;
@@ -70,6 +72,11 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Expand a model's seed into the pools: reach, size or score, parties, providers, budget.
     Expand(train::ExpandArgs),
+    /// Batch-score new cookies (feature rows or raw events) with a trained model.
+    Score(score::ScoreArgs),
+    /// Audit the 3rd-party providers: match, fill, accuracy, cost per accurate profile, share of
+    /// a model's lift.
+    AuditProviders(audit::AuditArgs),
     /// Run every stage on a generated world: the product's showcase.
     Demo(demo::DemoArgs),
     /// Create a new, empty store.

@@ -1,9 +1,13 @@
-//! `audience train NAME --seed-segment SEG [--pool EXPR] [--method ..] [--seed S]` and
+//! `audience train NAME --seed-segment SEG [--spec models/actalike.toml] [--pool EXPR] [--method ..]
+//! [--seed S]` and
 //! `audience expand MODEL (--reach 5% | --size N | --min-score S) ... --out-segment NAME`.
 
 use anyhow::{bail, Result};
 
-use audience::lookalike::{expand, train, ExpandOptions, Reach};
+use std::path::PathBuf;
+
+use audience::features::ViewSpec;
+use audience::lookalike::{expand, train_with, ExpandOptions, Reach, TrainOptions};
 use audience::model::Method;
 
 use super::Global;
@@ -25,6 +29,10 @@ pub struct TrainArgs {
     /// The seed audience: a stored segment.
     #[arg(long)]
     pub seed_segment: String,
+    /// The model spec whose feature view the model reads: models/lookalike.toml (who they are)
+    /// or models/actalike.toml (what they do). Default: every trait of the store.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
     /// The pool the model ranks (an expression; default all()).
     #[arg(long)]
     pub pool: Option<String>,
@@ -43,7 +51,9 @@ pub fn run_train(a: TrainArgs, g: &Global) -> Result<()> {
         MethodArg::Logistic => Method::Logistic,
         MethodArg::Similarity => Method::Similarity,
     };
-    let card = train(&mut store, &a.name, &a.seed_segment, a.pool.as_deref(), method, a.seed)?;
+    let spec = a.spec.as_ref().map(ViewSpec::load).transpose()?;
+    let opts = TrainOptions { pool: a.pool, method, seed: a.seed, spec };
+    let card = train_with(&mut store, &a.name, &a.seed_segment, &opts)?;
     for w in &card.warnings {
         g.note(format!("warning: {w}"));
     }
@@ -69,6 +79,13 @@ pub fn run_train(a: TrainArgs, g: &Global) -> Result<()> {
             .collect();
         println!("recall at reach (random = reach): {}", recall.join(", "));
     }
+    println!(
+        "features: {} ({} columns); qualifying threshold (score at the top {:.0}% of the pool): {:.4}",
+        card.view.as_deref().map_or("every trait".to_string(), |v| format!("view `{v}`")),
+        card.features.len(),
+        100.0 * audience::lookalike::QUALIFY_REACH,
+        card.threshold
+    );
     let top: Vec<String> =
         card.top_features.iter().take(5).map(|f| format!("{} {:+.2}", f.name, f.weight)).collect();
     println!("top features: {}", top.join(", "));

@@ -126,6 +126,18 @@ impl CustomerKeys {
         Ok(keys)
     }
 
+    /// A resolver whose profiles are cookies: cookie `ids[p]` is pid `p` (batch scoring of new
+    /// cookies). Devices are learnt from web events as usual; no customer, card or e-mail is
+    /// known.
+    pub fn for_cookies(ids: &[String]) -> CustomerKeys {
+        let mut keys = CustomerKeys::default();
+        keys.cookies.reserve(ids.len());
+        for (p, id) in ids.iter().enumerate() {
+            keys.cookies.insert(id.clone(), p as Pid);
+        }
+        keys
+    }
+
     /// Learns cookies and devices from web events (columns `cookie`, `device_id`,
     /// `email_sha256`), as the module docs say. Returns the pid of every row.
     pub fn learn_web(&mut self, web: &SourceTable) -> Vec<Pid> {

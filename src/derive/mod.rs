@@ -217,12 +217,47 @@ fn code_is(dict: &[String], f: impl Fn(&str) -> bool) -> Vec<bool> {
 }
 
 /// Computes the derived traits of pids `0..idmap.len()` from the sources in `dir`.
+///
+/// Rows go to the profiles of identity resolution's graph when `graph` is given (a resolved
+/// store), otherwise to customer ids, with cookies and devices learned from logins.
 pub fn derive_traits(
     dir: &Path,
     idmap: &IdMap,
     graph: Option<&GraphKeys>,
     opts: &DeriveOptions,
 ) -> Result<Derived> {
+    let keying = match graph {
+        Some(g) => Keying::Graph(idmap, g),
+        None => Keying::Customers(idmap),
+    };
+    Ok(derive_keyed(dir, keying, opts)?.0)
+}
+
+/// Computes the traits of every first-party cookie of the sources in `dir` (web events and ad
+/// exposures), one profile per cookie: the cookies, sorted (row `i` of every column is cookie
+/// `i`), and their traits. This is how batch scoring sees new cookies' raw events: the same
+/// pipeline and trait names as [`derive_traits`], keyed by cookie instead of by customer
+/// (customer-keyed sources such as receipts and CRM rows find no cookie and count nothing).
+pub fn derive_cookie_traits(dir: &Path, opts: &DeriveOptions) -> Result<(Vec<String>, Derived)> {
+    let (derived, cookies) = derive_keyed(dir, Keying::Cookies, opts)?;
+    Ok((cookies.unwrap_or_default(), derived))
+}
+
+/// Who the profiles are.
+enum Keying<'a> {
+    /// The store's customers (its id map).
+    Customers(&'a IdMap),
+    /// The profiles of a resolved store, through its identity graph.
+    Graph(&'a IdMap, &'a GraphKeys),
+    /// The cookies found in the sources.
+    Cookies,
+}
+
+fn derive_keyed(
+    dir: &Path,
+    keying: Keying<'_>,
+    opts: &DeriveOptions,
+) -> Result<(Derived, Option<Vec<String>>)> {
     use SourceKind::{Bool, Float, Int, Key};
     if !dir.is_dir() {
         return Err(Error::user(format!(
@@ -234,7 +269,6 @@ pub fn derive_traits(
     if opts.windows.is_empty() {
         return Err(Error::user("--windows: give at least one window, e.g. --windows 30,90,365"));
     }
-    let n = idmap.len();
     let t0 = Instant::now();
     let read = |name: &str, wanted: &[(&str, SourceKind, bool)]| -> Result<Option<SourceTable>> {
         find_source(dir, name).map(|p| read_source(p, wanted)).transpose()
@@ -302,16 +336,28 @@ pub fn derive_traits(
     let read_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
 
-    // Rows go to the profiles of identity resolution when the store was resolved; otherwise to
-    // customer ids, with cookies and devices learned from logins.
     let customer_keys;
-    let (keys, web_pids): (&dyn KeyResolver, _) = match graph {
-        Some(g) => (g, web.as_ref().map(|w| g.web_pids(w))),
-        None => {
+    let (keys, web_pids, n, cookie_ids): (&dyn KeyResolver, _, _, _) = match keying {
+        Keying::Graph(idmap, g) => (g, web.as_ref().map(|w| g.web_pids(w)), idmap.len(), None),
+        Keying::Customers(idmap) => {
             let mut k = CustomerKeys::new(idmap, crm.as_ref())?;
             let pids = web.as_ref().map(|w| k.learn_web(w));
             customer_keys = k;
-            (&customer_keys, pids)
+            (&customer_keys, pids, idmap.len(), None)
+        }
+        Keying::Cookies => {
+            let mut ids: Vec<String> = [web.as_ref(), ads.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|t| codes(t.get("cookie")))
+                .flat_map(|(_, dict)| dict.iter().filter(|c| !c.is_empty()).cloned())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut k = CustomerKeys::for_cookies(&ids);
+            let pids = web.as_ref().map(|w| k.learn_web(w));
+            customer_keys = k;
+            (&customer_keys, pids, ids.len(), Some(ids))
         }
     };
 
@@ -568,7 +614,7 @@ pub fn derive_traits(
             w[0].0
         )));
     }
-    Ok(Derived {
+    let derived = Derived {
         columns,
         origins,
         as_of_day: as_of,
@@ -577,7 +623,8 @@ pub fn derive_traits(
         events: n_events,
         read_secs,
         compute_secs: t1.elapsed().as_secs_f64(),
-    })
+    };
+    Ok((derived, cookie_ids))
 }
 
 /// `loyalty.member`, `consent.ads`, `demo.age`, `demo.tenure_days` from the CRM rows.
@@ -801,6 +848,11 @@ pub fn derive(store: &mut Store, dir: &Path, opts: &DeriveOptions) -> Result<Der
     let n_traits = crate::import::merge_traits(store, "derive", &pids, gathered, &derived.origins)?;
     store.write_json(DERIVE_FILE, &record)?;
     let _ = n_traits;
+    // The providers' price list travels with their files: record the CPMs for expansion costs
+    // and the provider audit.
+    if let Some(path) = find_source(dir, "providers") {
+        crate::lookalike::save_provider_cpms(store, &path)?;
+    }
     Ok(DeriveReport {
         record,
         profiles: pids.len(),

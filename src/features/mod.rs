@@ -193,39 +193,75 @@ pub fn fit(spec: &ViewSpec, traits: &Traits) -> Result<ViewParams> {
     Ok(ViewParams { view: spec.name.clone(), spec: spec.origin.clone(), features, columns })
 }
 
+/// A fitted view bound to trait columns, ready to write rows of the matrix (level lookups built
+/// once). [`apply`] writes every row; batch scoring writes one chunk at a time into a reused
+/// buffer ([`PreparedView::write_rows`]).
+pub struct PreparedView<'a> {
+    features: Vec<(transform::Prepared<'a>, usize)>,
+    width: usize,
+    rows: usize,
+}
+
+impl<'a> PreparedView<'a> {
+    /// Binds `params` to `traits`; every trait the view reads must be there.
+    pub fn new(params: &'a ViewParams, traits: &'a Traits) -> Result<PreparedView<'a>> {
+        let features = params
+            .features
+            .iter()
+            .map(|f| {
+                let col = traits.get(f.trait_name()).ok_or_else(|| {
+                    Error::user(format!(
+                        "the feature view `{}` (from {}) needs trait `{}`, which these profiles \
+                         lack; derive it before scoring",
+                        params.view,
+                        params.spec,
+                        f.trait_name()
+                    ))
+                })?;
+                Ok((f.prepare(col), f.columns().len()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PreparedView { features, width: params.columns.len(), rows: traits.rows() })
+    }
+
+    /// Columns of the matrix.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Rows of the matrix (of the traits).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Writes rows `first..first + out.len() / width` into `out` (row-major, `width` values a
+    /// row), overwriting it.
+    pub fn write_rows(&self, first: usize, out: &mut [f32]) {
+        if self.width == 0 {
+            return;
+        }
+        out.fill(0.0);
+        let mut offset = 0;
+        for (p, w) in &self.features {
+            for (r, row) in out.chunks_mut(self.width).enumerate() {
+                p.write(first + r, &mut row[offset..offset + w]);
+            }
+            offset += w;
+        }
+    }
+}
+
 /// Builds the matrix of `params` over `traits` (row = pid).
 pub fn apply(params: &ViewParams, traits: &Traits) -> Result<Array2<f32>> {
-    let prepared = params
-        .features
-        .iter()
-        .map(|f| {
-            let col = traits.get(f.trait_name()).ok_or_else(|| {
-                Error::user(format!(
-                    "the feature view `{}` (from {}) needs trait `{}`, which these profiles lack; \
-                     derive it before scoring",
-                    params.view,
-                    params.spec,
-                    f.trait_name()
-                ))
-            })?;
-            Ok((f.prepare(col), f.columns().len()))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let width = params.columns.len();
+    let prepared = PreparedView::new(params, traits)?;
+    let width = prepared.width();
     let rows = traits.rows();
     let mut data = vec![0f32; rows * width];
     const BLOCK: usize = 4096;
     if width > 0 {
-        data.par_chunks_mut(BLOCK * width).enumerate().for_each(|(b, chunk)| {
-            let first = b * BLOCK;
-            let mut offset = 0;
-            for (p, w) in &prepared {
-                for (r, row) in chunk.chunks_mut(width).enumerate() {
-                    p.write(first + r, &mut row[offset..offset + w]);
-                }
-                offset += w;
-            }
-        });
+        data.par_chunks_mut(BLOCK * width)
+            .enumerate()
+            .for_each(|(b, chunk)| prepared.write_rows(b * BLOCK, chunk));
     }
     Array2::from_shape_vec((rows, width), data)
         .map_err(|e| Error::internal(format!("feature matrix shape: {e}")))

@@ -16,7 +16,7 @@
 //! It does not own the choice of rows (see [`super::train`]).
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -91,49 +91,94 @@ impl SimilarityScorer {
     }
 
     /// Writes the similarity (in [-1, 1]) of each row of `x` into `out`.
+    ///
+    /// The hot loops run on plain contiguous slices (they vectorise); the row × prototype cosines
+    /// are one matrix product per block.
     pub fn scores(&self, x: ArrayView2<f32>, out: &mut [f32]) {
         let (n, d) = x.dim();
         let p = self.prototypes.len();
-        // Weighted rows, the centroid as an extra prototype in column p.
-        let mut u = Array2::<f32>::zeros((n, d));
-        for (mut ur, xr) in u.rows_mut().into_iter().zip(x.rows()) {
-            for (j, (o, v)) in ur.iter_mut().zip(xr).enumerate() {
-                *o = (*v - self.offset[j]) * self.multiplier[j];
+        let w = p + 1;
+        // Weighted rows, row-major.
+        let mut u = vec![0f32; n * d];
+        for (ur, xr) in u.chunks_exact_mut(d.max(1)).zip(x.rows()) {
+            let fill = |o: &mut f32, v: f32, m: f32, g: f32| *o = (v - m) * g;
+            match xr.as_slice() {
+                Some(xs) => {
+                    for (((o, v), m), g) in
+                        ur.iter_mut().zip(xs).zip(&self.offset).zip(&self.multiplier)
+                    {
+                        fill(o, *v, *m, *g);
+                    }
+                }
+                None => {
+                    for (((o, v), m), g) in
+                        ur.iter_mut().zip(xr.iter()).zip(&self.offset).zip(&self.multiplier)
+                    {
+                        fill(o, *v, *m, *g);
+                    }
+                }
             }
         }
-        let mut a = Array2::<f32>::zeros((d, p + 1));
+        // Prototypes as columns, the centroid last (column p).
+        let mut a = vec![0f32; d * w];
         for (k, proto) in self.prototypes.iter().chain(std::iter::once(&self.centroid)).enumerate()
         {
             for (j, v) in proto.iter().enumerate() {
-                a[[j, k]] = *v;
+                a[j * w + k] = *v;
             }
         }
-        let mut s = Array2::<f32>::zeros((n, p + 1));
-        general_mat_mul(1.0, &u, &a, 0.0, &mut s);
+        // Cosines (before dividing by the row's norm) transposed: row k of `st` is prototype k
+        // against every row of the block, so the k-best selection below runs across rows
+        // (contiguous, branch-free, vectorised) instead of along each row's prototypes.
+        let mut st = vec![0f32; w * n];
+        {
+            let uv = ArrayView2::from_shape((n, d), &u[..]).expect("n x d");
+            let av = ArrayView2::from_shape((d, w), &a[..]).expect("d x (p + 1)");
+            let mut sv = ArrayViewMut2::from_shape((w, n), &mut st[..]).expect("(p + 1) x n");
+            general_mat_mul(1.0, &av.t(), &uv.t(), 0.0, &mut sv);
+        }
+        // The k best prototype cosines of each row, as k sorted (descending) lanes: each
+        // prototype's value bubbles down through them (max stays, min moves on).
         let k = self.neighbours;
-        let mut best = vec![f32::NEG_INFINITY; k];
-        for ((o, ur), sr) in out.iter_mut().zip(u.rows()).zip(s.rows()) {
-            let norm = ur.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let mut best = vec![f32::NEG_INFINITY; k * n];
+        let mut cur = vec![0f32; n];
+        for proto in st.chunks_exact(n.max(1)).take(p) {
+            cur.copy_from_slice(proto);
+            for lane in best.chunks_exact_mut(n.max(1)) {
+                for (b, c) in lane.iter_mut().zip(cur.iter_mut()) {
+                    let (hi, lo) = if *c > *b { (*c, *b) } else { (*b, *c) };
+                    *b = hi;
+                    *c = lo;
+                }
+            }
+        }
+        let centroid = &st[p * n..];
+        for (r, (o, ur)) in out.iter_mut().zip(u.chunks_exact(d.max(1))).enumerate() {
+            let norm = sum_squares(ur).sqrt();
             if norm <= f32::EPSILON {
                 *o = 0.0;
                 continue;
             }
-            best.iter_mut().for_each(|b| *b = f32::NEG_INFINITY);
-            for &v in sr.iter().take(p) {
-                // Insert into the small sorted (descending) list of the k best.
-                if v > best[k - 1] {
-                    let mut i = k - 1;
-                    while i > 0 && best[i - 1] < v {
-                        best[i] = best[i - 1];
-                        i -= 1;
-                    }
-                    best[i] = v;
-                }
+            let mut knn = 0f32;
+            for i in 0..k {
+                knn += best[i * n + r];
             }
-            let knn = best.iter().sum::<f32>() / k as f32;
-            *o = 0.5 * (sr[p] + knn) / norm;
+            *o = 0.5 * (centroid[r] + knn / k as f32) / norm;
         }
     }
+}
+
+/// Sum of squares, written for auto-vectorisation: eight independent accumulators.
+fn sum_squares(v: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let c = v.chunks_exact(8);
+    let rest = c.remainder();
+    for x in c {
+        for j in 0..8 {
+            acc[j] += x[j] * x[j];
+        }
+    }
+    acc.iter().sum::<f32>() + rest.iter().map(|x| x * x).sum::<f32>()
 }
 
 fn normalise(v: &mut [f64]) {
