@@ -78,7 +78,9 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
     );
     let links: Vec<String> = r.links.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("links: {}", links.join(", "));
-    if r.crm.records > 0 {
+    if let Some(why) = &r.crm.skipped {
+        println!("CRM dedupe skipped ({} records): {why}", r.crm.records);
+    } else if r.crm.records > 0 {
         println!(
             "CRM dedupe (Fellegi-Sunter on {}): {} records, {} pairs compared, {} links ({} at \
              >= 0.9) in {:.1} s",

@@ -26,6 +26,8 @@ use super::graph::{Graph, Kind, Rule, UnionFind};
 pub struct CrmReport {
     /// Distinct customer records compared.
     pub records: usize,
+    /// Why the probabilistic dedupe did not run (deterministic links still hold), if it did not.
+    pub skipped: Option<String>,
     /// Compared fields, as `name:kind`.
     pub fields: Vec<String>,
     /// Record pairs known to match through deterministic links (m is learnt from them).
@@ -79,7 +81,17 @@ pub fn dedupe(
     let ids: Vec<String> = rows.iter().map(|&i| g.value(nodes[i]).to_string()).collect();
     let records = Records::new("crm", ids, names, columns)?;
     let settings = Settings { seed, known_matches: known, ..Settings::default() };
-    let out = link(&records, None, &settings)?;
+    // A CRM too small or too uniform for automatic blocking is left to the deterministic links
+    // (resolve has no --block to offer): the reason is reported, not raised.
+    let out = match link(&records, None, &settings) {
+        Ok(out) => out,
+        Err(e @ crate::error::Error::User(_)) => {
+            report.skipped = Some(e.to_string());
+            report.secs = t0.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
     report.fields = out.fields.iter().map(|f| format!("{}:{}", f.name, f.kind.as_str())).collect();
     report.blocked_pairs = out.blocked_pairs;
     let t = &out.timings;
