@@ -124,17 +124,19 @@ pub fn merge_traits(
     origins: &HashMap<String, TraitOrigin>,
 ) -> Result<usize> {
     let manifest = BitmapIndex::manifest(store)?;
-    let existing = read_traits(store)?;
     let mut all_pids: Vec<Pid> = pids.to_vec();
-    let mut kept: Vec<(Vec<Pid>, Column, TraitOrigin)> = Vec::new();
-    if let Some((t, old_pids)) = &existing {
-        all_pids.extend(old_pids);
-        for c in &t.columns {
+    // The other writers' columns are kept (moved out of the old table, the rest dropped at once).
+    let mut old_pids: Vec<Pid> = Vec::new();
+    let mut kept: Vec<(Column, TraitOrigin)> = Vec::new();
+    if let Some((t, p)) = read_traits(store)? {
+        all_pids.extend(&p);
+        old_pids = p;
+        for c in t.columns {
             let origin = manifest.get(&c.name).map(|m| m.origin.clone()).unwrap_or_default();
             let replaced = origin.writer.as_deref() == Some(writer)
                 || columns.iter().any(|n| n.name == c.name);
             if c.name != PID_COLUMN && !replaced {
-                kept.push((old_pids.clone(), c.clone(), origin));
+                kept.push((c, origin));
             }
         }
     }
@@ -145,16 +147,17 @@ pub fn merge_traits(
     for (i, &p) in all_pids.iter().enumerate() {
         row[p as usize] = i;
     }
-    let place = |from: &[Pid], data: &ColumnData| -> ColumnData {
+    // A column over `from` spread onto the rows of `all_pids` (moved as it is when they agree).
+    let place = |from: &[Pid], data: ColumnData| -> ColumnData {
         let n = all_pids.len();
         if from == all_pids.as_slice() {
-            return data.clone();
+            return data;
         }
         macro_rules! spread {
             ($v:expr, $variant:ident) => {{
                 let mut out = vec![None; n];
                 for (p, x) in from.iter().zip($v) {
-                    out[row[*p as usize]] = x.clone();
+                    out[row[*p as usize]] = x;
                 }
                 ColumnData::$variant(out)
             }};
@@ -171,21 +174,22 @@ pub fn merge_traits(
         data: ColumnData::Int(all_pids.iter().map(|&p| Some(i64::from(p))).collect()),
     }];
     let mut all_origins = HashMap::new();
-    for (from, c, origin) in &kept {
-        stored.push(Column { name: c.name.clone(), data: place(from, &c.data) });
-        all_origins.insert(c.name.clone(), origin.clone());
+    for (c, origin) in kept {
+        all_origins.insert(c.name.clone(), origin);
+        stored.push(Column { data: place(&old_pids, c.data), name: c.name });
     }
-    for c in &columns {
-        stored.push(Column { name: c.name.clone(), data: place(pids, &c.data) });
+    for c in columns {
         let mut origin = origins.get(&c.name).cloned().unwrap_or_default();
         origin.writer = Some(writer.to_string());
         all_origins.insert(c.name.clone(), origin);
+        stored.push(Column { data: place(pids, c.data), name: c.name });
     }
     let named: Vec<(String, &ColumnData)> =
         stored[1..].iter().map(|c| (c.name.clone(), &c.data)).collect();
     let mut index = BitmapIndex::build(&named, &all_pids);
+    drop(named);
     store.replace_dir("profiles", |dir| {
-        crate::table::write_parquet(dir.join("traits.parquet"), &stored)?;
+        crate::table::write_parquet(dir.join("traits.parquet"), stored)?;
         index.save(dir, &all_origins)
     })?;
     let n_traits = index.manifest.traits.len() as u64;

@@ -449,11 +449,16 @@ pub fn read_text_columns(
     Ok(out)
 }
 
-/// Writes columns to a Parquet file atomically (through [`crate::store::write_atomic`]).
-pub fn write_parquet(path: impl AsRef<Path>, columns: &[Column]) -> Result<()> {
+/// Writes columns to a Parquet file atomically (through [`crate::store::write_atomic`]). Given
+/// owned columns, each is dropped once converted, so the table is not held twice.
+pub fn write_parquet<C: std::borrow::Borrow<Column>>(
+    path: impl AsRef<Path>,
+    columns: impl IntoIterator<Item = C>,
+) -> Result<()> {
     let series: Vec<_> = columns
-        .iter()
+        .into_iter()
         .map(|c| {
+            let c = c.borrow();
             let name = c.name.as_str().into();
             match &c.data {
                 ColumnData::Bool(v) => Series::new(name, v),

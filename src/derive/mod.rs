@@ -821,6 +821,8 @@ pub fn derive(store: &mut Store, dir: &Path, opts: &DeriveOptions) -> Result<Der
     let idmap = IdMap::load(store)?;
     let graph = GraphKeys::load(store)?;
     let derived = derive_traits(dir, &idmap, graph.as_ref(), opts)?;
+    let resolved = graph.is_some();
+    drop(graph);
     let t2 = Instant::now();
     let Some((table, pids)) = crate::import::read_traits(store)? else {
         return Err(Error::internal(format!("{} vanished during derive", traits_path.display())));
@@ -857,7 +859,7 @@ pub fn derive(store: &mut Store, dir: &Path, opts: &DeriveOptions) -> Result<Der
         record,
         profiles: pids.len(),
         events: derived.events,
-        resolved: graph.is_some(),
+        resolved,
         secs: (derived.read_secs, derived.compute_secs, t2.elapsed().as_secs_f64()),
     })
 }
