@@ -347,6 +347,11 @@ fn shipped_views_build_on_a_derived_store_and_a_typo_is_named() {
     );
     let out = ok(&s, &["view", &format!("{root}/models/actalike.toml")]);
     assert!(out.contains("web.pageviews.shoes_decay"), "{out}");
+    // Clusters over a spec's view: each of the 2 profiles is its own cluster.
+    let out = ok(&s, &["cluster", "--view", &format!("{root}/models/actalike.toml"), "--k", "2"]);
+    assert!(out.contains("view `actalike`") && out.contains("cluster.1.1: 1 profiles"), "{out}");
+    let err = fails(&s, &["cluster", "--view", "nosuch", "--k", "2"]);
+    assert!(err.contains("unknown view `nosuch`") && err.contains("actalike"), "{err}");
     // The saved parameters rebuild the same matrix.
     let store = audience::store::Store::open(&s).unwrap();
     let traits = audience::features::Traits::load(&store).unwrap();

@@ -1,4 +1,4 @@
-//! `audience cluster (--k K | --k-range 2..12) [--universe EXPR] [--seed S]`: k-means
+//! `audience cluster [--view VIEW] (--k K | --k-range 2..12) [--universe EXPR] [--seed S]`: k-means
 //! auto-segmentation; each cluster becomes segment `cluster.<run>.<i>` with a lift report.
 
 use std::collections::HashMap;
@@ -7,16 +7,24 @@ use anyhow::{bail, Result};
 use linfa::ParamGuard;
 use roaring::RoaringBitmap;
 
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+
 use audience::cluster::{fit, fit_best_k, params};
+use audience::features::{build, Traits, ViewSpec};
 use audience::index::BitmapIndex;
+use audience::index::Pid;
 use audience::lift::distinctive;
 use audience::segment;
+use audience::store::Store;
 
 use super::Global;
 
 #[derive(clap::Args)]
 pub struct ClusterArgs {
-    /// The feature view: `profile` (every trait, standardised).
+    /// The feature view: `profile` (every trait, standardised), a view spec file such as
+    /// `models/actalike.toml`, or a spec name (`lookalike`, `actalike`: `models/NAME.toml`).
     #[arg(long, default_value = "profile")]
     pub view: String,
     /// Number of clusters.
@@ -38,14 +46,14 @@ pub struct ClusterArgs {
 
 pub fn run(a: ClusterArgs, g: &Global) -> Result<()> {
     let mut store = g.open_store()?;
-    if a.view != "profile" {
-        bail!("unknown view `{}`; the view available is `profile`", a.view);
-    }
     let universe_expr = a.universe.clone().unwrap_or_else(|| "all()".into());
     let universe = segment::evaluate(&store, &universe_expr, &HashMap::new())?.pids;
-    let (pids, fm) = audience::lookalike::profile_matrix(&store)?;
+    let (pids, matrix) = view_matrix(&store, &a.view)?;
     let rows: Vec<usize> = (0..pids.len()).filter(|&i| universe.contains(pids[i])).collect();
-    let x = fm.x.select(ndarray::Axis(0), &rows);
+    if rows.is_empty() {
+        bail!("`{universe_expr}` holds no profile with traits: nothing to cluster");
+    }
+    let x = matrix.select(ndarray::Axis(0), &rows);
     let clusters = match (a.k, &a.k_range) {
         (Some(k), None) => fit(&params(k, 50, a.seed).check()?, x.view())?,
         (None, Some(r)) => {
@@ -99,4 +107,30 @@ pub fn run(a: ClusterArgs, g: &Global) -> Result<()> {
     let n = segment::names(&store)?.len() as u64;
     store.update_counts(|c| c.segments = n)?;
     Ok(())
+}
+
+/// The pids and feature rows of `view`: `profile`, a spec file, or a spec name under `models/`.
+fn view_matrix(store: &Store, view: &str) -> Result<(Vec<Pid>, Array2<f32>)> {
+    if view == "profile" {
+        let (pids, fm) = audience::lookalike::profile_matrix(store)?;
+        return Ok((pids, fm.x));
+    }
+    let path = if Path::new(view).is_file() {
+        PathBuf::from(view)
+    } else {
+        let named = Path::new("models").join(format!("{view}.toml"));
+        if !named.is_file() {
+            bail!(
+                "unknown view `{view}`: give `profile`, a view spec file (e.g. \
+                 models/actalike.toml) or the name of one in ./models (lookalike, actalike)"
+            );
+        }
+        named
+    };
+    let spec = ViewSpec::load(&path)?;
+    let traits = Traits::load(store)?;
+    let (m, params) = build(&spec, &traits)?;
+    println!("view `{}` from {}: {} features", params.view, path.display(), m.ncols());
+    // The view's rows are pids 0..n; the universe keeps those with traits.
+    Ok(((0..m.nrows() as Pid).collect(), m))
 }
