@@ -57,15 +57,19 @@ pub fn email_sha256(email: &str) -> String {
     hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()))
 }
 
-/// The customer-keyed resolver; see the module docs.
+/// The pid of each key, by kind: what both resolvers are, filled differently (see
+/// [`CustomerKeys`] and [`GraphKeys`]).
 #[derive(Debug, Default)]
-pub struct CustomerKeys {
+pub struct Keys {
     customers: FxHashMap<String, Pid>,
     loyalty: FxHashMap<String, Pid>,
     emails: FxHashMap<String, Pid>,
     cookies: FxHashMap<String, Pid>,
     devices: FxHashMap<String, Pid>,
 }
+
+/// The customer-keyed resolver (`CustomerKeys::new`, then `learn_web`); see the module docs.
+pub type CustomerKeys = Keys;
 
 /// For each code of a dictionary-encoded column, its pid by `f` (or [`NO_PID`]).
 pub fn code_pids(dict: &[String], f: impl Fn(&str) -> Option<Pid> + Sync) -> Vec<Pid> {
@@ -89,11 +93,11 @@ pub fn row_pid(codes: &[u32], pids: &[Pid], i: usize) -> Pid {
     }
 }
 
-impl CustomerKeys {
+impl Keys {
     /// Customer ids from the id map; loyalty cards and e-mail hashes from the CRM rows
     /// (columns `customer_id`, `email`, `loyalty_card`) whose customer id has a pid.
-    pub fn new(idmap: &IdMap, crm: Option<&SourceTable>) -> Result<CustomerKeys> {
-        let mut keys = CustomerKeys::default();
+    pub fn new(idmap: &IdMap, crm: Option<&SourceTable>) -> Result<Keys> {
+        let mut keys = Keys::default();
         let n = idmap.len();
         keys.customers.reserve(n);
         for pid in 0..n as Pid {
@@ -130,7 +134,7 @@ impl CustomerKeys {
     /// cookies). Devices are learnt from web events as usual; no customer, card or e-mail is
     /// known.
     pub fn for_cookies(ids: &[String]) -> CustomerKeys {
-        let mut keys = CustomerKeys::default();
+        let mut keys = Keys::default();
         keys.cookies.reserve(ids.len());
         for (p, id) in ids.iter().enumerate() {
             keys.cookies.insert(id.clone(), p as Pid);
@@ -215,28 +219,21 @@ impl CustomerKeys {
 /// The resolver of a resolved store: every identifier of identity resolution's graph
 /// (`identity/identifiers.parquet`: `key` as `kind:value`, `pid`) maps to its unified profile,
 /// so a cookie that never logged in still has the profile resolve gave it (its own, or the one
-/// a cross-device link joined).
-#[derive(Debug, Default)]
-pub struct GraphKeys {
-    customers: FxHashMap<String, Pid>,
-    loyalty: FxHashMap<String, Pid>,
-    emails: FxHashMap<String, Pid>,
-    cookies: FxHashMap<String, Pid>,
-    devices: FxHashMap<String, Pid>,
-}
+/// a cross-device link joined). Built by `GraphKeys::load`.
+pub type GraphKeys = Keys;
 
 /// Where identity resolution writes its identifiers.
 pub const IDENTIFIERS_FILE: &str = "identity/identifiers.parquet";
 
-impl GraphKeys {
+impl Keys {
     /// Reads the identifiers table; `None` when the store was never resolved.
-    pub fn load(store: &Store) -> Result<Option<GraphKeys>> {
+    pub fn load(store: &Store) -> Result<Option<Keys>> {
         let path = store.path(IDENTIFIERS_FILE);
         if !path.exists() {
             return Ok(None);
         }
         let cols = read_text_columns(&path, &["key", "pid"], &[])?;
-        let mut keys = GraphKeys::default();
+        let mut keys = Keys::default();
         for (row, (key, pid)) in cols[0].iter().zip(&cols[1]).enumerate() {
             let (Some(key), Some(pid)) = (key, pid) else { continue };
             let bad = || {
@@ -282,7 +279,7 @@ impl GraphKeys {
     }
 }
 
-impl KeyResolver for GraphKeys {
+impl KeyResolver for Keys {
     fn customer(&self, id: &str) -> Option<Pid> {
         self.customers.get(id).copied()
     }
@@ -312,27 +309,6 @@ fn count_per_pid(m: &FxHashMap<String, Pid>, n: usize) -> Vec<u32> {
         }
     }
     v
-}
-
-impl KeyResolver for CustomerKeys {
-    fn customer(&self, id: &str) -> Option<Pid> {
-        self.customers.get(id).copied()
-    }
-    fn loyalty_card(&self, card: &str) -> Option<Pid> {
-        self.loyalty.get(card).copied()
-    }
-    fn email_sha256(&self, hash: &str) -> Option<Pid> {
-        self.emails.get(&hash.to_ascii_lowercase()).copied()
-    }
-    fn cookie(&self, cookie: &str) -> Option<Pid> {
-        self.cookies.get(cookie).copied()
-    }
-    fn device(&self, maid: &str) -> Option<Pid> {
-        self.devices.get(maid).copied()
-    }
-    fn key_counts(&self, n: usize) -> (Vec<u32>, Vec<u32>) {
-        (count_per_pid(&self.cookies, n), count_per_pid(&self.devices, n))
-    }
 }
 
 #[cfg(test)]
