@@ -13,11 +13,16 @@ use sha2::{Digest, Sha256};
 
 use crate::common::{fails, ok, run};
 
-/// A generated world of 3,000 people, made once for the whole test binary.
+/// A generated world of 3,000 people, made once for the whole test binary (a static outlives
+/// the tests, so it is kept under cargo's `target/tmp`, not the system's temporary directory).
 fn world() -> &'static Path {
     static WORLD: OnceLock<PathBuf> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let dir = tempfile::Builder::new().prefix("export-world").tempdir().unwrap().keep();
+        let dir = tempfile::Builder::new()
+            .prefix("export-world")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap()
+            .keep();
         let w = dir.join("world");
         let out = crate::common::bin()
             .args(["generate", "--people", "3000", "--seed", "7", "--out"])
