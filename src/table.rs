@@ -391,7 +391,7 @@ pub fn find_source(dir: &Path, name: &str) -> Option<PathBuf> {
     ["parquet", "csv", "csv.gz"]
         .iter()
         .map(|ext| dir.join(format!("{name}.{ext}")))
-        .find(|p| p.exists())
+        .find(|p| p.is_file())
 }
 
 /// Reads only `columns` of a CSV or Parquet file as text (numbers and booleans are formatted),

@@ -35,8 +35,8 @@ use crate::idmap::IdMap;
 use crate::index::{Pid, TraitOrigin};
 use crate::store::{civil_from_days, days_from_civil, Store};
 use crate::table::{
-    read_source, read_table, Column, ColumnData, SourceColumn, SourceKind, SourceTable,
-    MISSING_CODE,
+    find_source, read_source, read_table, Column, ColumnData, SourceColumn, SourceKind,
+    SourceTable, MISSING_CODE,
 };
 
 use compute::{CampaignEvent, Events, Purchase, WebEvent, WebKind, NONE};
@@ -163,14 +163,6 @@ pub struct DeriveReport {
     pub resolved: bool,
     /// Seconds reading, computing, and indexing + writing.
     pub secs: (f64, f64, f64),
-}
-
-/// `NAME.parquet`, `NAME.csv` or `NAME.csv.gz` in `dir`.
-pub fn find_source(dir: &Path, name: &str) -> Option<PathBuf> {
-    ["parquet", "csv", "csv.gz"]
-        .iter()
-        .map(|ext| dir.join(format!("{name}.{ext}")))
-        .find(|p| p.is_file())
 }
 
 fn stem(path: &Path) -> String {
