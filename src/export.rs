@@ -275,6 +275,16 @@ struct Tally {
 }
 
 impl Tally {
+    /// True when the contact gave ad consent; otherwise counts why it is excluded.
+    fn consented(&mut self, consent: Option<bool>) -> bool {
+        match consent {
+            Some(true) => return true,
+            Some(false) => self.no_consent += 1,
+            None => self.consent_unknown += 1,
+        }
+        false
+    }
+
     fn merge(&mut self, o: &Tally) {
         self.read += o.read;
         self.exported += o.exported;
@@ -458,16 +468,8 @@ fn header(ctx: &Ctx) -> String {
 /// Writes the contact's row(s) into `out`; counts it as exported or excluded.
 fn write_contact(c: &Contact, ctx: &Ctx, out: &mut Vec<u8>, t: &mut Tally) {
     t.read += 1;
-    match c.consent {
-        Some(true) => {}
-        Some(false) => {
-            t.no_consent += 1;
-            return;
-        }
-        None => {
-            t.consent_unknown += 1;
-            return;
-        }
+    if !t.consented(c.consent) {
+        return;
     }
     let n = normalize_contact(c, ctx, t);
     let start = out.len();
@@ -1447,16 +1449,8 @@ fn write_member(m: &Member, bytes: &[u8], ctx: &Ctx, out: &mut Vec<u8>, t: &mut 
         t.suppressed += 1;
         return;
     }
-    match m.consent {
-        Some(true) => {}
-        Some(false) => {
-            t.no_consent += 1;
-            return;
-        }
-        None => {
-            t.consent_unknown += 1;
-            return;
-        }
+    if !t.consented(m.consent) {
+        return;
     }
     let record = m.offset.and_then(|o| bytes.get(o..)).and_then(HashedRecord::decode);
     let mut ids = [0u64; 13];

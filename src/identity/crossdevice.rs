@@ -390,26 +390,19 @@ pub fn link(
 
 /// IPs two identifiers share (both slices sorted by IP).
 fn common_ips(a: &[(u32, u32)], b: &[(u32, u32)]) -> u32 {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].1.cmp(&b[j].1) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    n
+    count_common(a, b, |x| x.1)
 }
 
 /// Days two identifiers were both seen on one IP (both slices sorted by day).
 fn common(a: &[(u32, u32, u32)], b: &[(u32, u32, u32)]) -> u32 {
+    count_common(a, b, |x| x.2)
+}
+
+/// How many keys two slices sorted by `key` share (a merge walk).
+fn count_common<T>(a: &[T], b: &[T], key: impl Fn(&T) -> u32) -> u32 {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
-        match a[i].2.cmp(&b[j].2) {
+        match key(&a[i]).cmp(&key(&b[j])) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
