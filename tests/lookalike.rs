@@ -35,12 +35,10 @@ fn universal_bank_default_method_beats_balanced_logistic_regression() {
     assert_eq!(v["method"], "ensemble");
     let auc = v["auc"].as_f64().unwrap();
     let lift = v["lift_at_10"].as_f64().unwrap();
-    // TARGET NOT MET: scikit-learn's balanced logistic regression gets AUC 0.959 and lift@10%
-    // 8.22; the default (ensemble) method measures AUC 0.9561 (std 0.0033) and lift@10% 7.95
-    // over 10 repeats (gap 0.003 AUC, 0.27 lift). These bounds are what we reliably reach, a
-    // regression guard, not the target.
-    assert!(auc >= 0.95, "AUC {auc} under 0.95 (target: scikit-learn's 0.959): {out}");
-    assert!(lift >= 7.5, "lift at 10% {lift} under 7.5 (target: scikit-learn's 8.22): {out}");
+    // Measured: AUC 0.9852 (std 0.0041), lift@10% 9.39 (the logistic side adds the products of
+    // its six strongest features, which earn their place on the inner validation split here).
+    assert!(auc >= 0.959, "AUC {auc} under scikit-learn's 0.959: {out}");
+    assert!(lift >= 8.22, "lift at 10% {lift} under scikit-learn's 8.22: {out}");
     let r = &v["recall_at"];
     assert!(r["5"].as_f64().unwrap() <= r["10"].as_f64().unwrap(), "{out}");
     assert!(r["10"].as_f64().unwrap() <= r["20"].as_f64().unwrap(), "{out}");

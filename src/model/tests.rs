@@ -138,3 +138,33 @@ fn a_wrong_matrix_width_is_a_user_error() {
     let e = model.score(narrow).unwrap_err();
     assert!(e.is_user() && e.to_string().contains("reads 6 features"), "{e}");
 }
+
+/// Positives are the people high on both of two features or low on both (an XOR of signs): no
+/// linear score separates them, the product of the two does.
+#[test]
+fn an_interaction_only_signal_is_found_by_the_products() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let (n, d) = (12_000, 6);
+    let x = ndarray::Array2::from_shape_fn((n, d), |_| rng.gen_range(-1.0f32..1.0));
+    let names: Vec<String> = (0..d).map(|j| format!("f{j}")).collect();
+    let positive: Vec<bool> = x.rows().into_iter().map(|r| r[0] * r[1] > 0.2).collect();
+    let pos: Vec<usize> = (0..n).filter(|&r| positive[r]).collect();
+    let seed: Vec<usize> = pos[..pos.len() / 2].to_vec();
+    let pool: Vec<usize> = (0..n).filter(|r| seed.binary_search(r).is_err()).collect();
+    for method in [Method::Logistic, Method::Ensemble] {
+        let model = LookalikeParams::new(method)
+            .check()
+            .unwrap()
+            .fit(x.view(), &names, &seed, &pool)
+            .unwrap();
+        let logistic = model.logistic.as_ref().unwrap();
+        assert!(logistic.pairs().contains(&(0, 1)), "{method}: {:?}", logistic.pairs());
+        assert_eq!(model.top_features[0].name, "f0 × f1", "{method}: {:?}", model.top_features);
+        let xp = x.select(ndarray::Axis(0), &pool);
+        let scores = model.score(xp.view()).unwrap();
+        let labels: Vec<bool> = pool.iter().map(|&r| positive[r]).collect();
+        let auc = metrics::auc(&scores, &labels).unwrap();
+        assert!(auc > 0.95, "{method}: AUC {auc}");
+    }
+}
