@@ -305,7 +305,7 @@ fn export_expanded(store: &mut Store, world: &std::path::Path) -> Result<()> {
         .zip(&cols[2])
         .filter_map(|((k, v), p)| Some((idmap.get(p.as_deref()?)?, k.clone()?, v.clone()?)))
         .collect();
-    let contacts = contact_store::build_from(world, None, &rows)?;
+    let contacts = contact_store::build_from(world, None, rows)?;
     let index = contact_store::write(store, contacts)?;
     println!(
         "  contact table: {} profiles hashed for every destination (no raw PII stored)",

@@ -18,6 +18,10 @@ pub struct ResolveArgs {
     /// Minimum confidence of a probabilistic link that merges profiles.
     #[arg(long, default_value_t = 0.95)]
     pub min_confidence: f32,
+    /// Minimum confidence of a CRM-to-CRM probabilistic link (a merge of two customer records,
+    /// two known people, needs stronger evidence than attaching a device).
+    #[arg(long, default_value_t = 0.99)]
+    pub min_crm_confidence: f32,
     /// Largest cluster, in identifiers; larger merges are refused with a warning.
     #[arg(long, default_value_t = 200)]
     pub max_cluster: usize,
@@ -49,7 +53,10 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
     let rule = if a.deterministic_only {
         MergeRule::Deterministic
     } else {
-        MergeRule::All { min_confidence: a.min_confidence }
+        MergeRule::All {
+            min_confidence: a.min_confidence,
+            min_crm_confidence: a.min_crm_confidence,
+        }
     };
     let opts = ResolveOptions {
         rule,

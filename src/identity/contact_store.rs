@@ -273,23 +273,19 @@ pub fn after_resolve(
 }
 
 /// Builds every profile's [`HashedContact`] from the store's identity graph
-/// (`identity/identifiers.parquet`) and the CRM of `sources_dir`, sorted by pid.
-pub fn build(
-    store: &Store,
-    sources_dir: &Path,
-    default_country: Option<&str>,
-) -> Result<Vec<HashedContact>> {
+/// (`identity/identifiers.parquet`) and the CRM of `sources_dir`, in pid order (see
+/// [`build_from`]).
+pub fn build(store: &Store, sources_dir: &Path, default_country: Option<&str>) -> Result<Contacts> {
     let ids_path = store.path("identity/identifiers.parquet");
     if !ids_path.exists() {
-        return Ok(Vec::new());
+        return build_from(sources_dir, default_country, Vec::<(Pid, String, String)>::new());
     }
-    let mut ids = read_text_columns(&ids_path, &["key", "kind", "pid"], &[])?;
-    let mut rows: Vec<(Pid, String, String)> = Vec::with_capacity(ids[0].len());
-    let pids = std::mem::take(&mut ids[2]);
-    let kinds = std::mem::take(&mut ids[1]);
-    for (i, ((key, kind), pid)) in
-        std::mem::take(&mut ids[0]).into_iter().zip(kinds).zip(pids).enumerate()
-    {
+    let [keys, kinds, pids]: [Vec<Option<String>>; 3] =
+        read_text_columns(&ids_path, &["key", "kind", "pid"], &[])?
+            .try_into()
+            .map_err(|_| Error::internal("three columns asked, three returned"))?;
+    let mut rows = IdRows::default();
+    for (i, ((key, kind), pid)) in keys.into_iter().zip(kinds).zip(pids).enumerate() {
         let (Some(key), Some(kind), Some(pid)) = (key, kind, pid) else { continue };
         let pid: Pid = pid.parse().map_err(|_| {
             Error::user(format!(
@@ -298,114 +294,219 @@ pub fn build(
                 i + 1
             ))
         })?;
-        let value = match key.split_once(':') {
-            Some((_, v)) => v.to_string(),
-            None => key,
-        };
-        rows.push((pid, kind, value));
+        let value = key.split_once(':').map_or(key.as_str(), |(_, v)| v);
+        rows.push(pid, &kind, value);
     }
-    build_from(sources_dir, default_country, &rows)
+    Contacts::new(sources_dir, default_country, rows)
 }
 
 /// Builds every profile's [`HashedContact`] from an identifier table (`(pid, kind, value)`, kinds
 /// and values as in the identity graph: `customer_id`, `cookie`, `device`, `email` and `phone`
-/// as SHA-256 hex) and the raw CRM of `sources_dir`, whose records reach a profile through its
-/// customer ids. Sorted by pid.
-pub fn build_from(
+/// as SHA-256 hex; other kinds are ignored) and the raw CRM of `sources_dir`, whose records reach
+/// a profile through its customer ids. The records come out in pid order, one at a time: the
+/// caller streams them into [`write`], so only the identifiers and the CRM columns are in memory.
+pub fn build_from<K: AsRef<str>, V: AsRef<str>>(
     sources_dir: &Path,
     default_country: Option<&str>,
-    ids: &[(Pid, String, String)],
-) -> Result<Vec<HashedContact>> {
-    let cfg = crate::identity::sources::SourcesConfig::load(sources_dir)?;
-    let country = default_country.map(str::to_string).or_else(|| cfg.default_country.clone());
-    let default_country = match country.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(normalize_country(c).map_err(|_| {
-            Error::user(format!(
-                "default country `{c}` is not an ISO 3166 country; give an alpha-2 code such as FR"
-            ))
-        })?),
-    };
-    let mut by_pid: HashMap<Pid, HashedContact> = HashMap::new();
-    let customer: HashMap<&str, Pid> = ids
-        .iter()
-        .filter(|(_, kind, _)| kind == "customer_id")
-        .map(|(pid, _, v)| (v.as_str(), *pid))
-        .collect();
+    ids: impl IntoIterator<Item = (Pid, K, V)>,
+) -> Result<Contacts> {
+    let mut rows = IdRows::default();
+    for (pid, kind, value) in ids {
+        rows.push(pid, kind.as_ref(), value.as_ref());
+    }
+    Contacts::new(sources_dir, default_country, rows)
+}
 
-    // The CRM first, so that a profile's own emails and phones come before login hashes.
-    if let Some(crm) = cfg.file(sources_dir, "crm") {
-        let roles = [
-            "customer_id",
-            "email",
-            "phone",
-            "first_name",
-            "last_name",
-            "city",
-            "postcode",
-            "country",
-            "birth_date",
-            "gender",
-        ];
-        let names: Vec<String> = roles.iter().map(|r| cfg.column("crm", r).to_string()).collect();
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let mut c = read_text_columns(&crm, &refs, &refs[1..])?;
-        let rows = c[0].len();
-        let mut take = |col: usize, i: usize| c[col][i].take();
-        for i in 0..rows {
-            let Some(cid) = take(0, i) else { continue };
-            let Some(&pid) = customer.get(cid.as_str()) else { continue };
-            let contact = Contact {
-                email: take(1, i),
-                phone: take(2, i),
-                first_name: take(3, i),
-                last_name: take(4, i),
-                city: take(5, i),
-                zip: take(6, i),
-                country: take(7, i),
-                birth_date: take(8, i),
-                gender: take(9, i),
-                ..Contact::default()
-            };
-            let h = HashedContact::from_contact(&contact, default_country);
-            by_pid.entry(pid).or_insert_with(|| HashedContact::new(pid)).merge(&h);
-        }
+/// The identifier kinds a contact record reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdKind {
+    CustomerId,
+    Cookie,
+    Device,
+    Email,
+    Phone,
+}
+
+/// Identifier rows, compact: one text arena instead of a `String` per value.
+#[derive(Default)]
+struct IdRows {
+    pid: Vec<Pid>,
+    kind: Vec<IdKind>,
+    /// End of each value in `text`.
+    ends: Vec<usize>,
+    text: String,
+}
+
+impl IdRows {
+    fn push(&mut self, pid: Pid, kind: &str, value: &str) {
+        let kind = match kind {
+            "customer_id" => IdKind::CustomerId,
+            "cookie" => IdKind::Cookie,
+            "device" => IdKind::Device,
+            "email" => IdKind::Email,
+            "phone" => IdKind::Phone,
+            _ => return,
+        };
+        self.pid.push(pid);
+        self.kind.push(kind);
+        self.text.push_str(value);
+        self.ends.push(self.text.len());
     }
 
-    for (pid, kind, value) in ids {
-        let (pid, value) = (*pid, value.as_str());
-        let h = by_pid.entry(pid).or_insert_with(|| HashedContact::new(pid));
-        match kind.as_str() {
-            "customer_id" => {
+    fn value(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+}
+
+/// The CRM roles a contact record reads, in column order.
+const CRM_ROLES: [&str; 10] = [
+    "customer_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "city",
+    "postcode",
+    "country",
+    "birth_date",
+    "gender",
+];
+
+/// The contact records of [`build_from`], built one profile at a time in pid order: first the
+/// profile's CRM records (file order; so its own emails and phones come before login hashes),
+/// then its identifiers (table order).
+pub struct Contacts {
+    ids: IdRows,
+    /// Identifier rows by (pid, row).
+    id_order: Vec<u32>,
+    /// CRM columns ([`CRM_ROLES`]); a record's values are taken when its profile is built.
+    crm: Vec<Vec<Option<String>>>,
+    /// (pid, CRM row) of the CRM records that reach a profile, sorted.
+    crm_order: Vec<(Pid, u32)>,
+    default_country: Option<&'static str>,
+    next_id: usize,
+    next_crm: usize,
+}
+
+impl Contacts {
+    fn new(sources_dir: &Path, default_country: Option<&str>, ids: IdRows) -> Result<Contacts> {
+        let cfg = crate::identity::sources::SourcesConfig::load(sources_dir)?;
+        let country = default_country.map(str::to_string).or_else(|| cfg.default_country.clone());
+        let default_country = match country.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(normalize_country(c).map_err(|_| {
+                Error::user(format!(
+                    "default country `{c}` is not an ISO 3166 country; give an alpha-2 code such \
+                     as FR"
+                ))
+            })?),
+        };
+        let mut id_order: Vec<u32> = (0..ids.pid.len() as u32).collect();
+        id_order.sort_by_key(|&i| ids.pid[i as usize]); // stable: table order within a pid
+        let mut crm = Vec::new();
+        let mut crm_order = Vec::new();
+        let crm_file = cfg.file(sources_dir, "crm").filter(|_| !ids.pid.is_empty());
+        if let Some(path) = crm_file {
+            let names: Vec<String> =
+                CRM_ROLES.iter().map(|r| cfg.column("crm", r).to_string()).collect();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            crm = read_text_columns(&path, &refs, &refs[1..])?;
+            let customer: HashMap<&str, Pid> = (0..ids.pid.len())
+                .filter(|&i| ids.kind[i] == IdKind::CustomerId)
+                .map(|i| (ids.value(i), ids.pid[i]))
+                .collect();
+            crm_order = crm[0]
+                .iter()
+                .enumerate()
+                .filter_map(|(row, cid)| Some((*customer.get(cid.as_deref()?)?, row as u32)))
+                .collect();
+            crm_order.sort_unstable();
+        }
+        Ok(Contacts { ids, id_order, crm, crm_order, default_country, next_id: 0, next_crm: 0 })
+    }
+
+    /// Adds CRM record `row` to `h`.
+    fn add_crm(&mut self, h: &mut HashedContact, row: usize) {
+        let mut take = |col: usize| self.crm[col][row].take();
+        let contact = Contact {
+            email: take(1),
+            phone: take(2),
+            first_name: take(3),
+            last_name: take(4),
+            city: take(5),
+            zip: take(6),
+            country: take(7),
+            birth_date: take(8),
+            gender: take(9),
+            ..Contact::default()
+        };
+        h.merge(&HashedContact::from_contact(&contact, self.default_country));
+    }
+
+    /// Adds identifier row `i` to `h`.
+    fn add_identifier(&self, h: &mut HashedContact, i: usize) {
+        let value = self.ids.value(i);
+        match self.ids.kind[i] {
+            IdKind::CustomerId => {
                 h.add(HField::ExternId, value.as_bytes());
                 h.add_hash_of(HField::MetaExternId, value);
             }
-            "cookie" => {
+            IdKind::Cookie => {
                 h.add(HField::Cookie, value.as_bytes());
             }
-            "device" => {
+            IdKind::Device => {
                 if let Ok(m) = normalize_maid(value) {
                     h.add(HField::Maid, m.as_bytes());
                 }
             }
             // Hashes of trim + lowercase emails (CRM and logins): Meta's and LiveRamp's form.
-            "email" => {
+            IdKind::Email => {
                 if let Ok(d) = hex::decode(value) {
                     h.add(HField::MetaEmail, &d);
                 }
             }
             // Hashes of E.164 phones with `+`: Google's and LiveRamp's form.
-            "phone" => {
+            IdKind::Phone => {
                 if let Ok(d) = hex::decode(value) {
                     h.add(HField::GooglePhone, &d);
                 }
             }
-            _ => {}
         }
     }
-    let mut out: Vec<HashedContact> = by_pid.into_values().filter(|h| !h.is_empty()).collect();
-    out.sort_unstable_by_key(|h| h.pid);
-    Ok(out)
+}
+
+impl Iterator for Contacts {
+    type Item = HashedContact;
+
+    fn next(&mut self) -> Option<HashedContact> {
+        loop {
+            let next_id = self.id_order.get(self.next_id).map(|&i| self.ids.pid[i as usize]);
+            let next_crm = self.crm_order.get(self.next_crm).map(|&(p, _)| p);
+            let pid = match (next_id, next_crm) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => a.or(b)?,
+            };
+            let mut h = HashedContact::new(pid);
+            while let Some(&(p, row)) = self.crm_order.get(self.next_crm) {
+                if p != pid {
+                    break;
+                }
+                self.add_crm(&mut h, row as usize);
+                self.next_crm += 1;
+            }
+            while let Some(&i) = self.id_order.get(self.next_id) {
+                if self.ids.pid[i as usize] != pid {
+                    break;
+                }
+                self.add_identifier(&mut h, i as usize);
+                self.next_id += 1;
+            }
+            if !h.is_empty() {
+                return Some(h);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -473,7 +574,7 @@ mod tests {
             (5, "customer_id".into(), "C2".into()),
             (8, "cookie".into(), "def".into()),
         ];
-        let out = build_from(dir.path(), None, &ids).unwrap();
+        let out: Vec<HashedContact> = build_from(dir.path(), None, ids).unwrap().collect();
         assert_eq!(out.iter().map(|h| h.pid).collect::<Vec<_>>(), [0, 5, 8]);
         let a = &out[0];
         let d = |s: &str| crate::normalize::sha256_hex(s);

@@ -550,7 +550,8 @@ mod tests {
         }
         let r = link(&mut g, act, 8, 100);
         assert!(r.labelled_pairs > 0 && r.labelled_same > 0, "{r:?}");
-        let roots = g.cluster(MergeRule::All { min_confidence: 0.5 }, 100).roots;
+        let roots =
+            g.cluster(MergeRule::All { min_confidence: 0.5, min_crm_confidence: 0.5 }, 100).roots;
         let a0 = g.get(Kind::Email, "a0").unwrap();
         let b0 = g.get(Kind::Email, "b0").unwrap();
         assert_eq!(roots[anon as usize], roots[a0 as usize], "{r:?}");

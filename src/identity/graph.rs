@@ -132,6 +132,9 @@ pub enum MergeRule {
     All {
         /// Minimum score of a probabilistic link.
         min_confidence: f32,
+        /// Minimum score of a CRM-to-CRM probabilistic link (never below `min_confidence`): it
+        /// merges two customer records, two known people, so it needs more than a device link.
+        min_crm_confidence: f32,
     },
 }
 
@@ -140,8 +143,13 @@ impl MergeRule {
     pub fn admits(&self, link: &Link) -> bool {
         match self {
             MergeRule::Deterministic => link.rule.is_deterministic(),
-            MergeRule::All { min_confidence } => {
-                link.rule.is_deterministic() || link.score >= *min_confidence
+            MergeRule::All { min_confidence, min_crm_confidence } => {
+                let min = if link.rule == Rule::CrmProbabilistic {
+                    min_confidence.max(*min_crm_confidence)
+                } else {
+                    *min_confidence
+                };
+                link.rule.is_deterministic() || link.score >= min
             }
         }
     }
@@ -524,10 +532,21 @@ mod tests {
         let (det, _) = g.clusters(MergeRule::Deterministic, 100);
         assert_ne!(det[customers[0] as usize], det[customers[1] as usize], "shared phone cut");
         assert_ne!(det[c1 as usize], det[c2 as usize]);
-        let (all, _) = g.clusters(MergeRule::All { min_confidence: 0.9 }, 100);
+        let (all, _) =
+            g.clusters(MergeRule::All { min_confidence: 0.9, min_crm_confidence: 0.9 }, 100);
         assert_eq!(all[c1 as usize], all[c2 as usize]);
-        let (strict, _) = g.clusters(MergeRule::All { min_confidence: 0.99 }, 100);
+        let (strict, _) =
+            g.clusters(MergeRule::All { min_confidence: 0.99, min_crm_confidence: 0.99 }, 100);
         assert_ne!(strict[c1 as usize], strict[c2 as usize]);
+        // A CRM-to-CRM link at 0.97 merges two customers only under a CRM bar at or below it; the
+        // device link at 0.95 is judged by the general bar.
+        g.link(customers[3], customers[4], Rule::CrmProbabilistic, 0.97);
+        let rule = |crm| MergeRule::All { min_confidence: 0.9, min_crm_confidence: crm };
+        let (lax, _) = g.clusters(rule(0.95), 100);
+        assert_eq!(lax[customers[3] as usize], lax[customers[4] as usize]);
+        let (crm_strict, _) = g.clusters(rule(0.99), 100);
+        assert_ne!(crm_strict[customers[3] as usize], crm_strict[customers[4] as usize]);
+        assert_eq!(crm_strict[c1 as usize], crm_strict[c2 as usize]);
     }
 
     #[test]
@@ -541,12 +560,12 @@ mod tests {
         g.link(c1, c2, Rule::CrossDevice, 0.99);
         g.link(c2, c3, Rule::CrossDevice, 0.95);
         g.link(c1, c3, Rule::CrossDevice, 0.93);
-        let c = g.cluster(MergeRule::All { min_confidence: 0.9 }, 100);
+        let c = g.cluster(MergeRule::All { min_confidence: 0.9, min_crm_confidence: 0.9 }, 100);
         assert_ne!(c.roots[e1 as usize], c.roots[e2 as usize], "two emails stay apart");
         assert_eq!(c.roots[c3 as usize], c.roots[c2 as usize], "the anonymous cookie attaches");
         assert_eq!(c.refused_anchor, 2);
         g.link(e1, e2, Rule::CrmRecord, 1.0);
-        let c = g.cluster(MergeRule::All { min_confidence: 0.9 }, 100);
+        let c = g.cluster(MergeRule::All { min_confidence: 0.9, min_crm_confidence: 0.9 }, 100);
         assert_eq!(c.roots[e1 as usize], c.roots[e2 as usize]);
     }
 }
