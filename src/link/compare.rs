@@ -12,6 +12,7 @@
 //! It does not own the weights (see [`super::fellegi_sunter`]) nor the choice of kind for a
 //! column (see [`super::autoconfig`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -372,41 +373,61 @@ pub fn bounded_dl(a: &str, b: &str, max: usize) -> usize {
     osa_bit_parallel(x, y).min(max + 1)
 }
 
+thread_local! {
+    /// Per ASCII byte, a bit mask of its positions in a value; all zero between uses.
+    static MASKS: RefCell<[u64; 128]> = const { RefCell::new([0; 128]) };
+}
+
+/// Calls `f` with the positions of each byte of `v` (ASCII, at most 64 bytes) as bit masks.
+/// The table is kept per thread and cleared after use, byte by byte, which is cheaper than
+/// zeroing a fresh 1 KiB table per comparison.
+fn with_masks<R>(v: &[u8], f: impl FnOnce(&[u64; 128]) -> R) -> R {
+    MASKS.with(|m| {
+        let mut pm = m.borrow_mut();
+        for (i, &c) in v.iter().enumerate() {
+            pm[c as usize] |= 1 << i;
+        }
+        let out = f(&pm);
+        for &c in v {
+            pm[c as usize] = 0;
+        }
+        out
+    })
+}
+
 /// Optimal string alignment distance of two ASCII values, `x` shorter than 64 bytes, after
 /// Hyyrö, "A bit-vector algorithm for computing Levenshtein and Damerau edit distances" (2003).
 fn osa_bit_parallel(x: &[u8], y: &[u8]) -> usize {
     if x.is_empty() {
         return y.len();
     }
-    let mut pm = [0u64; 128];
-    for (i, &c) in x.iter().enumerate() {
-        pm[c as usize] |= 1 << i;
-    }
-    let last = 1u64 << (x.len() - 1);
-    let (mut vp, mut vn, mut d0, mut pm_old) = (u64::MAX, 0u64, 0u64, 0u64);
-    let mut dist = x.len();
-    for &c in y {
-        let pm_j = pm[c as usize];
-        let tr = (((!d0) & pm_j) << 1) & pm_old;
-        d0 = ((((pm_j & vp).wrapping_add(vp)) ^ vp) | pm_j | vn) | tr;
-        let mut hp = vn | !(d0 | vp);
-        let mut hn = d0 & vp;
-        if hp & last != 0 {
-            dist += 1;
-        } else if hn & last != 0 {
-            dist -= 1;
+    with_masks(x, |pm| {
+        let last = 1u64 << (x.len() - 1);
+        let (mut vp, mut vn, mut d0, mut pm_old) = (u64::MAX, 0u64, 0u64, 0u64);
+        let mut dist = x.len();
+        for &c in y {
+            let pm_j = pm[c as usize];
+            let tr = (((!d0) & pm_j) << 1) & pm_old;
+            d0 = ((((pm_j & vp).wrapping_add(vp)) ^ vp) | pm_j | vn) | tr;
+            let mut hp = vn | !(d0 | vp);
+            let mut hn = d0 & vp;
+            if hp & last != 0 {
+                dist += 1;
+            } else if hn & last != 0 {
+                dist -= 1;
+            }
+            hp = (hp << 1) | 1;
+            hn <<= 1;
+            vp = hn | !(d0 | hp);
+            vn = hp & d0;
+            pm_old = pm_j;
         }
-        hp = (hp << 1) | 1;
-        hn <<= 1;
-        vp = hn | !(d0 | hp);
-        vn = hp & d0;
-        pm_old = pm_j;
-    }
-    dist
+        dist
+    })
 }
 
 /// How many times each byte class occurs in a value (letters one class each, the space one,
-/// digits folded five ways, the rest one): a cheap signature bounding the Jaro-Winkler matches
+/// digits folded four ways, the rest one): a cheap signature bounding the Jaro-Winkler matches
 /// of two values from above. Folding classes only loosens the bound, never breaks it.
 /// Values that are not ASCII or longer than 64 bytes get no bag (class 31 holds [`NO_BAG`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -496,29 +517,28 @@ fn jaro_winkler_ascii(x: &[u8], y: &[u8]) -> f64 {
     } else if la == 0 || lb == 0 {
         return 0.0;
     }
-    // Positions of each ASCII byte in `y`.
-    let mut pm = [0u64; 128];
-    for (j, &c) in y.iter().enumerate() {
-        pm[c as usize] |= 1 << j;
-    }
     let below = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
     let range = (la.max(lb) / 2).saturating_sub(1);
-    let mut fa = 0u64;
-    let mut fb = 0u64;
-    let mut matches = 0usize;
-    for (i, &c) in x.iter().enumerate() {
-        let lo = i.saturating_sub(range);
-        let hi = lb.min(i + range + 1);
-        if lo >= hi {
-            continue;
+    // Matched positions of `x` and `y`, from the positions of each byte in `y`.
+    let (fa, fb, matches) = with_masks(y, |pm| {
+        let mut fa = 0u64;
+        let mut fb = 0u64;
+        let mut matches = 0usize;
+        for (i, &c) in x.iter().enumerate() {
+            let lo = i.saturating_sub(range);
+            let hi = lb.min(i + range + 1);
+            if lo >= hi {
+                continue;
+            }
+            let cand = pm[c as usize] & below(hi) & !below(lo) & !fb;
+            if cand != 0 {
+                fb |= cand & cand.wrapping_neg();
+                fa |= 1 << i;
+                matches += 1;
+            }
         }
-        let cand = pm[c as usize] & below(hi) & !below(lo) & !fb;
-        if cand != 0 {
-            fb |= cand & cand.wrapping_neg();
-            fa |= 1 << i;
-            matches += 1;
-        }
-    }
+        (fa, fb, matches)
+    });
     if matches == 0 {
         return 0.0;
     }
