@@ -12,6 +12,7 @@
 //! It does not own the weights (see [`super::fellegi_sunter`]) nor the choice of kind for a
 //! column (see [`super::autoconfig`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -118,12 +119,18 @@ impl Kind {
         (!s.is_empty()).then_some(s)
     }
 
-    /// The level of two normalised, non-missing, different-looking values (exact equality is
-    /// detected by the caller through the dictionary ids).
+    /// The level of two normalised, non-missing values (exact equality is detected by the
+    /// caller through the dictionary ids, or here).
     pub fn level(self, a: &str, b: &str) -> u8 {
         if a == b {
             return EXACT;
         }
+        self.level_distinct(a, b)
+    }
+
+    /// The level of two normalised, non-missing values known to differ (interned values with
+    /// different ids): [`Kind::level`] without the equality test.
+    pub fn level_distinct(self, a: &str, b: &str) -> u8 {
         match self {
             Kind::Ignore => MISSING,
             Kind::Exact => 2,
@@ -133,7 +140,7 @@ impl Kind {
                     2
                 } else if jw >= 0.88 {
                     3
-                } else if jw >= 0.70 {
+                } else if jw >= NAME_FLOOR {
                     4
                 } else {
                     5
@@ -143,7 +150,7 @@ impl Kind {
                 let jw = jaro_winkler(a, b);
                 if jw >= 0.92 {
                     2
-                } else if jw >= 0.80 || word_overlap(a, b) >= 0.5 {
+                } else if jw >= TEXT_FLOOR || word_overlap(a, b) >= 0.5 {
                     3
                 } else {
                     4
@@ -157,17 +164,8 @@ impl Kind {
             Kind::Date => {
                 if bounded_dl(a, b, 1) <= 1 {
                     2
-                } else if a.len() == 8 && b.len() == 8 {
-                    let (ab, bb) = (a.as_bytes(), b.as_bytes());
-                    if ab[..4] == bb[..4] && ab[4..6] == bb[6..8] && ab[6..8] == bb[4..6] {
-                        3
-                    } else if ab[..6] == bb[..6] {
-                        4
-                    } else {
-                        5
-                    }
                 } else {
-                    5
+                    self.level_distinct_date(a.as_bytes(), b.as_bytes())
                 }
             }
             Kind::Number => {
@@ -185,6 +183,96 @@ impl Kind {
     }
 }
 
+/// The lowest Jaro-Winkler band of [`Kind::Name`].
+const NAME_FLOOR: f64 = 0.70;
+/// The lowest Jaro-Winkler band of [`Kind::Text`].
+const TEXT_FLOOR: f64 = 0.80;
+
+impl Kind {
+    /// The level of two different values of a Jaro-Winkler kind whose similarity is known to be
+    /// below the kind's lowest band ([`NAME_FLOOR`], [`TEXT_FLOOR`]): what
+    /// [`Kind::level_distinct`] would return, without the similarity.
+    fn level_below_jw_floor(self, a: &[u8], b: &[u8]) -> u8 {
+        match self {
+            Kind::Name => 5,
+            _ => {
+                debug_assert_eq!(self, Kind::Text);
+                if word_overlap_bytes(a, b) >= 0.5 {
+                    3
+                } else {
+                    4
+                }
+            }
+        }
+    }
+
+    /// [`Kind::level_distinct`] of two different ASCII values shorter than 64 bytes, with their
+    /// bags for the Jaro-Winkler kinds: the same level, on the allocation-free paths without
+    /// re-checking the values, skipping the similarity when the bags rule the bands out.
+    /// Kinds without a fast path return `None`.
+    fn level_fast(self, x: &[u8], y: &[u8], bags: Option<(&LetterBag, &LetterBag)>) -> Option<u8> {
+        Some(match self {
+            Kind::Name | Kind::Text => {
+                let floor = if self == Kind::Name { NAME_FLOOR } else { TEXT_FLOOR };
+                if let Some((ba, bb)) = bags {
+                    if jaro_winkler_bound_ascii(x, y, ba, bb) < floor {
+                        return Some(self.level_below_jw_floor(x, y));
+                    }
+                }
+                let jw = jaro_winkler_ascii(x, y);
+                if jw >= 0.92 {
+                    2
+                } else if self == Kind::Name {
+                    if jw >= 0.88 {
+                        3
+                    } else if jw >= NAME_FLOOR {
+                        4
+                    } else {
+                        5
+                    }
+                } else if jw >= TEXT_FLOOR || word_overlap_bytes(x, y) >= 0.5 {
+                    3
+                } else {
+                    4
+                }
+            }
+            Kind::Code => {
+                if x.len().abs_diff(y.len()) > 2 {
+                    return Some(4);
+                }
+                match osa_bit_parallel(x, y) {
+                    1 => 2,
+                    2 => 3,
+                    _ => 4,
+                }
+            }
+            Kind::Date => {
+                if x.len().abs_diff(y.len()) <= 1 && osa_bit_parallel(x, y) <= 1 {
+                    2
+                } else {
+                    self.level_distinct_date(x, y)
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// The levels of two dates more than one edit apart.
+    fn level_distinct_date(self, ab: &[u8], bb: &[u8]) -> u8 {
+        if ab.len() == 8 && bb.len() == 8 {
+            if ab[..4] == bb[..4] && ab[4..6] == bb[6..8] && ab[6..8] == bb[4..6] {
+                3
+            } else if ab[..6] == bb[..6] {
+                4
+            } else {
+                5
+            }
+        } else {
+            5
+        }
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -193,11 +281,26 @@ impl fmt::Display for Kind {
 
 /// Lowercase, accents removed (NFKD without combining marks).
 pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        // ASCII has no decomposition: lowercasing is all there is to do.
+        return s.to_ascii_lowercase();
+    }
     s.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
 }
 
 /// Folded, punctuation turned into spaces, runs of spaces collapsed.
 pub fn words(s: &str) -> String {
+    if s.is_ascii() {
+        // The same in one pass: ASCII letters and digits are the alphanumeric ASCII characters.
+        let mut out = String::with_capacity(s.len());
+        for w in s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(w.bytes().map(|b| b.to_ascii_lowercase() as char));
+        }
+        return out;
+    }
     let folded: String =
         fold(s).chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -227,12 +330,17 @@ pub fn normalise_date(raw: &str) -> String {
 
 /// Share of the words of the shorter value found in the other.
 fn word_overlap(a: &str, b: &str) -> f64 {
+    word_overlap_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`word_overlap`] on the bytes of the values.
+fn word_overlap_bytes(a: &[u8], b: &[u8]) -> f64 {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     let mut n = 0;
     let mut hit = 0;
-    for w in short.split(' ') {
+    for w in short.split(|&c| c == b' ') {
         n += 1;
-        if long.split(' ').any(|x| x == w) {
+        if long.split(|&c| c == b' ').any(|x| x == w) {
             hit += 1;
         }
     }
@@ -243,13 +351,13 @@ fn word_overlap(a: &str, b: &str) -> f64 {
     }
 }
 
-/// Longest ASCII value compared on the allocation-free paths.
+/// Longest ASCII value compared on the allocation-free paths (one bit per position in a `u64`).
 const FAST_LEN: usize = 64;
 
 /// Damerau-Levenshtein distance (optimal string alignment: adjacent transpositions count one
-/// edit), or `max + 1` as soon as it is known to exceed `max`. ASCII values up to 64 bytes are
-/// compared on the stack, row by row, stopping when a whole row exceeds `max`; others go through
-/// `strsim`.
+/// edit), capped at `max + 1`. ASCII values shorter than 64 bytes are compared bit-parallel
+/// (Hyyrö 2003: one machine word holds a whole column of the matrix, so the cost is one step per
+/// byte of `b`); others go through `strsim`.
 pub fn bounded_dl(a: &str, b: &str, max: usize) -> usize {
     let (x, y) = (a.as_bytes(), b.as_bytes());
     if !(a.is_ascii() && b.is_ascii() && x.len() < FAST_LEN && y.len() < FAST_LEN) {
@@ -262,78 +370,186 @@ pub fn bounded_dl(a: &str, b: &str, max: usize) -> usize {
     if x.len().abs_diff(y.len()) > max {
         return max + 1;
     }
-    let n = y.len();
-    let mut prev2 = [0usize; FAST_LEN];
-    let mut prev = [0usize; FAST_LEN];
-    let mut cur = [0usize; FAST_LEN];
-    for (j, p) in prev.iter_mut().enumerate().take(n + 1) {
-        *p = j;
+    osa_bit_parallel(x, y).min(max + 1)
+}
+
+thread_local! {
+    /// Per ASCII byte, a bit mask of its positions in a value; all zero between uses.
+    static MASKS: RefCell<[u64; 128]> = const { RefCell::new([0; 128]) };
+}
+
+/// Calls `f` with the positions of each byte of `v` (ASCII, at most 64 bytes) as bit masks.
+/// The table is kept per thread and cleared after use, byte by byte, which is cheaper than
+/// zeroing a fresh 1 KiB table per comparison.
+fn with_masks<R>(v: &[u8], f: impl FnOnce(&[u64; 128]) -> R) -> R {
+    MASKS.with(|m| {
+        let mut pm = m.borrow_mut();
+        for (i, &c) in v.iter().enumerate() {
+            pm[c as usize] |= 1 << i;
+        }
+        let out = f(&pm);
+        for &c in v {
+            pm[c as usize] = 0;
+        }
+        out
+    })
+}
+
+/// Optimal string alignment distance of two ASCII values, `x` shorter than 64 bytes, after
+/// Hyyrö, "A bit-vector algorithm for computing Levenshtein and Damerau edit distances" (2003).
+fn osa_bit_parallel(x: &[u8], y: &[u8]) -> usize {
+    if x.is_empty() {
+        return y.len();
     }
-    for i in 1..=x.len() {
-        cur[0] = i;
-        let mut row_min = i;
-        for j in 1..=n {
-            let cost = usize::from(x[i - 1] != y[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
+    with_masks(x, |pm| {
+        let last = 1u64 << (x.len() - 1);
+        let (mut vp, mut vn, mut d0, mut pm_old) = (u64::MAX, 0u64, 0u64, 0u64);
+        let mut dist = x.len();
+        for &c in y {
+            let pm_j = pm[c as usize];
+            let tr = (((!d0) & pm_j) << 1) & pm_old;
+            d0 = ((((pm_j & vp).wrapping_add(vp)) ^ vp) | pm_j | vn) | tr;
+            let mut hp = vn | !(d0 | vp);
+            let mut hn = d0 & vp;
+            if hp & last != 0 {
+                dist += 1;
+            } else if hn & last != 0 {
+                dist -= 1;
             }
-            cur[j] = v;
-            row_min = row_min.min(v);
+            hp = (hp << 1) | 1;
+            hn <<= 1;
+            vp = hn | !(d0 | hp);
+            vn = hp & d0;
+            pm_old = pm_j;
         }
-        if row_min > max {
-            return max + 1;
+        dist
+    })
+}
+
+/// How many times each byte class occurs in a value (letters one class each, the space one,
+/// digits folded four ways, the rest one): a cheap signature bounding the Jaro-Winkler matches
+/// of two values from above. Folding classes only loosens the bound, never breaks it.
+/// Values that are not ASCII or longer than 64 bytes get no bag (class 31 holds [`NO_BAG`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LetterBag([u8; 32]);
+
+/// Marker of a value without a usable bag.
+const NO_BAG: u8 = u8::MAX;
+
+impl LetterBag {
+    /// The bag of `v`.
+    pub fn new(v: &str) -> Self {
+        let mut h = [0u8; 32];
+        if !v.is_ascii() || v.len() > FAST_LEN {
+            h[31] = NO_BAG;
+            return LetterBag(h);
         }
-        prev2 = prev;
-        prev = cur;
+        for b in v.bytes() {
+            let class = match b {
+                b'a'..=b'z' => b - b'a',
+                b' ' => 26,
+                b'0'..=b'9' => 27 + (b - b'0') % 4,
+                _ => 31,
+            };
+            h[class as usize] += 1;
+        }
+        LetterBag(h)
     }
-    prev[n].min(max + 1)
+
+    /// Whether the bag is usable.
+    fn usable(&self) -> bool {
+        self.0[31] != NO_BAG
+    }
+
+    /// An upper bound on the number of equal bytes the two values could pair up.
+    fn common(&self, other: &LetterBag) -> usize {
+        self.0.iter().zip(&other.0).map(|(&p, &q)| p.min(q) as usize).sum()
+    }
+}
+
+/// An upper bound of `jaro_winkler(a, b)` from the values' bags (no transposition, every
+/// common byte matched within the window), slightly raised to absorb rounding; `f64::INFINITY`
+/// when a bag is unusable. Used to skip pairs that cannot reach a band.
+pub fn jaro_winkler_bound(a: &str, b: &str, ba: &LetterBag, bb: &LetterBag) -> f64 {
+    if !(ba.usable() && bb.usable()) {
+        return f64::INFINITY;
+    }
+    jaro_winkler_bound_ascii(a.as_bytes(), b.as_bytes(), ba, bb)
+}
+
+/// [`jaro_winkler_bound`] of two values with usable bags.
+fn jaro_winkler_bound_ascii(a: &[u8], b: &[u8], ba: &LetterBag, bb: &LetterBag) -> f64 {
+    let (la, lb) = (a.len(), b.len());
+    if la == 0 || lb == 0 {
+        return f64::INFINITY;
+    }
+    let m = ba.common(bb).min(la).min(lb);
+    if m == 0 {
+        return 0.0;
+    }
+    let m = m as f64;
+    // The same operations as `jaro_winkler` with no transposition: each is monotonic, so this
+    // is at least the real similarity.
+    let sim = (m / la as f64 + m / lb as f64 + 1.0) / 3.0;
+    let prefix = a.iter().zip(b).take(4).take_while(|(p, q)| p == q).count();
+    let jw = if sim > 0.7 { sim + 0.1 * prefix as f64 * (1.0 - sim) } else { sim };
+    jw + 1e-9
 }
 
 /// Jaro-Winkler similarity, the same as `strsim::jaro_winkler`, without allocating for ASCII
-/// values up to 64 bytes.
+/// values up to 64 bytes: the positions of each byte of `b` are a bit mask, so the first
+/// unmatched equal byte within the window is found with a few bit operations instead of a scan
+/// (the same greedy matching as the textbook loop, hence the same result to the last bit).
 pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     let (x, y) = (a.as_bytes(), b.as_bytes());
     if !(a.is_ascii() && b.is_ascii() && x.len() <= FAST_LEN && y.len() <= FAST_LEN) {
         return strsim::jaro_winkler(a, b);
     }
+    jaro_winkler_ascii(x, y)
+}
+
+/// [`jaro_winkler`] of two ASCII values of at most 64 bytes.
+fn jaro_winkler_ascii(x: &[u8], y: &[u8]) -> f64 {
+    debug_assert!(x.len() <= FAST_LEN && y.len() <= FAST_LEN && x.is_ascii() && y.is_ascii());
     let (la, lb) = (x.len(), y.len());
     if la == 0 && lb == 0 {
         return 1.0;
     } else if la == 0 || lb == 0 {
         return 0.0;
     }
+    let below = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
     let range = (la.max(lb) / 2).saturating_sub(1);
-    let mut fa = [false; FAST_LEN];
-    let mut fb = [false; FAST_LEN];
-    let mut matches = 0usize;
-    for i in 0..la {
-        let lo = i.saturating_sub(range);
-        let hi = lb.min(i + range + 1);
-        for j in lo..hi {
-            if !fb[j] && x[i] == y[j] {
-                fa[i] = true;
-                fb[j] = true;
+    // Matched positions of `x` and `y`, from the positions of each byte in `y`.
+    let (fa, fb, matches) = with_masks(y, |pm| {
+        let mut fa = 0u64;
+        let mut fb = 0u64;
+        let mut matches = 0usize;
+        for (i, &c) in x.iter().enumerate() {
+            let lo = i.saturating_sub(range);
+            let hi = lb.min(i + range + 1);
+            if lo >= hi {
+                continue;
+            }
+            let cand = pm[c as usize] & below(hi) & !below(lo) & !fb;
+            if cand != 0 {
+                fb |= cand & cand.wrapping_neg();
+                fa |= 1 << i;
                 matches += 1;
-                break;
             }
         }
-    }
+        (fa, fb, matches)
+    });
     if matches == 0 {
         return 0.0;
     }
+    // Transpositions: the k-th matched byte of `x` against the k-th matched byte of `y`.
     let mut t = 0usize;
-    let mut j = 0usize;
-    for i in 0..la {
-        if fa[i] {
-            while !fb[j] {
-                j += 1;
-            }
-            if x[i] != y[j] {
-                t += 1;
-            }
-            j += 1;
-        }
+    let (mut ma, mut mb) = (fa, fb);
+    while ma != 0 {
+        let (i, j) = (ma.trailing_zeros() as usize, mb.trailing_zeros() as usize);
+        t += usize::from(x[i] != y[j]);
+        ma &= ma - 1;
+        mb &= mb - 1;
     }
     let m = matches as f64;
     let sim = (m / la as f64 + m / lb as f64 + (matches - t / 2) as f64 / m) / 3.0;
@@ -398,6 +614,17 @@ pub struct PreparedField {
     pub ids: [Vec<u32>; 2],
     /// Per dictionary entry: how many records of (left, right) hold it.
     pub counts: Vec<[u32; 2]>,
+    /// Per dictionary entry, for the Jaro-Winkler kinds (name, text): its [`LetterBag`], which
+    /// rules out most pairs below the lowest band without computing the similarity. Empty for
+    /// the other kinds.
+    pub bags: Vec<LetterBag>,
+    /// The bytes of the dictionary's ASCII entries shorter than 64 bytes, one after the other,
+    /// so that comparing them reads one compact array instead of chasing one allocation per
+    /// value.
+    arena: Vec<u8>,
+    /// Per dictionary entry: `(start, len)` in `arena`, or `(0, FAST_LEN)` for an entry that is
+    /// not there (not ASCII, or too long): those take the general path.
+    spans: Vec<(u32, u32)>,
 }
 
 impl PreparedField {
@@ -430,7 +657,32 @@ impl PreparedField {
         };
         let l = intern(left, 0);
         let r = right.map(|r| intern(r, 1)).unwrap_or_default();
-        PreparedField { name: name.to_string(), kind, dict, ids: [l, r], counts }
+        let bags = match kind {
+            Kind::Name | Kind::Text => dict.iter().map(|v| LetterBag::new(v)).collect(),
+            _ => Vec::new(),
+        };
+        let mut arena = Vec::new();
+        let spans = dict
+            .iter()
+            .map(|v| {
+                if v.is_ascii() && v.len() < FAST_LEN {
+                    arena.extend_from_slice(v.as_bytes());
+                    ((arena.len() - v.len()) as u32, v.len() as u32)
+                } else {
+                    (0, FAST_LEN as u32)
+                }
+            })
+            .collect();
+        PreparedField {
+            name: name.to_string(),
+            kind,
+            dict,
+            ids: [l, r],
+            counts,
+            bags,
+            arena,
+            spans,
+        }
     }
 
     /// The level of record `i` on side `si` against record `j` on side `sj`.
@@ -442,7 +694,17 @@ impl PreparedField {
         } else if a == b {
             EXACT
         } else {
-            self.kind.level(&self.dict[a as usize], &self.dict[b as usize])
+            let (a, b) = (a as usize, b as usize);
+            let ((sa, la), (sb, lb)) = (self.spans[a], self.spans[b]);
+            if la < FAST_LEN as u32 && lb < FAST_LEN as u32 {
+                let x = &self.arena[sa as usize..(sa + la) as usize];
+                let y = &self.arena[sb as usize..(sb + lb) as usize];
+                let bags = self.bags.get(a).zip(self.bags.get(b));
+                if let Some(level) = self.kind.level_fast(x, y, bags) {
+                    return level;
+                }
+            }
+            self.kind.level_distinct(&self.dict[a], &self.dict[b])
         }
     }
 }
@@ -486,6 +748,117 @@ mod tests {
                     assert_eq!(bounded_dl(a, b, max), osa.min(max + 1), "dl {a} {b} {max}");
                 }
             }
+        }
+    }
+
+    /// Random values over small alphabets (many shared bytes, repeats and transpositions),
+    /// compared with `strsim` and with the bags' bound.
+    #[test]
+    fn fast_measures_agree_with_strsim_on_random_values() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let alphabets: [&[u8]; 4] =
+            [b"ab", b"abc d", b"0123456789", b"abcdefghijklmnopqrstuvwxyz "];
+        for round in 0..40_000 {
+            let abc = alphabets[round % alphabets.len()];
+            let value = |rng: &mut rand_chacha::ChaCha8Rng| -> String {
+                let n = if round % 50 == 0 { rng.gen_range(55..=70) } else { rng.gen_range(0..14) };
+                (0..n).map(|_| abc[rng.gen_range(0..abc.len())] as char).collect()
+            };
+            let a = value(&mut rng);
+            let b = if rng.gen_bool(0.3) {
+                // A near copy: one or two edits.
+                let mut v: Vec<u8> = a.clone().into_bytes();
+                for _ in 0..rng.gen_range(1..3) {
+                    if v.len() > 1 && rng.gen_bool(0.5) {
+                        let k = rng.gen_range(0..v.len() - 1);
+                        v.swap(k, k + 1);
+                    } else if !v.is_empty() {
+                        let k = rng.gen_range(0..v.len());
+                        v[k] = abc[rng.gen_range(0..abc.len())];
+                    }
+                }
+                String::from_utf8(v).unwrap()
+            } else {
+                value(&mut rng)
+            };
+            let want = strsim::jaro_winkler(&a, &b);
+            let got = jaro_winkler(&a, &b);
+            assert_eq!(got.to_bits(), want.to_bits(), "jw {a:?} {b:?}");
+            if !a.is_empty() && !b.is_empty() {
+                let bound = jaro_winkler_bound(&a, &b, &LetterBag::new(&a), &LetterBag::new(&b));
+                assert!(bound >= want, "bound {bound} < jw {want} for {a:?} {b:?}");
+            }
+            let osa = strsim::osa_distance(&a, &b);
+            if a.len() < FAST_LEN && b.len() < FAST_LEN {
+                assert_eq!(osa_bit_parallel(a.as_bytes(), b.as_bytes()), osa, "osa {a:?} {b:?}");
+            }
+            for max in 0..4 {
+                assert_eq!(bounded_dl(&a, &b, max), osa.min(max + 1), "dl {a:?} {b:?} {max}");
+            }
+        }
+    }
+
+    /// The prepared comparison (bags, fast paths) gives the same level as [`Kind::level`].
+    #[test]
+    fn prepared_levels_agree_with_the_plain_levels() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut l: Vec<Option<String>> = ["michaela", "courtney", "stanley street", "miami", "jo"]
+            .map(|s| Some(s.into()))
+            .into();
+        let mut r: Vec<Option<String>> = ["micheala", "painter", "stanly st", "bega flats", "joe"]
+            .map(|s| Some(s.into()))
+            .into();
+        let abc = b"abcde 0123";
+        for _ in 0..60 {
+            for side in [&mut l, &mut r] {
+                let top = if rng.gen_bool(0.05) { 80 } else { 12 };
+                let n = rng.gen_range(1..top);
+                side.push(Some((0..n).map(|_| abc[rng.gen_range(0..abc.len())] as char).collect()));
+            }
+        }
+        l.push(Some("zoë ann".into()));
+        r.push(Some("zoe ann".into()));
+        for kind in [Kind::Name, Kind::Text, Kind::Code, Kind::Date, Kind::Number, Kind::Exact] {
+            let f = PreparedField::new("f", kind, &l, Some(&r));
+            for i in 0..l.len() {
+                for j in 0..r.len() {
+                    let (a, b) = (f.ids[0][i], f.ids[1][j]);
+                    if a == NONE || b == NONE {
+                        continue;
+                    }
+                    let (a, b) = (&f.dict[a as usize], &f.dict[b as usize]);
+                    assert_eq!(f.compare(0, i, 1, j), kind.level(a, b), "{kind} {a:?} {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_folding_shortcuts_match_unicode_folding() {
+        let general_fold = |s: &str| -> String {
+            s.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
+        };
+        let general_words = |s: &str| -> String {
+            let folded: String = general_fold(s)
+                .chars()
+                .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+                .collect();
+            folded.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        for s in [
+            "",
+            "  ",
+            "Zoe-Ann  O'Neil",
+            "\tMAIN st.,\r\n12b ",
+            "a_b~c|d",
+            "ALL CAPS 123",
+            "x\x0b\x0cy",
+            "½ ﬁ",
+        ] {
+            assert_eq!(fold(s), general_fold(s), "{s:?}");
+            assert_eq!(words(s), general_words(s), "{s:?}");
         }
     }
 

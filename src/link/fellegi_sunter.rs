@@ -142,14 +142,36 @@ pub fn estimate_u(
             })
             .collect()
     };
+    // In record order, for locality (the counts do not depend on the order).
+    let mut pairs = pairs;
+    pairs.par_sort_unstable();
     let sj = usize::from(n_right.is_some());
-    fields
-        .par_iter()
-        .map(|f| {
-            let mut counts = vec![0u64; f.kind.levels()];
-            for &(i, j) in &pairs {
-                counts[f.compare(0, i as usize, sj, j as usize) as usize] += 1;
+    // Level counts per field, over chunks of pairs in parallel (integer sums: the result does
+    // not depend on the split).
+    let zero = || -> Vec<Vec<u64>> { fields.iter().map(|f| vec![0u64; f.kind.levels()]).collect() };
+    let all_counts = pairs
+        .par_chunks(4096)
+        .map(|chunk| {
+            let mut counts = zero();
+            for &(i, j) in chunk {
+                for (c, f) in counts.iter_mut().zip(fields) {
+                    c[f.compare(0, i as usize, sj, j as usize) as usize] += 1;
+                }
             }
+            counts
+        })
+        .reduce(zero, |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                for (p, q) in x.iter_mut().zip(y) {
+                    *p += q;
+                }
+            }
+            a
+        });
+    fields
+        .iter()
+        .zip(all_counts)
+        .map(|(f, counts)| {
             let present: u64 = counts[1..].iter().sum();
             let floor = (0.5 / present.max(1) as f64).max(U_FLOOR);
             let mut u: Vec<f64> =
