@@ -55,6 +55,10 @@ pub struct Interaction {
     pub scale: [f32; 2],
     /// Coefficient of the clipped product.
     pub weight: f32,
+    /// Coefficient of the product once standardised (comparable with
+    /// [`LogisticScorer::standardised`]: the card ranks them together).
+    #[serde(default)]
+    pub standardised: f32,
 }
 
 /// Each standardised factor of an interaction is clipped to this many standard deviations.
@@ -162,6 +166,7 @@ impl LogisticScorer {
                     mean: [scaler.mean[a], scaler.mean[b]],
                     scale: [scaler.scale[a], scaler.scale[b]],
                     weight: (beta[d + k] / sd) as f32,
+                    standardised: beta[d + k] as f32,
                 }
             })
             .collect();

@@ -526,26 +526,22 @@ impl ValidLookalikeParams {
             let lambdas: &[f64] = if search_lambda { &self.lambdas } else { &self.lambdas[..1] };
             // Linear first, then with the products of the strongest features: weaker
             // regularisation and the extra terms each have to earn their place.
-            let mut candidates = vec![Vec::new()];
-            for round in 0..2 {
-                let Some(pairs) = candidates.pop() else { break };
+            let try_all = |pairs: &[(usize, usize)], best: &mut Option<(f64, LogisticScorer)>| {
                 for &lambda in lambdas {
-                    let m = LogisticScorer::fit(&pos, &neg, &scaler, lambda, &pairs)?;
+                    let m = LogisticScorer::fit(&pos, &neg, &scaler, lambda, pairs)?;
                     let mut out = vec![0f32; val_rows.len()];
                     m.logits(xv.view(), &mut out);
                     let auc = metrics::auc(&out, &labels).unwrap_or(0.5);
-                    if best.as_ref().is_none_or(|(b, _)| auc > b + 1e-3) {
-                        best = Some((auc, m));
+                    if best.as_ref().is_none_or(|(b, _)| auc > *b + 1e-3) {
+                        *best = Some((auc, m));
                     }
                 }
-                if round == 0 {
-                    if let Some((_, m)) = &best {
-                        let pairs = m.strongest_pairs(INTERACTION_FEATURES);
-                        if x.ncols() >= 2 && !pairs.is_empty() {
-                            candidates.push(pairs);
-                        }
-                    }
-                }
+                Ok::<(), Error>(())
+            };
+            try_all(&[], &mut best)?;
+            let pairs = best.as_ref().map(|(_, m)| m.strongest_pairs(INTERACTION_FEATURES));
+            if let Some(pairs) = pairs.filter(|p| !p.is_empty()) {
+                try_all(&pairs, &mut best)?;
             }
             if let Some((_, m)) = &best {
                 chosen.lambda = m.lambda;
@@ -660,7 +656,7 @@ impl Scorers {
             } else {
                 format!("{} × {}", names[i.a], names[i.b])
             };
-            (name, i.weight)
+            (name, i.standardised)
         });
         let mut v: Vec<FeatureWeight> = names
             .iter()
