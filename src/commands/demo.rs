@@ -110,8 +110,9 @@ pub fn run(a: DemoArgs, g: &Global) -> Result<()> {
     );
     let q = quality(&store, &world.join("truth"))?;
     println!(
-        "  identity quality against truth: pairwise precision {:.4}, recall {:.4}",
-        q.precision, q.recall
+        "  identity quality against truth: pairwise precision {:.4}, recall {:.4} (among \
+         identifiers with evidence: {:.4})",
+        q.precision, q.recall, q.recall_with_evidence
     );
 
     derive_stage(&mut store, &world)?;

@@ -151,6 +151,11 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
         if q.unseen > 0 {
             println!("  {} identifiers of the truth appear in no source", q.unseen);
         }
+        println!(
+            "  {} identifiers have evidence (a link of any rule or a shared IP); recall among \
+             them {:.4}",
+            q.with_evidence, q.recall_with_evidence
+        );
         if a.by_kinds {
             println!("  {:<30} {:>12} {:>9} {:>9}", "kinds", "true pairs", "recall", "precision");
             for (k, c) in &q.by_kinds {

@@ -181,11 +181,14 @@ fn band(x: f64, edges: &[f64]) -> u8 {
 }
 
 /// Scores cross-device candidate pairs and adds the links to `g`.
+/// Every identifier seen on a shared, non-public IP is marked in `evidence` (it has something a
+/// matcher could tie it by, whatever the score).
 pub fn link(
     g: &mut Graph,
     mut act: Activity,
     max_ip_nodes: usize,
     cap: usize,
+    evidence: &mut [bool],
 ) -> CrossDeviceReport {
     let mut report = CrossDeviceReport::default();
     act.compact();
@@ -223,6 +226,11 @@ pub fn link(
             continue;
         }
         report.shared_ips += 1;
+        for &(n, _, _) in &nodes {
+            if let Some(e) = evidence.get_mut(n as usize) {
+                *e = true;
+            }
+        }
         let size = nodes.len() as u32;
         for x in 0..nodes.len() {
             for y in x + 1..nodes.len() {
@@ -548,7 +556,8 @@ mod tests {
                 }
             }
         }
-        let r = link(&mut g, act, 8, 100);
+        let mut evidence = vec![false; g.len()];
+        let r = link(&mut g, act, 8, 100, &mut evidence);
         assert!(r.labelled_pairs > 0 && r.labelled_same > 0, "{r:?}");
         let roots =
             g.cluster(MergeRule::All { min_confidence: 0.5, min_crm_confidence: 0.5 }, 100).roots;

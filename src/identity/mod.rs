@@ -480,6 +480,14 @@ fn resolve_profiles(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Res
         clock = Instant::now();
     };
     report.stage_secs.insert("read".into(), t0.elapsed().as_secs_f64());
+    // Identifiers the sources give some evidence for: a link of any rule (before the guards), or
+    // a shared IP (marked by the cross-device step). The rest (an ad exposure alone) cannot be
+    // tied to anyone; the quality report gives the recall among the others too.
+    let mut evidence = vec![false; g.len()];
+    for l in &g.links {
+        evidence[l.a as usize] = true;
+        evidence[l.b as usize] = true;
+    }
     for (hub, other, max) in [
         (Kind::Phone, Kind::CustomerId, 3),
         (Kind::Email, Kind::CustomerId, 3),
@@ -493,7 +501,8 @@ fn resolve_profiles(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Res
             *report.hubs_cut.entry(hub.name().to_string()).or_default() += cut;
         }
     }
-    report.cross_device = crossdevice::link(&mut g, act, opts.max_ip_cookies, opts.max_cluster);
+    report.cross_device =
+        crossdevice::link(&mut g, act, opts.max_ip_cookies, opts.max_cluster, &mut evidence);
     report.public_ips = report.cross_device.public_ips;
     stage(&mut report, "guards+cross_device");
     g.dedup_links();
@@ -592,7 +601,8 @@ fn resolve_profiles(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Res
     let pids = pid_of_cluster.clone();
     idmap.save(store)?;
     drop(idmap);
-    write_identifiers(store, &g, &pid_of)?;
+    write_identifiers(store, &g, &pid_of, &evidence)?;
+    drop(evidence);
     let link_cols = vec![
         Column {
             name: "a".into(),
@@ -659,7 +669,12 @@ fn rule_name(r: Rule) -> &'static str {
 }
 
 /// Writes `identity/identifiers.parquet`: key (`kind:value`), kind, pid; row `i` is node `i`.
-fn write_identifiers(store: &Store, g: &Graph, pid_of: &dyn Fn(u32) -> Pid) -> Result<()> {
+fn write_identifiers(
+    store: &Store,
+    g: &Graph,
+    pid_of: &dyn Fn(u32) -> Pid,
+    evidence: &[bool],
+) -> Result<()> {
     let nodes = 0..g.len() as u32;
     let cols = vec![
         Column {
@@ -672,22 +687,37 @@ fn write_identifiers(store: &Store, g: &Graph, pid_of: &dyn Fn(u32) -> Pid) -> R
         },
         Column {
             name: "pid".into(),
-            data: ColumnData::Int(nodes.map(|n| Some(i64::from(pid_of(n)))).collect()),
+            data: ColumnData::Int(nodes.clone().map(|n| Some(i64::from(pid_of(n)))).collect()),
+        },
+        Column {
+            name: "evidence".into(),
+            data: ColumnData::Bool(
+                nodes.map(|n| Some(evidence.get(n as usize).copied().unwrap_or(false))).collect(),
+            ),
         },
     ];
     write_parquet(store.path("identity/identifiers.parquet"), &cols)
 }
 
-/// Reads `identity/identifiers.parquet` in batches, calling `f(kind, value, pid)` per row.
-fn for_each_identifier(store: &Store, mut f: impl FnMut(Kind, &str, Pid)) -> Result<bool> {
+/// Reads `identity/identifiers.parquet` in batches, calling `f(kind, value, pid, evidence)` per
+/// row (`evidence` is true when the table predates the column).
+fn for_each_identifier(store: &Store, mut f: impl FnMut(Kind, &str, Pid, bool)) -> Result<bool> {
     let path = store.path("identity/identifiers.parquet");
     if !path.exists() {
         return Ok(false);
     }
-    let wanted = [("key", SourceKind::Key, true), ("pid", SourceKind::Int, true)];
+    let wanted = [
+        ("key", SourceKind::Key, true),
+        ("pid", SourceKind::Int, true),
+        ("evidence", SourceKind::Bool, false),
+    ];
     read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
         let (kk, kd) = codes(&t, "key");
         let Some(SourceColumn::Int(pids)) = t.get("pid") else { return Ok(()) };
+        let evidence = match t.get("evidence") {
+            Some(SourceColumn::Bool(e)) => Some(e),
+            _ => None,
+        };
         let parsed: Vec<Option<(Kind, &str)>> = kd
             .iter()
             .map(|k| {
@@ -700,7 +730,8 @@ fn for_each_identifier(store: &Store, mut f: impl FnMut(Kind, &str, Pid)) -> Res
             if let (Some(Some((kind, value))), Ok(pid)) =
                 (parsed.get(k as usize), Pid::try_from(*p))
             {
-                f(*kind, value, pid);
+                let e = evidence.and_then(|e| e.get(r).copied().flatten()).unwrap_or(true);
+                f(*kind, value, pid, e);
             }
         }
         Ok(())
@@ -711,7 +742,7 @@ fn for_each_identifier(store: &Store, mut f: impl FnMut(Kind, &str, Pid)) -> Res
 /// The pid each node had in the previous run (`Pid::MAX` when none).
 fn previous_pids(store: &Store, g: &Graph) -> Result<Vec<Pid>> {
     let mut prev = Vec::new();
-    for_each_identifier(store, |kind, value, pid| {
+    for_each_identifier(store, |kind, value, pid, _| {
         if let Some(n) = g.get(kind, value) {
             if prev.is_empty() {
                 prev = vec![Pid::MAX; g.len()];
@@ -837,6 +868,11 @@ pub struct Quality {
     pub recall: f64,
     /// Harmonic mean.
     pub f1: f64,
+    /// Identifiers (of `identifiers`) that the sources give some evidence for: a link of any
+    /// rule, or a shared IP. The others (an ad exposure alone) cannot be tied to anyone.
+    pub with_evidence: usize,
+    /// Share of the true same-person pairs among identifiers with evidence that were found.
+    pub recall_with_evidence: f64,
     /// The counts by pair of identifier kinds (`cookie/email`, ...), to see where pairs are
     /// missed or wrongly merged.
     pub by_kinds: BTreeMap<String, PairCounts>,
@@ -853,10 +889,12 @@ pub fn quality(store: &Store, truth_dir: &Path) -> Result<Quality> {
     // The store's identifiers, interned, with their pids.
     let mut g = Graph::default();
     let mut pid_of: Vec<Pid> = Vec::new();
-    let found = for_each_identifier(store, |kind, value, pid| {
+    let mut evidence: Vec<bool> = Vec::new();
+    let found = for_each_identifier(store, |kind, value, pid, e| {
         let n = g.node(kind, value) as usize;
         if n == pid_of.len() {
             pid_of.push(pid);
+            evidence.push(e);
         }
     })?;
     if !found {
@@ -870,7 +908,10 @@ pub fn quality(store: &Store, truth_dir: &Path) -> Result<Quality> {
     let mut clusters: FxHashMap<Pid, [u32; K]> = FxHashMap::default();
     let mut persons: FxHashMap<u32, [u32; K]> = FxHashMap::default();
     let mut person_ids: FxHashMap<String, u32> = FxHashMap::default();
-    let (mut n, mut unseen) = (0, 0);
+    // The same-person pairs among identifiers with evidence: (found, actual) counts per group.
+    let mut cells_e: FxHashMap<(Pid, u32), u64> = FxHashMap::default();
+    let mut persons_e: FxHashMap<u32, u64> = FxHashMap::default();
+    let (mut n, mut unseen, mut with_evidence) = (0, 0, 0);
     let wanted = [
         ("kind", SourceKind::Key, true),
         ("value", SourceKind::Key, true),
@@ -907,9 +948,18 @@ pub fn quality(store: &Store, truth_dir: &Path) -> Result<Quality> {
             cells.entry((pid, person)).or_insert([0; K])[ki] += 1;
             clusters.entry(pid).or_insert([0; K])[ki] += 1;
             persons.entry(person).or_insert([0; K])[ki] += 1;
+            if evidence[node as usize] {
+                with_evidence += 1;
+                *cells_e.entry((pid, person)).or_default() += 1;
+                *persons_e.entry(person).or_default() += 1;
+            }
         }
         Ok(())
     })?;
+    let pairs_of = |c: &u64| c * c.saturating_sub(1) / 2;
+    let found_e: u64 = cells_e.values().map(pairs_of).sum();
+    let actual_e: u64 = persons_e.values().map(pairs_of).sum();
+    let recall_with_evidence = if actual_e == 0 { 1.0 } else { found_e as f64 / actual_e as f64 };
     // Pairs within one group, by pair of kinds.
     let pairs = |c: &[u32; K], out: &mut [[u64; K]; K]| {
         for i in 0..K {
@@ -946,5 +996,14 @@ pub fn quality(store: &Store, truth_dir: &Path) -> Result<Quality> {
     } else {
         2.0 * precision * recall / (precision + recall)
     };
-    Ok(Quality { identifiers: n, unseen, precision, recall, f1, by_kinds })
+    Ok(Quality {
+        identifiers: n,
+        unseen,
+        precision,
+        recall,
+        f1,
+        with_evidence,
+        recall_with_evidence,
+        by_kinds,
+    })
 }
