@@ -425,61 +425,69 @@ pub fn erase(store: &mut Store, pids: &RoaringBitmap) -> Result<EraseReport> {
     if pids.is_empty() {
         return Ok(r);
     }
-    // Identity graph.
+    // Identity graph. The links name identifiers by row, so the links of the forgotten rows go
+    // and the others are renumbered (`new_row[old]`; empty when no row goes).
     let ipath = store.path(IDENTIFIERS);
-    let mut removed_keys: HashSet<String> = HashSet::new();
+    let mut new_row: Vec<Option<i64>> = Vec::new();
     if ipath.exists() {
-        let c = read_text_columns(&ipath, &["key", "kind", "pid"], &[])?;
-        let keep: Vec<usize> = (0..c[0].len())
-            .filter(|&i| {
-                let gone = c[2][i]
-                    .as_deref()
-                    .and_then(|p| p.parse::<Pid>().ok())
-                    .is_some_and(|p| pids.contains(p));
-                if gone {
-                    if let Some(k) = &c[0][i] {
-                        removed_keys.insert(k.clone());
-                    }
-                }
-                !gone
-            })
-            .collect();
-        if keep.len() < c[0].len() {
-            r.identifiers = (c[0].len() - keep.len()) as u64;
+        let c = read_text_columns(&ipath, &["key", "kind", "pid", "evidence"], &["evidence"])?;
+        let n = c[0].len();
+        let gone = |i: usize| {
+            c[2][i].as_deref().and_then(|p| p.parse::<Pid>().ok()).is_some_and(|p| pids.contains(p))
+        };
+        let keep: Vec<usize> = (0..n).filter(|&i| !gone(i)).collect();
+        if keep.len() < n {
+            r.identifiers = (n - keep.len()) as u64;
+            new_row = vec![None; n];
+            for (new, &old) in keep.iter().enumerate() {
+                new_row[old] = Some(new as i64);
+            }
             let pick = |col: usize| keep.iter().map(|&i| c[col][i].clone()).collect::<Vec<_>>();
             let pid_col: Vec<Option<i64>> =
                 keep.iter().map(|&i| c[2][i].as_deref().and_then(|p| p.parse().ok())).collect();
+            let evidence: Vec<Option<bool>> =
+                keep.iter().map(|&i| c[3][i].as_deref().map(|e| e == "true")).collect();
             write_parquet(
                 &ipath,
                 &[
                     Column { name: "key".into(), data: ColumnData::Str(pick(0)) },
                     Column { name: "kind".into(), data: ColumnData::Str(pick(1)) },
                     Column { name: "pid".into(), data: ColumnData::Int(pid_col) },
+                    Column { name: "evidence".into(), data: ColumnData::Bool(evidence) },
                 ],
             )?;
         }
     }
     let lpath = store.path(LINKS);
-    if lpath.exists() && !removed_keys.is_empty() {
+    if lpath.exists() && !new_row.is_empty() {
         let c = read_text_columns(&lpath, &["a", "b", "rule", "score"], &[])?;
-        let gone =
-            |i: usize| [&c[0][i], &c[1][i]].into_iter().flatten().any(|k| removed_keys.contains(k));
-        let keep: Vec<usize> = (0..c[0].len()).filter(|&i| !gone(i)).collect();
-        if keep.len() < c[0].len() {
-            r.links = (c[0].len() - keep.len()) as u64;
-            let pick = |col: usize| keep.iter().map(|&i| c[col][i].clone()).collect::<Vec<_>>();
-            let score: Vec<Option<f64>> =
-                keep.iter().map(|&i| c[3][i].as_deref().and_then(|s| s.parse().ok())).collect();
-            write_parquet(
-                &lpath,
-                &[
-                    Column { name: "a".into(), data: ColumnData::Str(pick(0)) },
-                    Column { name: "b".into(), data: ColumnData::Str(pick(1)) },
-                    Column { name: "rule".into(), data: ColumnData::Str(pick(2)) },
-                    Column { name: "score".into(), data: ColumnData::Float(score) },
-                ],
-            )?;
-        }
+        let row = |v: &Option<String>| {
+            let old: usize = v.as_deref()?.parse().ok()?;
+            new_row.get(old).copied().flatten()
+        };
+        let keep: Vec<(usize, i64, i64)> =
+            (0..c[0].len()).filter_map(|i| Some((i, row(&c[0][i])?, row(&c[1][i])?))).collect();
+        r.links = (c[0].len() - keep.len()) as u64;
+        let score: Vec<Option<f64>> =
+            keep.iter().map(|k| c[3][k.0].as_deref().and_then(|s| s.parse().ok())).collect();
+        write_parquet(
+            &lpath,
+            &[
+                Column {
+                    name: "a".into(),
+                    data: ColumnData::Int(keep.iter().map(|k| Some(k.1)).collect()),
+                },
+                Column {
+                    name: "b".into(),
+                    data: ColumnData::Int(keep.iter().map(|k| Some(k.2)).collect()),
+                },
+                Column {
+                    name: "rule".into(),
+                    data: ColumnData::Str(keep.iter().map(|k| c[2][k.0].clone()).collect()),
+                },
+                Column { name: "score".into(), data: ColumnData::Float(score) },
+            ],
+        )?;
     }
     if store.path(ALIASES).exists() {
         let bytes = store.read_file(ALIASES)?;

@@ -247,6 +247,42 @@ fn forget_removes_a_person_everywhere_and_from_later_exports() {
     export(&s, "everyone", "meta", &before.join("meta"), &["--min-size", "1"]);
     assert!(fs::read_to_string(before.join("meta/meta.csv")).unwrap().contains(&meta_hash));
 
+    let links_of =
+        |s: &Path| read_text_columns(&s.join("identity/links.parquet"), &["a", "b"], &[]).unwrap();
+    // Each link as the pair of identifier keys it names (through the row numbers).
+    let linked_keys = |s: &Path| -> HashSet<(String, String)> {
+        let keys = read_text_columns(&s.join("identity/identifiers.parquet"), &["key"], &[])
+            .unwrap()
+            .remove(0);
+        let l = links_of(s);
+        let key = |r: &Option<String>| {
+            keys[r.as_deref().unwrap().parse::<usize>().unwrap()].clone().unwrap()
+        };
+        (0..l[0].len()).map(|i| (key(&l[0][i]), key(&l[1][i]))).collect()
+    };
+    let keys_before = linked_keys(&s);
+    // Links name identifiers by row: the forgotten profile's rows and their links.
+    let rows_before: Vec<Option<String>> =
+        read_text_columns(&s.join("identity/identifiers.parquet"), &["pid"], &[])
+            .unwrap()
+            .remove(0);
+    let their_rows: HashSet<String> = rows_before
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.as_deref() == Some(pid.to_string().as_str()))
+        .map(|(i, _)| i.to_string())
+        .collect();
+    let before_links = links_of(&s);
+    let their_links = (0..before_links[0].len())
+        .filter(|&i| {
+            [&before_links[0][i], &before_links[1][i]]
+                .into_iter()
+                .flatten()
+                .any(|r| their_rows.contains(r))
+        })
+        .count();
+    assert!(their_links > 0, "the customer has links");
+
     // Upper case and spaces: the request is normalised like the CRM was.
     let said = ok(&s, &["forget", "--email", &format!("  {}  ", email.to_uppercase())]);
     assert!(said.contains("forgot 1 profile"), "{said}");
@@ -258,9 +294,20 @@ fn forget_removes_a_person_everywhere_and_from_later_exports() {
         for k in &keys {
             assert!(!ids.contains_key(k), "{k} still in the identity graph");
         }
-        let links = read_text_columns(&s.join("identity/links.parquet"), &["a", "b"], &[]).unwrap();
+        let links = links_of(s);
+        assert_eq!(links[0].len(), before_links[0].len() - their_links, "their links are gone");
+        // The others name the same identifiers as before, renumbered.
+        let expected: HashSet<(String, String)> = keys_before
+            .iter()
+            .filter(|(a, b)| !keys.contains(a) && !keys.contains(b))
+            .cloned()
+            .collect();
+        assert_eq!(linked_keys(s), expected, "links renumbered with the identifiers");
         for col in &links {
-            assert!(col.iter().flatten().all(|k| !keys.contains(k)), "a link still names them");
+            assert!(
+                col.iter().flatten().all(|r| r.parse::<usize>().unwrap() < ids.len()),
+                "a link names a row beyond the identifiers table"
+            );
         }
         let store = audience::store::Store::open(s).unwrap();
         let (_, tpids) = audience::import::read_traits(&store).unwrap().unwrap();

@@ -668,7 +668,8 @@ fn rule_name(r: Rule) -> &'static str {
     }
 }
 
-/// Writes `identity/identifiers.parquet`: key (`kind:value`), kind, pid; row `i` is node `i`.
+/// Writes `identity/identifiers.parquet`: key (`kind:value`), kind, pid, evidence; row `i` is
+/// node `i`.
 fn write_identifiers(
     store: &Store,
     g: &Graph,
