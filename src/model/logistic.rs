@@ -40,6 +40,10 @@ pub struct LogisticScorer {
     /// Products of pairs of standardised features, with their coefficients (none: a linear model).
     #[serde(default)]
     pub interactions: Vec<Interaction>,
+    /// The solver's own parameters (coefficients then intercept, in linfa's class orientation):
+    /// the warm start of a refit of the same terms on more rows. Not stored.
+    #[serde(skip)]
+    pub solver_params: Option<Array1<f64>>,
 }
 
 /// A product of two standardised features (`a == b`: a square) and its coefficient.
@@ -98,13 +102,16 @@ const MAX_ITERATIONS: u64 = 100;
 
 impl LogisticScorer {
     /// Fits on standardised `pos` (seed) and `neg` (unlabelled) rows, with the products of
-    /// `pairs` of features as extra terms (none: a linear model).
+    /// `pairs` of features as extra terms (none: a linear model). `start`, a model of the same
+    /// terms fitted on other rows (the inner validation split), is where the solver starts: the
+    /// optimum is the same, reached in fewer iterations.
     pub fn fit(
         pos: &Array2<f64>,
         neg: &Array2<f64>,
         scaler: &Scaler,
         lambda: f64,
         pairs: &[(usize, usize)],
+        start: Option<&LogisticScorer>,
     ) -> Result<Self> {
         let d = scaler.len();
         let (mut pos, mut neg) = (with_products(pos, pairs), with_products(neg, pairs));
@@ -137,10 +144,16 @@ impl LogisticScorer {
             x.row_mut(r).assign(&row);
             r += 1;
         }
-        let fitted = LogisticRegression::default()
+        let mut solver = LogisticRegression::default();
+        if let Some(p) =
+            start.and_then(|m| m.solver_params.as_ref()).filter(|p| p.len() == cols + 1)
+        {
+            solver = solver.initial_params(p.clone());
+        }
+        let fitted = solver
             .alpha(lambda * rows as f64)
             .max_iterations(MAX_ITERATIONS)
-            .gradient_tolerance(1e-6 * rows as f64)
+            .gradient_tolerance(1e-5 * rows as f64)
             .fit(&Dataset::new(x, y))
             .map_err(|e| Error::internal(format!("fitting the logistic scorer: {e}")))?;
         // linfa decides which label is its "positive" class (by class order/size), not us: when it
@@ -170,12 +183,15 @@ impl LogisticScorer {
                 }
             })
             .collect();
+        let mut solver_params = fitted.params().to_vec();
+        solver_params.push(fitted.intercept());
         Ok(LogisticScorer {
             lambda,
             standardised: beta.iter().take(d).map(|b| *b as f32).collect(),
             weights,
             intercept: intercept as f32,
             interactions,
+            solver_params: Some(Array1::from(solver_params)),
         })
     }
 
@@ -263,7 +279,7 @@ mod tests {
         let scaler = Scaler::fit(x.view(), &[0, 1, 2, 3, 4]);
         let pos = scaler.transform_rows(x.view(), &[3, 4]);
         let neg = scaler.transform_rows(x.view(), &[0, 1, 2]);
-        let m = LogisticScorer::fit(&pos, &neg, &scaler, 0.01, &[]).unwrap();
+        let m = LogisticScorer::fit(&pos, &neg, &scaler, 0.01, &[], None).unwrap();
         let mut raw = [0f32; 5];
         m.logits(x.view(), &mut raw);
         let z = scaler.transform_rows(x.view(), &[0, 1, 2, 3, 4]);

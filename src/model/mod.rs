@@ -379,6 +379,8 @@ struct Chosen {
     weight: f32,
     /// Feature pairs the logistic scorer multiplies (empty: linear).
     pairs: Vec<(usize, usize)>,
+    /// The chosen logistic scorer of the validation split: the final fit's warm start.
+    start: Option<LogisticScorer>,
 }
 
 impl ValidLookalikeParams {
@@ -487,6 +489,7 @@ impl ValidLookalikeParams {
                 Method::Ensemble => 0.5,
             },
             pairs: Vec::new(),
+            start: None,
         };
         let search_lambda = self.method.uses_logistic() && self.lambdas.len() > 1;
         if !search_lambda && self.method != Method::Ensemble {
@@ -526,12 +529,19 @@ impl ValidLookalikeParams {
             let lambdas: &[f64] = if search_lambda { &self.lambdas } else { &self.lambdas[..1] };
             // Linear first, then with the products of the strongest features: weaker
             // regularisation and the extra terms each have to earn their place.
+            // The strengths are fitted in parallel, then judged in order (the same choice as one
+            // after the other).
             let try_all = |pairs: &[(usize, usize)], best: &mut Option<(f64, LogisticScorer)>| {
-                for &lambda in lambdas {
-                    let m = LogisticScorer::fit(&pos, &neg, &scaler, lambda, pairs)?;
-                    let mut out = vec![0f32; val_rows.len()];
-                    m.logits(xv.view(), &mut out);
-                    let auc = metrics::auc(&out, &labels).unwrap_or(0.5);
+                let fits: Vec<(f64, LogisticScorer)> = lambdas
+                    .par_iter()
+                    .map(|&lambda| {
+                        let m = LogisticScorer::fit(&pos, &neg, &scaler, lambda, pairs, None)?;
+                        let mut out = vec![0f32; val_rows.len()];
+                        m.logits(xv.view(), &mut out);
+                        Ok((metrics::auc(&out, &labels).unwrap_or(0.5), m))
+                    })
+                    .collect::<Result<_>>()?;
+                for (auc, m) in fits {
                     if best.as_ref().is_none_or(|(b, _)| auc > *b + 1e-3) {
                         *best = Some((auc, m));
                     }
@@ -546,6 +556,7 @@ impl ValidLookalikeParams {
             if let Some((_, m)) = &best {
                 chosen.lambda = m.lambda;
                 chosen.pairs = m.pairs();
+                chosen.start = Some(m.clone());
             }
         }
         if self.method == Method::Ensemble {
@@ -589,7 +600,11 @@ impl ValidLookalikeParams {
         let pos = scaler.transform_rows(x, seed);
         let logistic = if self.method.uses_logistic() {
             let neg = scaler.transform_rows(x, unl);
-            Some(LogisticScorer::fit(&pos, &neg, &scaler, chosen.lambda, &chosen.pairs)?)
+            let start = chosen.start.as_ref();
+            let mut m =
+                LogisticScorer::fit(&pos, &neg, &scaler, chosen.lambda, &chosen.pairs, start)?;
+            m.solver_params = None; // what a saved model holds
+            Some(m)
         } else {
             None
         };
