@@ -9,7 +9,8 @@
 //! 1. the suppression list records, as hashes only, every identifier of those profiles and their
 //!    pids (written first, so an interrupted erasure is still never exported, and is completed by
 //!    the next `forget`, `resolve` or export);
-//! 2. [`erase`] removes the pids from `identity/identifiers.parquet`, `identity/links.parquet`,
+//! 2. [`erase`] removes the pids from `identity/identifiers.parquet`, `identity/links.parquet`
+//!    (links name identifiers by row: those of the removed rows go, the others are renumbered),
 //!    `identity/aliases.json`, the traits table and its bitmap index (rebuilt aside and swapped in
 //!    whole), every segment bitmap, and the contact table `identity/contacts.bin`;
 //! 3. the id map entry of each pid becomes a tombstone `forgotten:PID` (pids are never reused);
