@@ -128,14 +128,17 @@ pub fn merge_traits(
     // The other writers' columns are kept (moved out of the old table, the rest dropped at once).
     let mut old_pids: Vec<Pid> = Vec::new();
     let mut kept: Vec<(Column, TraitOrigin)> = Vec::new();
-    if let Some((t, p)) = read_traits(store)? {
+    // Only the columns kept are read: the ones this writer replaces are never decoded.
+    let replaced = |name: &str| {
+        manifest.get(name).and_then(|m| m.origin.writer.as_deref()) == Some(writer)
+            || columns.iter().any(|n| n.name == name)
+    };
+    if let Some((t, p)) = read_traits_where(store, |name| !replaced(name))? {
         all_pids.extend(&p);
         old_pids = p;
         for c in t.columns {
-            let origin = manifest.get(&c.name).map(|m| m.origin.clone()).unwrap_or_default();
-            let replaced = origin.writer.as_deref() == Some(writer)
-                || columns.iter().any(|n| n.name == c.name);
-            if c.name != PID_COLUMN && !replaced {
+            if c.name != PID_COLUMN {
+                let origin = manifest.get(&c.name).map(|m| m.origin.clone()).unwrap_or_default();
                 kept.push((c, origin));
             }
         }
@@ -207,11 +210,19 @@ pub const TRAITS_TABLE: &str = "profiles/traits.parquet";
 /// Reads the store's traits table and the pid of each row; `None` before the first import or
 /// resolve.
 pub fn read_traits(store: &Store) -> Result<Option<(Table, Vec<Pid>)>> {
+    read_traits_where(store, |_| true)
+}
+
+/// [`read_traits`] with only the traits `keep` accepts (the pid column always comes).
+pub fn read_traits_where(
+    store: &Store,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Option<(Table, Vec<Pid>)>> {
     let path = store.path(TRAITS_TABLE);
     if !path.exists() {
         return Ok(None);
     }
-    let t = read_table(&path)?;
+    let t = crate::table::read_parquet_where(&path, |name| name == PID_COLUMN || keep(name))?;
     let pids = match &t.column(PID_COLUMN)?.data {
         ColumnData::Int(v) => v.iter().map(|p| p.unwrap_or(0) as Pid).collect(),
         _ => {

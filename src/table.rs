@@ -202,6 +202,25 @@ fn read_parquet(path: &Path) -> Result<Table> {
     from_frame(path, false, df)
 }
 
+/// Reads only the columns of a Parquet file that `keep` accepts (the others are never decoded:
+/// the store's traits table is gigabytes when most of it is about to be replaced).
+pub fn read_parquet_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Table> {
+    let bad = |e: polars::error::PolarsError| {
+        Error::user(format!("{}: cannot read as Parquet: {e}", path.display()))
+    };
+    let file = std::fs::File::open(path).at(path)?;
+    let mut reader = ParquetReader::new(file);
+    let names: Vec<String> = reader
+        .schema()
+        .map_err(bad)?
+        .iter_names()
+        .filter(|n| keep(n.as_str()))
+        .map(|n| n.to_string())
+        .collect();
+    let df = reader.with_columns(Some(names)).finish().map_err(bad)?;
+    from_frame(path, false, df)
+}
+
 /// The bytes of a CSV file, gunzipped when it ends in `.gz`, checked to be UTF-8.
 fn csv_bytes(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).at(path)?;

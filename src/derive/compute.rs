@@ -129,43 +129,92 @@ fn group<T: Copy + Send>(
 }
 
 /// Computes the event trait columns for pids `0..n`, in catalogue order.
+///
+/// The columns are allocated once at their full length and each shard writes its rows into them
+/// as soon as it is done: only the shards in flight exist twice, never the whole table (on a
+/// resolved store of millions of profiles, the columns are gigabytes).
 pub fn compute(ev: &Events, n: usize, windows: &[u32]) -> Vec<(String, ColumnData)> {
     let shards = n.div_ceil(SHARD);
     let (purchases, po) = group(&ev.purchases, |e| e.pid, shards);
     let (web, wo) = group(&ev.web, |e| e.pid, shards);
     let (email, eo) = group(&ev.email, |e| e.pid, shards);
     let (ads, ao) = group(&ev.ads, |e| e.pid, shards);
-    let pieces: Vec<Vec<(String, ColumnData)>> = (0..shards)
-        .into_par_iter()
-        .map(|s| {
-            let base = s * SHARD;
-            let len = SHARD.min(n - base);
-            let mut acc = Shard::new(len, windows, ev);
-            acc.purchases(&purchases[po[s]..po[s + 1]], base);
-            acc.web(&web[wo[s]..wo[s + 1]], base);
-            acc.email(&email[eo[s]..eo[s + 1]], base);
-            acc.ads(&ads[ao[s]..ao[s + 1]], base);
-            acc.finish(ev, &ev.has_email[base..base + len])
-        })
+    // The columns' names and types are those of a shard of no rows.
+    let mut out: Vec<(String, ColumnData)> = Shard::new(0, windows, ev)
+        .finish(ev, &[])
+        .into_iter()
+        .map(|(name, c)| (name, missing_like(&c, n)))
         .collect();
-    concat(pieces)
-}
-
-fn concat(pieces: Vec<Vec<(String, ColumnData)>>) -> Vec<(String, ColumnData)> {
-    let mut shards = pieces.into_iter();
-    let Some(mut out) = shards.next() else { return Vec::new() };
-    for piece in shards {
-        for ((_, acc), (_, more)) in out.iter_mut().zip(piece) {
-            match (acc, more) {
-                (ColumnData::Int(a), ColumnData::Int(b)) => a.extend(b),
-                (ColumnData::Float(a), ColumnData::Float(b)) => a.extend(b),
-                (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend(b),
-                (ColumnData::Str(a), ColumnData::Str(b)) => a.extend(b),
-                _ => unreachable!("shards produce the same columns"),
-            }
+    // Every shard's rows of every column, as disjoint mutable slices.
+    let mut views: Vec<Vec<Rows<'_>>> =
+        (0..shards).map(|_| Vec::with_capacity(out.len())).collect();
+    for (_, col) in out.iter_mut() {
+        macro_rules! split {
+            ($v:expr, $variant:ident) => {
+                for (view, rows) in views.iter_mut().zip($v.chunks_mut(SHARD)) {
+                    view.push(Rows::$variant(rows));
+                }
+            };
+        }
+        match col {
+            ColumnData::Bool(v) => split!(v, Bool),
+            ColumnData::Int(v) => split!(v, Int),
+            ColumnData::Float(v) => split!(v, Float),
+            ColumnData::Str(v) => split!(v, Str),
         }
     }
+    views.into_par_iter().enumerate().for_each(|(s, mut view)| {
+        let base = s * SHARD;
+        let len = SHARD.min(n - base);
+        let mut acc = Shard::new(len, windows, ev);
+        acc.purchases(&purchases[po[s]..po[s + 1]], base);
+        acc.web(&web[wo[s]..wo[s + 1]], base);
+        acc.email(&email[eo[s]..eo[s + 1]], base);
+        acc.ads(&ads[ao[s]..ao[s + 1]], base);
+        let piece = acc.finish(ev, &ev.has_email[base..base + len]);
+        assert_eq!(piece.len(), view.len(), "every shard computes the same columns");
+        for (rows, (_, data)) in view.iter_mut().zip(piece) {
+            rows.fill(data);
+        }
+    });
     out
+}
+
+/// A column of `n` missing values of the type of `c`.
+fn missing_like(c: &ColumnData, n: usize) -> ColumnData {
+    match c {
+        ColumnData::Bool(_) => ColumnData::Bool(vec![None; n]),
+        ColumnData::Int(_) => ColumnData::Int(vec![None; n]),
+        ColumnData::Float(_) => ColumnData::Float(vec![None; n]),
+        ColumnData::Str(_) => ColumnData::Str(vec![None; n]),
+    }
+}
+
+/// One shard's rows of a column.
+enum Rows<'a> {
+    Bool(&'a mut [Option<bool>]),
+    Int(&'a mut [Option<i64>]),
+    Float(&'a mut [Option<f64>]),
+    Str(&'a mut [Option<String>]),
+}
+
+impl Rows<'_> {
+    /// Moves a shard's computed column into its rows.
+    fn fill(&mut self, data: ColumnData) {
+        fn put<T>(rows: &mut [T], v: Vec<T>) {
+            assert_eq!(rows.len(), v.len(), "a shard computes one value per row");
+            for (r, x) in rows.iter_mut().zip(v) {
+                *r = x;
+            }
+        }
+        match (self, data) {
+            (Rows::Bool(r), ColumnData::Bool(v)) => put(r, v),
+            (Rows::Int(r), ColumnData::Int(v)) => put(r, v),
+            (Rows::Float(r), ColumnData::Float(v)) => put(r, v),
+            (Rows::Str(r), ColumnData::Str(v)) => put(r, v),
+            _ => unreachable!("every shard computes the columns of the empty shard, in order"),
+        }
+    }
 }
 
 /// Accumulators of one shard: flat arrays, `[k * len + local]` for per-window (k) or

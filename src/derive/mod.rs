@@ -552,7 +552,6 @@ fn derive_keyed(
         events.ad_campaigns = names;
         n_events += t.rows;
     }
-
     let mut columns = compute::compute(&events, n, &opts.windows);
     drop(events);
     if let Some(crm) = &crm {
@@ -816,10 +815,10 @@ pub fn derive(store: &mut Store, dir: &Path, opts: &DeriveOptions) -> Result<Der
     let resolved = graph.is_some();
     drop(graph);
     let t2 = Instant::now();
-    let Some((table, pids)) = crate::import::read_traits(store)? else {
+    // The pids only: the other columns are read once, by the merge, and only those it keeps.
+    let Some((_, pids)) = crate::import::read_traits_where(store, |_| false)? else {
         return Err(Error::internal(format!("{} vanished during derive", traits_path.display())));
     };
-    drop(table);
     let record = DeriveRecord {
         as_of: format_date(derived.as_of_day),
         windows: derived.windows.clone(),
@@ -830,9 +829,10 @@ pub fn derive(store: &mut Store, dir: &Path, opts: &DeriveOptions) -> Result<Der
     // Rows in pid order (what import writes) take the columns as they are; otherwise gather.
     let n = idmap.len();
     let identity = pids.len() == n && pids.iter().enumerate().all(|(i, &p)| p as usize == i);
+    // One column at a time, each original freed as soon as it is gathered.
     let gathered: Vec<Column> = derived
         .columns
-        .into_par_iter()
+        .into_iter()
         .map(|(name, data)| {
             let data = if identity { data } else { gather(&data, &pids) };
             Column { name, data }
