@@ -125,10 +125,10 @@ pub fn merge_traits(
 ) -> Result<usize> {
     let manifest = BitmapIndex::manifest(store)?;
     let mut all_pids: Vec<Pid> = pids.to_vec();
-    // The other writers' columns are kept (moved out of the old table, the rest dropped at once).
+    // The other writers' columns are kept (moved out of the old table).
     let mut old_pids: Vec<Pid> = Vec::new();
     let mut kept: Vec<(Column, TraitOrigin)> = Vec::new();
-    // Only the columns kept are read: the ones this writer replaces are never decoded.
+    // Only they are read: the columns this writer replaces are never decoded.
     let replaced = |name: &str| {
         manifest.get(name).and_then(|m| m.origin.writer.as_deref()) == Some(writer)
             || columns.iter().any(|n| n.name == name)

@@ -195,11 +195,7 @@ fn read_csv(path: &Path) -> Result<Table> {
 }
 
 fn read_parquet(path: &Path) -> Result<Table> {
-    let file = std::fs::File::open(path).at(path)?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| Error::user(format!("{}: cannot read as Parquet: {e}", path.display())))?;
-    from_frame(path, false, df)
+    read_parquet_where(path, |_| true)
 }
 
 /// Reads only the columns of a Parquet file that `keep` accepts (the others are never decoded:
