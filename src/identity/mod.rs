@@ -279,23 +279,11 @@ fn build_graph(
     }
 
     if let Some(path) = cfg.file(dir, "receipts") {
-        let names = [col("receipts", "customer_id"), col("receipts", "loyalty_card")];
-        let wanted = [
-            (names[0].as_str(), SourceKind::Key, false),
-            (names[1].as_str(), SourceKind::Key, false),
+        let cols = [
+            (col("receipts", "customer_id"), Kind::CustomerId),
+            (col("receipts", "loyalty_card"), Kind::LoyaltyCard),
         ];
-        read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
-            let (cc, cd) = codes(&t, &names[0]);
-            let (lc, ld) = codes(&t, &names[1]);
-            let cn = dict_nodes(&mut g, Kind::CustomerId, cd);
-            let ln = dict_nodes(&mut g, Kind::LoyaltyCard, ld);
-            for r in 0..t.rows {
-                if let (Some(a), Some(b)) = (at(cc, &cn, r), at(lc, &ln, r)) {
-                    g.link(a, b, Rule::Receipt, 1.0);
-                }
-            }
-            Ok(())
-        })?;
+        link_columns(&mut g, &path, &cols, false, Rule::Receipt, |_| {})?;
     }
 
     if let Some(path) = cfg.file(dir, "web_events") {
@@ -360,43 +348,19 @@ fn build_graph(
         )?;
     }
     if let Some(path) = cfg.file(dir, "ad_exposures") {
-        let names = [col("ad_exposures", "cookie"), col("ad_exposures", "device_id")];
-        let wanted = [
-            (names[0].as_str(), SourceKind::Key, false),
-            (names[1].as_str(), SourceKind::Key, false),
+        let cols = [
+            (col("ad_exposures", "cookie"), Kind::Cookie),
+            (col("ad_exposures", "device_id"), Kind::Device),
         ];
-        read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
-            let (ck, cd) = codes(&t, &names[0]);
-            let (dk, dd) = codes(&t, &names[1]);
-            let cookies = dict_nodes(&mut g, Kind::Cookie, cd);
-            let devices = dict_nodes(&mut g, Kind::Device, dd);
-            for r in 0..t.rows {
-                if let (Some(cn), Some(dn)) = (at(ck, &cookies, r), at(dk, &devices, r)) {
-                    g.link(dn, cn, Rule::AppDevice, 1.0);
-                }
-            }
-            Ok(())
-        })?;
+        link_columns(&mut g, &path, &cols, false, Rule::AppDevice, |_| {})?;
     }
     if let Some(path) = cfg.file(dir, "partner_syncs") {
-        let names = [col("partner_syncs", "partner_cookie"), col("partner_syncs", "cookie")];
-        let wanted = [
-            (names[0].as_str(), SourceKind::Key, true),
-            (names[1].as_str(), SourceKind::Key, true),
+        let cols = [
+            (col("partner_syncs", "partner_cookie"), Kind::PartnerCookie),
+            (col("partner_syncs", "cookie"), Kind::Cookie),
         ];
-        read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
-            let (pk, pd) = codes(&t, &names[0]);
-            let (ck, cd) = codes(&t, &names[1]);
-            let partners = dict_nodes(&mut g, Kind::PartnerCookie, pd);
-            facts.partner_nodes.extend(partners.iter().copied());
-            let cookies = dict_nodes(&mut g, Kind::Cookie, cd);
-            for r in 0..t.rows {
-                if let (Some(a), Some(b)) = (at(pk, &partners, r), at(ck, &cookies, r)) {
-                    g.link(a, b, Rule::PartnerSync, 1.0);
-                }
-            }
-            Ok(())
-        })?;
+        let partners = &mut facts.partner_nodes;
+        link_columns(&mut g, &path, &cols, true, Rule::PartnerSync, |p| partners.extend(p))?;
     }
     if let Some(path) = cfg.file(dir, "partner_events") {
         let name = col("partner_events", "partner_cookie");
@@ -414,6 +378,36 @@ fn build_graph(
     read_providers(dir, &mut g, &mut facts)?;
     g.dedup_links();
     Ok((g, facts, act))
+}
+
+/// Links the two identifier columns `cols` (name, kind) of each row of the source at `path` by
+/// `rule` (rows missing either are skipped; `required`: the columns must exist). The nodes of
+/// the first column are made first, batch by batch, and passed to `first_nodes`.
+fn link_columns(
+    g: &mut Graph,
+    path: &Path,
+    cols: &[(String, Kind); 2],
+    required: bool,
+    rule: Rule,
+    mut first_nodes: impl FnMut(&[u32]),
+) -> Result<()> {
+    let wanted = [
+        (cols[0].0.as_str(), SourceKind::Key, required),
+        (cols[1].0.as_str(), SourceKind::Key, required),
+    ];
+    read_source_batches(path, &wanted, BATCH_ROWS, |t, _| {
+        let (ak, ad) = codes(&t, &cols[0].0);
+        let (bk, bd) = codes(&t, &cols[1].0);
+        let a_nodes = dict_nodes(g, cols[0].1, ad);
+        first_nodes(&a_nodes);
+        let b_nodes = dict_nodes(g, cols[1].1, bd);
+        for r in 0..t.rows {
+            if let (Some(a), Some(b)) = (at(ak, &a_nodes, r), at(bk, &b_nodes, r)) {
+                g.link(a, b, rule, 1.0);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Provider files under `providers/`: each row an id (cookie or MAID) the provider sells.
