@@ -377,9 +377,8 @@ pub struct LookalikeModel {
 struct Chosen {
     lambda: f64,
     weight: f32,
-    /// Feature pairs the logistic scorer multiplies (empty: linear).
-    pairs: Vec<(usize, usize)>,
-    /// The chosen logistic scorer of the validation split: the final fit's warm start.
+    /// The chosen logistic scorer of the validation split: its feature pairs are the final
+    /// fit's (none: linear) and it is that fit's warm start.
     start: Option<LogisticScorer>,
 }
 
@@ -488,7 +487,6 @@ impl ValidLookalikeParams {
                 Method::Similarity => 0.0,
                 Method::Ensemble => 0.5,
             },
-            pairs: Vec::new(),
             start: None,
         };
         let search_lambda = self.method.uses_logistic() && self.lambdas.len() > 1;
@@ -555,7 +553,6 @@ impl ValidLookalikeParams {
             }
             if let Some((_, m)) = &best {
                 chosen.lambda = m.lambda;
-                chosen.pairs = m.pairs();
                 chosen.start = Some(m.clone());
             }
         }
@@ -601,8 +598,8 @@ impl ValidLookalikeParams {
         let logistic = if self.method.uses_logistic() {
             let neg = scaler.transform_rows(x, unl);
             let start = chosen.start.as_ref();
-            let mut m =
-                LogisticScorer::fit(&pos, &neg, &scaler, chosen.lambda, &chosen.pairs, start)?;
+            let pairs = start.map(LogisticScorer::pairs).unwrap_or_default();
+            let mut m = LogisticScorer::fit(&pos, &neg, &scaler, chosen.lambda, &pairs, start)?;
             m.solver_params = None; // what a saved model holds
             Some(m)
         } else {
