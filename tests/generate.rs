@@ -145,6 +145,22 @@ fn shapes_agree_with_the_truth() {
     assert!(shared_public >= 3, "{shared_public} public IPs used by 5+ people");
     assert!(shared_home >= 20, "{shared_home} household IPs used by 2+ people");
 
+    // The ad server logs an IP and a user agent with every request; a cookie lives on one
+    // device, so its user agent keeps one family (versions masked) in the web and ad logs.
+    let ads = t("ad_exposures");
+    assert!(text(&ads, "ip").iter().all(|ip| !ip.is_empty()));
+    let family = |ua: &str| ua.split(|c: char| c.is_ascii_digit()).collect::<Vec<_>>().join("#");
+    let mut families: HashMap<String, HashSet<String>> = HashMap::new();
+    for (table, cookie_col) in [(&web, "cookie"), (&ads, "cookie")] {
+        for (ck, ua) in text(table, cookie_col).into_iter().zip(text(table, "user_agent")) {
+            assert!(!ua.is_empty(), "a {cookie_col} row without a user agent");
+            if !ck.is_empty() {
+                families.entry(ck).or_default().insert(family(&ua));
+            }
+        }
+    }
+    assert!(families.values().all(|f| f.len() == 1), "a cookie changed browser family");
+
     // CRM duplicates: some people have two or more customer ids.
     let mut cids: HashMap<&str, usize> = HashMap::new();
     for i in 0..ids.rows {

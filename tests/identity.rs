@@ -102,8 +102,8 @@ fn pids_are_stable_when_sources_grow_and_a_merge_keeps_the_smallest() {
     assert_eq!(aliases.get(&gone.to_string()), Some(&keep), "{aliases:?}");
 }
 
-/// Floors just below the figures measured on this world (precision 0.9915, recall 0.4793, recall
-/// among identifiers with evidence 0.6759 with the default merge rule; see README "Identity
+/// Floors just below the figures measured on this world (precision 0.9869, recall 0.5031, recall
+/// among identifiers with evidence 0.6103 with the default merge rule; see README "Identity
 /// resolution"): a change that loses matching power or merges people fails here.
 #[test]
 fn resolve_quality_on_a_generated_world_stays_above_the_measured_floors() {
@@ -116,10 +116,11 @@ fn resolve_quality_on_a_generated_world_stays_above_the_measured_floors() {
     let q = quality(&store, &w.join("truth")).unwrap();
     assert!(q.precision >= PRECISION_FLOOR, "precision {:.4}", q.precision);
     assert!(q.recall >= RECALL_FLOOR, "recall {:.4}", q.recall);
-    // Ad-exposure-only identifiers carry no evidence: they are counted, and leaving them out
-    // raises the recall (about 0.66 on the 20k and 100k worlds).
-    assert!(q.with_evidence > 0 && q.with_evidence < q.identifiers, "{q:?}");
-    assert!(q.recall_with_evidence > q.recall + 0.1, "{q:?}");
+    // The ad server's log gives ad-only cookies an IP and a user agent, so most identifiers have
+    // evidence (89.5% here); those without (partner cookies never synced, ...) are counted, and
+    // leaving them out raises the recall.
+    assert!(q.with_evidence * 10 > q.identifiers * 8 && q.with_evidence < q.identifiers, "{q:?}");
+    assert!(q.recall_with_evidence > q.recall + 0.05, "{q:?}");
 
     // Deterministic links only: near-perfect precision, lower recall.
     let det = ResolveOptions { rule: MergeRule::Deterministic, ..Default::default() };
@@ -130,4 +131,4 @@ fn resolve_quality_on_a_generated_world_stays_above_the_measured_floors() {
 }
 
 const PRECISION_FLOOR: f64 = 0.98;
-const RECALL_FLOOR: f64 = 0.46;
+const RECALL_FLOOR: f64 = 0.49;

@@ -18,8 +18,8 @@ use unicode_normalization::UnicodeNormalization;
 use super::sink::{Buf, V};
 use super::tables::ix;
 use super::vocab::{
-    age_band, Country, Postcode, AD_CAMPAIGNS, AGE_BANDS, CATEGORIES, COUNTRIES, EMAIL_CAMPAIGNS,
-    INCOME_BANDS, PARTNERS, PERSONAS, PROVIDERS, VENUES,
+    age_band, Country, Postcode, AD_CAMPAIGNS, AGENTS, AGE_BANDS, CATEGORIES, COUNTRIES,
+    EMAIL_CAMPAIGNS, INCOME_BANDS, PARTNERS, PERSONAS, PROVIDERS, VENUES,
 };
 use crate::store::{civil_from_days, days_from_civil};
 
@@ -273,6 +273,10 @@ struct Device {
     cookies: Vec<String>,
     /// The mobile advertising id of the app; empty for web devices.
     maid: String,
+    /// Its browser or app: an index into [`AGENTS`].
+    agent: usize,
+    /// How many versions it lags behind the newest (late updaters).
+    lag: u32,
 }
 
 impl Device {
@@ -284,6 +288,40 @@ impl Device {
         let i = ((ts - span_start()).clamp(0, SPAN_DAYS * 86_400 - 1) * n) / (SPAN_DAYS * 86_400);
         &self.cookies[i as usize]
     }
+
+    /// Its user agent string at `ts`.
+    fn user_agent(&self, ts: i64) -> String {
+        let a = &AGENTS[self.agent];
+        let day = ((ts - span_start()) / 86_400).clamp(0, SPAN_DAYS - 1) as u32;
+        let v = (a.base + day / a.every_days).saturating_sub(self.lag).max(1);
+        a.template.replace("{v}", &v.to_string())
+    }
+}
+
+/// The agent and lag of a device of `kind` from the hash `h` (no draw from the household's RNG,
+/// so the other columns do not depend on it); an app's agent follows its MAID's platform.
+fn device_agent(kind: DeviceKind, maid: &str, h: u64) -> (usize, u32) {
+    let code = match kind {
+        DeviceKind::Desktop => 0,
+        DeviceKind::Mobile => 1,
+        DeviceKind::Tablet => 2,
+        DeviceKind::App => 3,
+    };
+    let lag = [0, 0, 0, 1, 1, 2][(h % 6) as usize];
+    let ios = maid.chars().any(|c| c.is_ascii_uppercase());
+    if kind == DeviceKind::App {
+        let i = AGENTS.iter().position(|a| a.kind == 3).unwrap_or(0);
+        return (if ios { i } else { i + 1 }, lag);
+    }
+    let total: f64 = AGENTS.iter().filter(|a| a.kind == code).map(|a| a.weight).sum();
+    let mut x = (h >> 11) as f64 / (1u64 << 53) as f64 * total;
+    for (i, a) in AGENTS.iter().enumerate().filter(|(_, a)| a.kind == code) {
+        if x < a.weight {
+            return (i, lag);
+        }
+        x -= a.weight;
+    }
+    (AGENTS.iter().rposition(|a| a.kind == code).unwrap_or(0), lag)
 }
 
 struct Address {
@@ -494,7 +532,9 @@ fn draw_person(
                         format!("{:016x}", mix(keys.cookie ^ (index << 8 | (slot as u64) << 5 | k)))
                     })
                     .collect();
-                devices.push(Device { kind: *kind, cookies, maid: String::new() });
+                let h = mix(keys.cookie ^ 0x5541_0000 ^ (index << 8 | slot as u64));
+                let (agent, lag) = device_agent(*kind, "", h);
+                devices.push(Device { kind: *kind, cookies, maid: String::new(), agent, lag });
             }
         }
         if has_app {
@@ -510,7 +550,9 @@ fn draw_person(
             if rng.gen_bool(0.5) {
                 maid = maid.to_uppercase(); // iOS IDFA style
             }
-            devices.push(Device { kind: DeviceKind::App, cookies: Vec::new(), maid });
+            let h = mix(keys.cookie ^ 0x5541_0000 ^ (index << 8 | 7));
+            let (agent, lag) = device_agent(DeviceKind::App, &maid, h);
+            devices.push(Device { kind: DeviceKind::App, cookies: Vec::new(), maid, agent, lag });
         }
     }
     Person {
@@ -1077,6 +1119,9 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
 
     // ---- ad exposures on the open web and in apps ----
     if p.is_digital {
+        // The ad server logs the IP and user agent of each request; they are drawn from a
+        // stream of their own so the other columns stay as they were.
+        let mut ad_rng = keys.rng(21, p.index);
         let n = poisson(rng, 6.0 * (0.6 + 0.8 * p.engagement));
         let weights: Vec<f64> =
             AD_CAMPAIGNS.iter().map(|(_, t)| 0.5 + p.affinity[*t] / aff_max).collect();
@@ -1086,10 +1131,14 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
             let d = &p.devices[rng.gen_range(0..p.devices.len())];
             let ts = ts_in(rng, start, end - 60);
             let cookie = d.cookie_at(ts);
+            let ip = session_ip(&mut ad_rng, d.kind);
+            let ua = d.user_agent(ts);
             out[ix::ADS].row(&[
                 V::I(ts),
                 V::S(cookie),
                 V::S(&d.maid),
+                V::S(&ip),
+                V::S(&ua),
                 V::S(name),
                 V::S("impression"),
             ]);
@@ -1099,6 +1148,8 @@ fn emit_person(world: &World, rng: &mut ChaCha8Rng, hh: &Household, p: &Person, 
                     V::I(ts + rng.gen_range(2..30)),
                     V::S(cookie),
                     V::S(&d.maid),
+                    V::S(&ip),
+                    V::S(&ua),
                     V::S(name),
                     V::S("click"),
                 ]);
@@ -1335,6 +1386,7 @@ fn web_session(
         sum.sessions_90d += 1;
     }
     let cookie = dev.cookie_at(ts0);
+    let ua = dev.user_agent(ts0);
     let n = events.len() as i64;
     let step = ((ts1 - ts0) / n.max(1)).max(1);
     let mut url = String::with_capacity(32);
@@ -1358,6 +1410,7 @@ fn web_session(
             V::S(&dev.maid),
             V::S(dev.kind.name()),
             V::S(&ip),
+            V::S(&ua),
             V::S(et),
             V::S(category),
             V::S(&url),

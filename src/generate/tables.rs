@@ -54,6 +54,7 @@ pub static WEB_EVENTS: Schema = Schema {
         ("device_id", Str),
         ("device_type", Str),
         ("ip", Str),
+        ("user_agent", Str),
         ("event_type", Str),
         ("category", Str),
         ("url", Str),
@@ -71,7 +72,15 @@ pub static EMAIL_EVENTS: Schema = Schema {
 /// Impressions and clicks of our ads on the open web and in apps.
 pub static AD_EXPOSURES: Schema = Schema {
     name: "ad_exposures",
-    cols: &[("ts", Int), ("cookie", Str), ("device_id", Str), ("campaign", Str), ("event", Str)],
+    cols: &[
+        ("ts", Int),
+        ("cookie", Str),
+        ("device_id", Str),
+        ("ip", Str),
+        ("user_agent", Str),
+        ("campaign", Str),
+        ("event", Str),
+    ],
 };
 
 /// 2nd party: cookie syncs between a partner's cookie and ours.

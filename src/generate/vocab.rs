@@ -825,3 +825,40 @@ pub const AD_CAMPAIGNS: [(&str, usize); 8] = [
 
 /// Kinds of public places whose IPs are shared by many people.
 pub const VENUES: [&str; 4] = ["cafe", "office", "station", "library"];
+
+/// A browser or app as its user agent string shows it. `{v}` in the template is the version,
+/// which moves on by one every `every_days` days of the span from `base` (browsers update
+/// themselves), minus the device's lag.
+pub struct Agent {
+    /// The device kind: 0 desktop, 1 mobile, 2 tablet, 3 app.
+    pub kind: u8,
+    /// Share among the devices of that kind.
+    pub weight: f64,
+    /// The user agent with `{v}` for the version.
+    pub template: &'static str,
+    /// Version at the start of the span.
+    pub base: u32,
+    /// Days between two versions.
+    pub every_days: u32,
+}
+
+/// The user agents of the devices; iOS Safari, the reduced Android Chrome and iPadOS (which
+/// says it is a Mac) leave little to tell devices apart, as in real logs.
+#[rustfmt::skip]
+pub const AGENTS: [Agent; 15] = [
+    Agent { kind: 0, weight: 0.42, base: 131, every_days: 30, template: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36" },
+    Agent { kind: 0, weight: 0.12, base: 131, every_days: 30, template: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36 Edg/{v}.0.0.0" },
+    Agent { kind: 0, weight: 0.15, base: 131, every_days: 30, template: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36" },
+    Agent { kind: 0, weight: 0.13, base: 1, every_days: 60, template: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.{v} Safari/605.1.15" },
+    Agent { kind: 0, weight: 0.12, base: 133, every_days: 30, template: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0" },
+    Agent { kind: 0, weight: 0.03, base: 133, every_days: 30, template: "Mozilla/5.0 (X11; Linux x86_64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0" },
+    Agent { kind: 0, weight: 0.03, base: 131, every_days: 30, template: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36" },
+    Agent { kind: 1, weight: 0.45, base: 1, every_days: 60, template: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_{v} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.{v} Mobile/15E148 Safari/604.1" },
+    Agent { kind: 1, weight: 0.35, base: 131, every_days: 30, template: "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Mobile Safari/537.36" },
+    Agent { kind: 1, weight: 0.12, base: 26, every_days: 90, template: "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/{v}.0 Chrome/125.0.0.0 Mobile Safari/537.36" },
+    Agent { kind: 1, weight: 0.08, base: 131, every_days: 30, template: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/{v}.0.6778.73 Mobile/15E148 Safari/604.1" },
+    Agent { kind: 2, weight: 0.6, base: 1, every_days: 60, template: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.{v} Safari/605.1.15" },
+    Agent { kind: 2, weight: 0.4, base: 131, every_days: 30, template: "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36" },
+    Agent { kind: 3, weight: 0.5, base: 2, every_days: 45, template: "ShopApp/5.{v} (iPhone; iOS 18.1; Scale/3.00)" },
+    Agent { kind: 3, weight: 0.5, base: 2, every_days: 45, template: "ShopApp/5.{v} (Linux; Android 14) okhttp/4.12.0" },
+];

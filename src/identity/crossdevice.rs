@@ -49,6 +49,15 @@ pub struct Activity {
     pub ips: super::graph::Interner,
     /// Interned categories.
     categories: FxHashMap<String, u32>,
+    /// (node, user agent) sightings; sorted and deduplicated by [`Activity::compact`].
+    agents_seen: Vec<(u32, u32)>,
+    agents_compacted: usize,
+    /// Interned user agents, and the family of each: the agent with its version numbers masked
+    /// (`Chrome/131.0.0.0` and `Chrome/132.0.0.0` are one family), so a browser that updated
+    /// itself is still recognised.
+    agents: FxHashMap<String, u32>,
+    agent_family: Vec<u32>,
+    families: FxHashMap<String, u32>,
 }
 
 impl Activity {
@@ -74,6 +83,27 @@ impl Activity {
         *self.categories.entry(value.to_string()).or_insert(next)
     }
 
+    /// The code of a user agent value.
+    pub fn user_agent(&mut self, value: &str) -> u32 {
+        if let Some(&c) = self.agents.get(value) {
+            return c;
+        }
+        let mut masked = String::with_capacity(value.len());
+        for ch in value.chars() {
+            if !ch.is_ascii_digit() {
+                masked.push(ch);
+            } else if !masked.ends_with('#') {
+                masked.push('#');
+            }
+        }
+        let next = self.families.len() as u32;
+        let family = *self.families.entry(masked).or_insert(next);
+        let code = self.agents.len() as u32;
+        self.agents.insert(value.to_string(), code);
+        self.agent_family.push(family);
+        code
+    }
+
     /// Records one sighting of `node`.
     pub fn see(
         &mut self,
@@ -82,6 +112,7 @@ impl Activity {
         ts: Option<i64>,
         dtype: Option<u8>,
         category: Option<u32>,
+        agent: Option<u32>,
     ) {
         self.grow(node);
         let n = node as usize;
@@ -103,8 +134,12 @@ impl Activity {
         if let Some(c) = category {
             self.cats.push((node, c, 1));
         }
+        if let Some(a) = agent {
+            self.agents_seen.push((node, a));
+        }
         if self.obs.len() >= (2 * self.obs_compacted).max(1 << 22)
             || self.cats.len() >= (2 * self.cats_compacted).max(1 << 22)
+            || self.agents_seen.len() >= (2 * self.agents_compacted).max(1 << 22)
         {
             self.compact();
         }
@@ -125,6 +160,33 @@ impl Activity {
         }
         self.cats = out;
         self.cats_compacted = self.cats.len();
+        self.agents_seen.sort_unstable();
+        self.agents_seen.dedup();
+        self.agents_compacted = self.agents_seen.len();
+    }
+
+    fn agents_of(&self, n: u32) -> &[(u32, u32)] {
+        let lo = self.agents_seen.partition_point(|c| c.0 < n);
+        let hi = self.agents_seen.partition_point(|c| c.0 <= n);
+        &self.agents_seen[lo..hi]
+    }
+
+    /// The user agent level of a pair: 0 unknown, 1 an agent seen on both, 2 the same family
+    /// only (another version), 3 other families.
+    fn agent_level(&self, a: u32, b: u32) -> u8 {
+        let (xa, xb) = (self.agents_of(a), self.agents_of(b));
+        if xa.is_empty() || xb.is_empty() {
+            0
+        } else if count_common(xa, xb, |x| x.1) > 0 {
+            1
+        } else if xa.iter().any(|x| {
+            let f = self.agent_family[x.1 as usize];
+            xb.iter().any(|y| self.agent_family[y.1 as usize] == f)
+        }) {
+            2
+        } else {
+            3
+        }
     }
 
     fn categories_of(&self, n: u32) -> &[(u32, u32, u32)] {
@@ -166,11 +228,17 @@ pub struct CrossDeviceReport {
 const FIELDS: [(&str, usize); 6] = [
     ("ip_size", 5),
     ("shared_ips", 3),
-    ("time", 7),
+    ("time_and_agent", 32),
     ("same_day", 5),
     ("device_type", 2),
     ("categories", 5),
 ];
+
+/// The most levels of a field, plus the missing level 0.
+const MAX_LEVELS: usize = 33;
+
+/// Rounds of EM after the start from the labelled pairs.
+const EM_ROUNDS: usize = 10;
 
 /// Links kept per identifier.
 const BEST_PER_NODE: usize = 3;
@@ -274,7 +342,10 @@ pub fn link(
         pairs.push((a, b));
         levels.push(band(f64::from(size), &[3.0, 5.0, 9.0, 17.0]));
         levels.push(band(f64::from(shared), &[2.0, 3.0]));
-        levels.push(match (act.span(a), act.span(b)) {
+        // The time relation and the user agents are one field: they are far from
+        // independent (two cookies alive together with the same browser are two devices, so
+        // two people; the same browser taking over is one device with a new cookie).
+        let time = match (act.span(a), act.span(b)) {
             (Some((fa, la)), Some((fb, lb))) => {
                 let overlap = i64::from(la.min(lb)) - i64::from(fa.max(fb));
                 if overlap <= 0 {
@@ -287,7 +358,9 @@ pub fn link(
                 }
             }
             _ => 0,
-        });
+        };
+        let agent = act.agent_level(a, b);
+        levels.push(if time == 0 && agent == 0 { 0 } else { 1 + time + 8 * agent });
         levels.push(band(f64::from(same_day), &[1.0, 2.0, 4.0, 8.0]));
         levels.push(match (act.dtype_of(a), act.dtype_of(b)) {
             (0, _) | (_, 0) | (255, _) | (_, 255) => 0,
@@ -312,7 +385,7 @@ pub fn link(
     report.candidate_pairs = pairs.len();
 
     // m and u from the pairs the deterministic links label.
-    let mut counts = vec![[[1.0f64; 8]; 2]; width];
+    let mut counts = vec![[[1.0f64; MAX_LEVELS]; 2]; width];
     let mut labels: Vec<Option<bool>> = Vec::with_capacity(pairs.len());
     let (mut pos, mut tot) = (0usize, 0usize);
     for (p, &(a, b)) in pairs.iter().enumerate() {
@@ -332,28 +405,51 @@ pub fn link(
     if tot == 0 || pos == 0 || pos == tot {
         return report; // nothing to learn from: no cross-device links
     }
-    let fields = FIELDS
-        .iter()
-        .enumerate()
-        .map(|(f, &(name, n))| {
-            let dist = |c: &[f64; 8]| {
-                let s: f64 = c[1..=n].iter().sum();
-                let mut v = vec![0.0; n + 1];
-                for l in 1..=n {
-                    v[l] = c[l] / s;
+    let fit = |counts: &[[[f64; MAX_LEVELS]; 2]], lambda: f64| -> Model {
+        let fields = FIELDS
+            .iter()
+            .enumerate()
+            .map(|(f, &(name, n))| {
+                let dist = |c: &[f64; MAX_LEVELS]| {
+                    let s: f64 = c[1..=n].iter().sum();
+                    let mut v = vec![0.0; n + 1];
+                    for l in 1..=n {
+                        v[l] = c[l] / s;
+                    }
+                    v
+                };
+                FieldParams {
+                    name: name.to_string(),
+                    kind: CompareKind::Exact,
+                    m: dist(&counts[f][1]),
+                    u: dist(&counts[f][0]),
+                    tf: false,
                 }
-                v
-            };
-            FieldParams {
-                name: name.to_string(),
-                kind: CompareKind::Exact,
-                m: dist(&counts[f][1]),
-                u: dist(&counts[f][0]),
-                tf: false,
+            })
+            .collect();
+        Model { fields, lambda, iterations: 0 }
+    };
+    let mut model = fit(&counts, pos as f64 / tot as f64);
+    // The labelled pairs are those of known people, who log in and browse much more than the
+    // rest: their level frequencies are a biased start. EM over every pair, the labelled ones
+    // held at their labels, moves m, u and the share of matches to the whole population.
+    for _ in 0..EM_ROUNDS {
+        let mut c = counts.clone();
+        let mut same = pos as f64;
+        for (p, l) in levels.chunks_exact(width).enumerate() {
+            if labels[p].is_some() {
+                continue;
             }
-        })
-        .collect();
-    let model = Model { fields, lambda: pos as f64 / tot as f64, iterations: 0 };
+            let q = model.probability(l);
+            same += q;
+            for (f, &x) in l.iter().enumerate() {
+                c[f][1][x as usize] += q;
+                c[f][0][x as usize] += 1.0 - q;
+            }
+        }
+        model = fit(&c, same / pairs.len() as f64);
+    }
+    model.iterations = EM_ROUNDS;
     let weight: Vec<f64> = levels.chunks_exact(width).map(|l| model.log_odds(l)).collect();
 
     // Calibration: isotonic regression of "same person" on the weight, over labelled pairs.
@@ -542,17 +638,17 @@ mod tests {
                 g.link(c, e, Rule::Login, 1.0);
             }
             for d in 0..60 {
-                act.see(a1, Some(ip), Some(d * day), Some(desk), Some(cats[0]));
-                act.see(b1, Some(ip), Some(d * day + 7), Some(phone), Some(cats[2]));
+                act.see(a1, Some(ip), Some(d * day), Some(desk), Some(cats[0]), None);
+                act.see(b1, Some(ip), Some(d * day + 7), Some(phone), Some(cats[2]), None);
                 if d < 30 {
-                    act.see(a2, Some(ip), Some(d * day + 5), Some(phone), Some(cats[0]));
+                    act.see(a2, Some(ip), Some(d * day + 5), Some(phone), Some(cats[0]), None);
                 }
-                act.see(a1, None, None, None, Some(cats[1]));
+                act.see(a1, None, None, None, Some(cats[1]), None);
             }
             if h == 0 {
                 anon = g.node(Kind::Cookie, "anon");
                 for d in 31..60 {
-                    act.see(anon, Some(ip), Some(d * day + 5), Some(phone), Some(cats[0]));
+                    act.see(anon, Some(ip), Some(d * day + 5), Some(phone), Some(cats[0]), None);
                 }
             }
         }
@@ -564,6 +660,55 @@ mod tests {
         let a0 = g.get(Kind::Email, "a0").unwrap();
         let b0 = g.get(Kind::Email, "b0").unwrap();
         assert_eq!(roots[anon as usize], roots[a0 as usize], "{r:?}");
+        assert_ne!(roots[a0 as usize], roots[b0 as usize], "a household is not one person");
+    }
+
+    #[test]
+    fn user_agents_tell_which_device_a_new_cookie_continues() {
+        use super::super::graph::Kind;
+        // Households of two people, both logged in: A on an iPhone, B on an Android phone,
+        // each of whose cookie is reset halfway. In household 0, two anonymous cookies seen only
+        // in the ad server's log (no category, no device type) take over: one with A's browser
+        // a version later, one with B's.
+        let mut g = Graph::default();
+        let mut act = Activity::default();
+        let day = 86_400i64;
+        let ios = |v: u32| format!("Mozilla/5.0 (iPhone; CPU iPhone OS 18_{v}) Version/18.{v}");
+        let android = |v: u32| format!("Mozilla/5.0 (Linux; Android 10; K) Chrome/{v}.0.0.0");
+        assert_eq!(act.user_agent(&ios(1)), act.user_agent(&ios(1)));
+        assert_ne!(act.user_agent(&ios(1)), act.user_agent(&ios(2)));
+        let (mut anon_a, mut anon_b) = (0, 0);
+        for h in 0..40u32 {
+            let ip = act.ips.intern(0, &format!("10.0.1.{h}"));
+            for (p, agent) in [("a", &ios as &dyn Fn(u32) -> String), ("b", &android)] {
+                let e = g.node(Kind::Email, &format!("{p}{h}"));
+                for half in 0..2i64 {
+                    let c = g.node(Kind::Cookie, &format!("{p}{h}-{half}"));
+                    g.link(c, e, Rule::Login, 1.0);
+                    let ua = act.user_agent(&agent(1 + half as u32));
+                    for d in half * 30..half * 30 + 30 {
+                        act.see(c, Some(ip), Some(d * day + 9), None, None, Some(ua));
+                    }
+                }
+            }
+            if h == 0 {
+                anon_a = g.node(Kind::Cookie, "anon-a");
+                anon_b = g.node(Kind::Cookie, "anon-b");
+                let (ua, ub) = (act.user_agent(&ios(3)), act.user_agent(&android(3)));
+                for d in [65, 80] {
+                    act.see(anon_a, Some(ip), Some(d * day), None, None, Some(ua));
+                    act.see(anon_b, Some(ip), Some(d * day + 3600), None, None, Some(ub));
+                }
+            }
+        }
+        let mut evidence = vec![false; g.len()];
+        let r = link(&mut g, act, 8, 100, &mut evidence);
+        let roots =
+            g.cluster(MergeRule::All { min_confidence: 0.5, min_crm_confidence: 0.5 }, 100).roots;
+        let a0 = g.get(Kind::Email, "a0").unwrap();
+        let b0 = g.get(Kind::Email, "b0").unwrap();
+        assert_eq!(roots[anon_a as usize], roots[a0 as usize], "{r:?}");
+        assert_eq!(roots[anon_b as usize], roots[b0 as usize], "{r:?}");
         assert_ne!(roots[a0 as usize], roots[b0 as usize], "a household is not one person");
     }
 }

@@ -287,53 +287,8 @@ fn build_graph(
     }
 
     if let Some(path) = cfg.file(dir, "web_events") {
-        let names = ["cookie", "device_id", "ip", "email_sha256", "ts", "category", "device_type"]
-            .map(|r| col("web_events", r));
-        let wanted: Vec<(&str, SourceKind, bool)> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                (n.as_str(), if i == 4 { SourceKind::Int } else { SourceKind::Key }, i == 0)
-            })
-            .collect();
-        read_source_batches(&path, &wanted, BATCH_ROWS, |t, _| {
-            let (ck, cd) = codes(&t, &names[0]);
-            let (dk, dd) = codes(&t, &names[1]);
-            let (ik, id) = codes(&t, &names[2]);
-            let (ek, ed) = codes(&t, &names[3]);
-            let (gk, gd) = codes(&t, &names[5]);
-            let (tk, td) = codes(&t, &names[6]);
-            let ts = match t.get(&names[4]) {
-                Some(SourceColumn::Int(v)) => v.as_slice(),
-                _ => &[],
-            };
-            let cookies = dict_nodes(&mut g, Kind::Cookie, cd);
-            let devices = dict_nodes(&mut g, Kind::Device, dd);
-            let emails = dict_nodes(&mut g, Kind::Email, ed);
-            let ips: Vec<u32> = id.iter().map(|v| act.ips.intern(0, v)).collect();
-            let cats: Vec<u32> = gd.iter().map(|v| act.category(v)).collect();
-            let types: Vec<u32> = td.iter().map(|v| u32::from(act.device_type(v))).collect();
-            for r in 0..t.rows {
-                // A browser event carries a cookie, an app event a device id (or both).
-                let cn = at(ck, &cookies, r);
-                let dn = at(dk, &devices, r);
-                let Some(node) = cn.or(dn) else { continue };
-                if let (Some(cn), Some(dn)) = (cn, dn) {
-                    g.link(dn, cn, Rule::AppDevice, 1.0);
-                }
-                if let Some(en) = at(ek, &emails, r) {
-                    g.link(node, en, Rule::Login, 1.0);
-                }
-                let ip = at(ik, &ips, r);
-                let ts = ts.get(r).copied().flatten();
-                let dtype = at(tk, &types, r).map(|x| x as u8);
-                act.see(node, ip, ts, dtype, at(gk, &cats, r));
-                if let (Some(cn), Some(dn)) = (cn, dn) {
-                    act.see(if node == cn { dn } else { cn }, ip, ts, dtype, None);
-                }
-            }
-            Ok(())
-        })?;
+        let roles = EVENT_ROLES.map(|r| col("web_events", r));
+        read_events(&mut g, &mut act, &path, &roles)?;
     }
     if let Some(path) = cfg.file(dir, "email_events") {
         let name = col("email_events", "email_sha256");
@@ -348,11 +303,13 @@ fn build_graph(
         )?;
     }
     if let Some(path) = cfg.file(dir, "ad_exposures") {
-        let cols = [
-            (col("ad_exposures", "cookie"), Kind::Cookie),
-            (col("ad_exposures", "device_id"), Kind::Device),
-        ];
-        link_columns(&mut g, &path, &cols, false, Rule::AppDevice, |_| {})?;
+        // The ad server's log: no login and no page category, but the IP and user agent of
+        // each request.
+        let roles = EVENT_ROLES.map(|r| match r {
+            "email_sha256" | "category" | "device_type" => String::new(),
+            _ => col("ad_exposures", r),
+        });
+        read_events(&mut g, &mut act, &path, &roles)?;
     }
     if let Some(path) = cfg.file(dir, "partner_syncs") {
         let cols = [
@@ -378,6 +335,77 @@ fn build_graph(
     read_providers(dir, &mut g, &mut facts)?;
     g.dedup_links();
     Ok((g, facts, act))
+}
+
+/// The roles of an event source read by [`read_events`], in order.
+const EVENT_ROLES: [&str; 8] =
+    ["cookie", "device_id", "ip", "email_sha256", "ts", "category", "device_type", "user_agent"];
+
+/// Reads an event source (web events, ad exposures) whose columns play [`EVENT_ROLES`] (an
+/// empty name: the source has no such column): a cookie and a device id on one row are one
+/// app; a hashed email on a row is a login; every row is a sighting for the cross-device step.
+fn read_events(
+    g: &mut Graph,
+    act: &mut crossdevice::Activity,
+    path: &Path,
+    names: &[String; 8],
+) -> Result<()> {
+    let wanted: Vec<(&str, SourceKind, bool)> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.is_empty())
+        .map(|(i, n)| (n.as_str(), if i == 4 { SourceKind::Int } else { SourceKind::Key }, false))
+        .collect();
+    read_source_batches(path, &wanted, BATCH_ROWS, |t, _| {
+        let (ck, cd) = codes(&t, &names[0]);
+        let (dk, dd) = codes(&t, &names[1]);
+        let (ik, id) = codes(&t, &names[2]);
+        let (ek, ed) = codes(&t, &names[3]);
+        let (gk, gd) = codes(&t, &names[5]);
+        let (tk, td) = codes(&t, &names[6]);
+        let (uk, ud) = codes(&t, &names[7]);
+        if ck.is_empty() && dk.is_empty() {
+            return Err(Error::user(format!(
+                "{}: neither a cookie column `{}` nor a device id column `{}`; name them in \
+                 sources.toml",
+                path.display(),
+                names[0],
+                names[1]
+            )));
+        }
+        let ts = match t.get(&names[4]) {
+            Some(SourceColumn::Int(v)) => v.as_slice(),
+            _ => &[],
+        };
+        let cookies = dict_nodes(g, Kind::Cookie, cd);
+        let devices = dict_nodes(g, Kind::Device, dd);
+        let emails = dict_nodes(g, Kind::Email, ed);
+        let ips: Vec<u32> = id.iter().map(|v| act.ips.intern(0, v)).collect();
+        let cats: Vec<u32> = gd.iter().map(|v| act.category(v)).collect();
+        let types: Vec<u32> = td.iter().map(|v| u32::from(act.device_type(v))).collect();
+        let agents: Vec<u32> = ud.iter().map(|v| act.user_agent(v)).collect();
+        for r in 0..t.rows {
+            // A browser event carries a cookie, an app event a device id (or both).
+            let cn = at(ck, &cookies, r);
+            let dn = at(dk, &devices, r);
+            let Some(node) = cn.or(dn) else { continue };
+            if let (Some(cn), Some(dn)) = (cn, dn) {
+                g.link(dn, cn, Rule::AppDevice, 1.0);
+            }
+            if let Some(en) = at(ek, &emails, r) {
+                g.link(node, en, Rule::Login, 1.0);
+            }
+            let ip = at(ik, &ips, r);
+            let ts = ts.get(r).copied().flatten();
+            let dtype = at(tk, &types, r).map(|x| x as u8);
+            let agent = at(uk, &agents, r);
+            act.see(node, ip, ts, dtype, at(gk, &cats, r), agent);
+            if let (Some(cn), Some(dn)) = (cn, dn) {
+                act.see(if node == cn { dn } else { cn }, ip, ts, dtype, None, agent);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Links the two identifier columns `cols` (name, kind) of each row of the source at `path` by

@@ -41,9 +41,21 @@ pub const DEFAULTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("receipts", &["ts", "loyalty_card", "customer_id"]),
-    ("web_events", &["ts", "cookie", "device_id", "device_type", "ip", "category", "email_sha256"]),
+    (
+        "web_events",
+        &[
+            "ts",
+            "cookie",
+            "device_id",
+            "device_type",
+            "ip",
+            "user_agent",
+            "category",
+            "email_sha256",
+        ],
+    ),
     ("email_events", &["email_sha256"]),
-    ("ad_exposures", &["cookie", "device_id"]),
+    ("ad_exposures", &["ts", "cookie", "device_id", "ip", "user_agent"]),
     ("partner_syncs", &["partner", "partner_cookie", "cookie"]),
     ("partner_events", &["partner", "partner_cookie"]),
 ];
