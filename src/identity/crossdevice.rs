@@ -1,20 +1,24 @@
 //! Probabilistic cross-device links: cookies and devices that share an IP (a home wifi, an
 //! office) over time, with similar behaviour.
 //!
-//! Owns the web [`Activity`] gathered while reading the sources (per IP the days each identifier
-//! was seen there; per identifier its first and last sighting, device type and browsed
-//! categories) and the scoring of candidate pairs:
+//! Owns the [`Activity`] gathered while reading the web events and the ad server's log (per IP
+//! the days each identifier was seen there; per identifier its first and last sighting, device
+//! type, user agents and browsed categories) and the scoring of candidate pairs:
 //! 1. **candidates**: pairs of identifiers seen on one IP. An IP with more identifiers than
 //!    [`super::ResolveOptions::max_ip_cookies`] is public (a café, an office, a carrier gateway)
 //!    and proposes nothing; the others propose every pair, so the cost is bounded per IP.
 //! 2. **comparison levels** per pair, as in Fellegi-Sunter: the size of the smallest shared IP,
-//!    how many IPs are shared, the time relation (one identifier taking over from the other, as a
-//!    reset cookie does, or both alive together and for how long), days seen on the same IP on
-//!    the same day, same device type, similarity of browsed categories.
+//!    how many IPs are shared, days seen on the same IP on the same day, same device type,
+//!    similarity of browsed categories, and one joint field for the time relation (one
+//!    identifier taking over from the other, as a reset cookie does, or both alive together
+//!    and for how long) with the user agents (one seen on both, the same family once version
+//!    numbers are masked, other families): two cookies alive together with one browser are two
+//!    devices, one taking over from the other with it is a reset cookie.
 //! 3. **m and u without hand labels**: the pairs whose two ends the deterministic links already
 //!    tie to known people (an email, a customer id) are labelled by those links (same person or
-//!    not). m and u are their level frequencies, and [`crate::link::fellegi_sunter::Model`]
-//!    turns a pair's levels into a match weight.
+//!    not); their level frequencies start m and u, and EM over every pair (the labelled ones held
+//!    at their labels) moves them to the whole population, of which known people are a biased
+//!    part. [`crate::link::fellegi_sunter::Model`] turns a pair's levels into a match weight.
 //! 4. **calibration**: the weights of a naive model overstate correlated evidence, so the
 //!    confidence of a pair is the share of same-person pairs among labelled pairs of similar
 //!    weight (isotonic, by pooling adjacent violators).
