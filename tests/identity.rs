@@ -132,3 +132,43 @@ fn resolve_quality_on_a_generated_world_stays_above_the_measured_floors() {
 
 const PRECISION_FLOOR: f64 = 0.98;
 const RECALL_FLOOR: f64 = 0.49;
+
+/// The ad server's log read through `sources.toml` roles: renamed IP and user agent columns
+/// give the same profiles; a log without them still resolves, with fewer cross-device pairs.
+#[test]
+fn ad_log_columns_follow_the_sources_toml_roles_and_are_optional() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path(), 1500, 5, Format::Csv);
+    let run = |name: &str| {
+        let store_dir = dir.path().join(name);
+        let mut store = Store::init(&store_dir).unwrap();
+        let r = resolve(&mut store, &w, &ResolveOptions::default()).unwrap();
+        (r, pids(&store_dir))
+    };
+    let (plain, plain_pids) = run("plain");
+
+    let path = w.join("ad_exposures.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    assert_eq!(header, "ts,cookie,device_id,ip,user_agent,campaign,event");
+    fs::write(&path, format!("ts,cookie,device_id,client_ip,ua,campaign,event\n{body}")).unwrap();
+    fs::write(w.join("sources.toml"), "[ad_exposures]\nip = \"client_ip\"\nuser_agent = \"ua\"\n")
+        .unwrap();
+    let (renamed, renamed_pids) = run("renamed");
+    assert_eq!(renamed.cross_device.candidate_pairs, plain.cross_device.candidate_pairs);
+    assert_eq!(renamed_pids, plain_pids);
+
+    // Without the roles, the renamed columns are not read: the ad rows still give identifiers,
+    // but no sightings.
+    fs::remove_file(w.join("sources.toml")).unwrap();
+    let (bare, bare_pids) = run("bare");
+    assert_eq!(bare.identifiers, plain.identifiers);
+    assert!(bare.cross_device.candidate_pairs < plain.cross_device.candidate_pairs);
+    assert!(bare_pids.len() == plain_pids.len());
+
+    // An unknown role is refused with the valid ones.
+    fs::write(w.join("sources.toml"), "[ad_exposures]\nip_address = \"client_ip\"\n").unwrap();
+    let mut store = Store::init(dir.path().join("refused")).unwrap();
+    let err = resolve(&mut store, &w, &ResolveOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("ip_address") && err.contains("user_agent"), "{err}");
+}
