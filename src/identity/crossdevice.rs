@@ -437,18 +437,29 @@ pub fn link(
     // The labelled pairs are those of known people, who log in and browse much more than the
     // rest: their level frequencies are a biased start. EM over every pair, the labelled ones
     // held at their labels, moves m, u and the share of matches to the whole population.
+    // The unlabelled pairs as distinct level patterns with their counts (a few thousand at most).
+    let mut patterns: Vec<&[u8]> = levels
+        .chunks_exact(width)
+        .zip(&labels)
+        .filter_map(|(l, label)| label.is_none().then_some(l))
+        .collect();
+    patterns.sort_unstable();
+    let mut distinct: Vec<(&[u8], f64)> = Vec::new();
+    for l in patterns {
+        match distinct.last_mut() {
+            Some((last, n)) if *last == l => *n += 1.0,
+            _ => distinct.push((l, 1.0)),
+        }
+    }
     for _ in 0..EM_ROUNDS {
         let mut c = counts.clone();
         let mut same = pos as f64;
-        for (p, l) in levels.chunks_exact(width).enumerate() {
-            if labels[p].is_some() {
-                continue;
-            }
+        for &(l, n) in &distinct {
             let q = model.probability(l);
-            same += q;
+            same += q * n;
             for (f, &x) in l.iter().enumerate() {
-                c[f][1][x as usize] += q;
-                c[f][0][x as usize] += 1.0 - q;
+                c[f][1][x as usize] += q * n;
+                c[f][0][x as usize] += (1.0 - q) * n;
             }
         }
         model = fit(&c, same / pairs.len() as f64);
