@@ -310,6 +310,7 @@ fn device_agent(kind: DeviceKind, maid: &str, h: u64) -> (usize, u32) {
     let lag = [0, 0, 0, 1, 1, 2][(h % 6) as usize];
     let ios = maid.chars().any(|c| c.is_ascii_uppercase());
     if kind == DeviceKind::App {
+        // AGENTS lists the iOS app, then the Android one.
         let i = AGENTS.iter().position(|a| a.kind == 3).unwrap_or(0);
         return (if ios { i } else { i + 1 }, lag);
     }
