@@ -134,33 +134,8 @@ impl Kind {
         match self {
             Kind::Ignore => MISSING,
             Kind::Exact => 2,
-            Kind::Name => {
-                let jw = jaro_winkler(a, b);
-                if jw >= 0.92 {
-                    2
-                } else if jw >= 0.88 {
-                    3
-                } else if jw >= NAME_FLOOR {
-                    4
-                } else {
-                    5
-                }
-            }
-            Kind::Text => {
-                let jw = jaro_winkler(a, b);
-                if jw >= 0.92 {
-                    2
-                } else if jw >= TEXT_FLOOR || word_overlap(a, b) >= 0.5 {
-                    3
-                } else {
-                    4
-                }
-            }
-            Kind::Code => match bounded_dl(a, b, 2) {
-                1 => 2,
-                2 => 3,
-                _ => 4,
-            },
+            Kind::Name | Kind::Text => self.jw_level(jaro_winkler(a, b), || word_overlap(a, b)),
+            Kind::Code => edit_level(bounded_dl(a, b, 2)),
             Kind::Date => {
                 if bounded_dl(a, b, 1) <= 1 {
                     2
@@ -183,26 +158,40 @@ impl Kind {
     }
 }
 
+/// The level of two different codes `d` edits apart.
+fn edit_level(d: usize) -> u8 {
+    match d {
+        1 => 2,
+        2 => 3,
+        _ => 4,
+    }
+}
+
 /// The lowest Jaro-Winkler band of [`Kind::Name`].
 const NAME_FLOOR: f64 = 0.70;
 /// The lowest Jaro-Winkler band of [`Kind::Text`].
 const TEXT_FLOOR: f64 = 0.80;
 
 impl Kind {
-    /// The level of two different values of a Jaro-Winkler kind whose similarity is known to be
-    /// below the kind's lowest band ([`NAME_FLOOR`], [`TEXT_FLOOR`]): what
-    /// [`Kind::level_distinct`] would return, without the similarity.
-    fn level_below_jw_floor(self, a: &[u8], b: &[u8]) -> u8 {
-        match self {
-            Kind::Name => 5,
-            _ => {
-                debug_assert_eq!(self, Kind::Text);
-                if word_overlap_bytes(a, b) >= 0.5 {
-                    3
-                } else {
-                    4
-                }
+    /// The level of two different values of a Jaro-Winkler kind ([`Kind::Name`], [`Kind::Text`])
+    /// of similarity `jw` (any value below the kind's lowest band, [`NAME_FLOOR`] or
+    /// [`TEXT_FLOOR`], gives the same level); `overlap` gives their word overlap, asked only
+    /// when the level depends on it.
+    fn jw_level(self, jw: f64, overlap: impl FnOnce() -> f64) -> u8 {
+        if jw >= 0.92 {
+            2
+        } else if self == Kind::Name {
+            if jw >= 0.88 {
+                3
+            } else if jw >= NAME_FLOOR {
+                4
+            } else {
+                5
             }
+        } else if jw >= TEXT_FLOOR || overlap() >= 0.5 {
+            3
+        } else {
+            4
         }
     }
 
@@ -214,37 +203,22 @@ impl Kind {
         Some(match self {
             Kind::Name | Kind::Text => {
                 let floor = if self == Kind::Name { NAME_FLOOR } else { TEXT_FLOOR };
-                if let Some((ba, bb)) = bags {
-                    if jaro_winkler_bound_ascii(x, y, ba, bb) < floor {
-                        return Some(self.level_below_jw_floor(x, y));
-                    }
-                }
-                let jw = jaro_winkler_ascii(x, y);
-                if jw >= 0.92 {
-                    2
-                } else if self == Kind::Name {
-                    if jw >= 0.88 {
-                        3
-                    } else if jw >= NAME_FLOOR {
-                        4
-                    } else {
-                        5
-                    }
-                } else if jw >= TEXT_FLOOR || word_overlap_bytes(x, y) >= 0.5 {
-                    3
-                } else {
-                    4
-                }
+                // When the bags rule the bands out, the bound (below the floor) stands for the
+                // similarity: it gives the same level.
+                let jw = match bags {
+                    Some((ba, bb)) => match jaro_winkler_bound_ascii(x, y, ba, bb) {
+                        bound if bound < floor => bound,
+                        _ => jaro_winkler_ascii(x, y),
+                    },
+                    None => jaro_winkler_ascii(x, y),
+                };
+                self.jw_level(jw, || word_overlap_bytes(x, y))
             }
             Kind::Code => {
                 if x.len().abs_diff(y.len()) > 2 {
                     return Some(4);
                 }
-                match osa_bit_parallel(x, y) {
-                    1 => 2,
-                    2 => 3,
-                    _ => 4,
-                }
+                edit_level(osa_bit_parallel(x, y))
             }
             Kind::Date => {
                 if x.len().abs_diff(y.len()) <= 1 && osa_bit_parallel(x, y) <= 1 {
