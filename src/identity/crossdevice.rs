@@ -141,9 +141,11 @@ impl Activity {
         if let Some(a) = agent {
             self.agents_seen.push((node, a));
         }
-        if self.obs.len() >= (2 * self.obs_compacted).max(1 << 22)
-            || self.cats.len() >= (2 * self.cats_compacted).max(1 << 22)
-            || self.agents_seen.len() >= (2 * self.agents_compacted).max(1 << 22)
+        // Compacted again once a list has doubled since the last time (and holds 4M entries).
+        let grown = |len: usize, compacted: usize| len >= (2 * compacted).max(1 << 22);
+        if grown(self.obs.len(), self.obs_compacted)
+            || grown(self.cats.len(), self.cats_compacted)
+            || grown(self.agents_seen.len(), self.agents_compacted)
         {
             self.compact();
         }
@@ -170,9 +172,7 @@ impl Activity {
     }
 
     fn agents_of(&self, n: u32) -> &[(u32, u32)] {
-        let lo = self.agents_seen.partition_point(|c| c.0 < n);
-        let hi = self.agents_seen.partition_point(|c| c.0 <= n);
-        &self.agents_seen[lo..hi]
+        run_of(&self.agents_seen, n, |c| c.0)
     }
 
     /// The user agent level of a pair: 0 unknown, 1 an agent seen on both, 2 the same family
@@ -194,9 +194,7 @@ impl Activity {
     }
 
     fn categories_of(&self, n: u32) -> &[(u32, u32, u32)] {
-        let lo = self.cats.partition_point(|c| c.0 < n);
-        let hi = self.cats.partition_point(|c| c.0 <= n);
-        &self.cats[lo..hi]
+        run_of(&self.cats, n, |c| c.0)
     }
 
     fn span(&self, n: u32) -> Option<(u32, u32)> {
@@ -246,6 +244,13 @@ const EM_ROUNDS: usize = 10;
 
 /// Links kept per identifier.
 const BEST_PER_NODE: usize = 3;
+
+/// The entries of node `n` in `v`, sorted by node (`node` gives an entry's).
+fn run_of<T>(v: &[T], n: u32, node: impl Fn(&T) -> u32) -> &[T] {
+    let lo = v.partition_point(|x| node(x) < n);
+    let hi = v.partition_point(|x| node(x) <= n);
+    &v[lo..hi]
+}
 
 fn band(x: f64, edges: &[f64]) -> u8 {
     // Level 1 is the first band; edges are upper bounds (exclusive) of the bands but the last.
@@ -320,11 +325,7 @@ pub fn link(
     drop(obs);
     node_ips.sort_unstable();
     node_ips.dedup();
-    let ips_of = |n: u32| {
-        let lo = node_ips.partition_point(|x| x.0 < n);
-        let hi = node_ips.partition_point(|x| x.0 <= n);
-        &node_ips[lo..hi]
-    };
+    let ips_of = |n: u32| run_of(&node_ips, n, |x| x.0);
     cand.sort_unstable_by_key(|c| c.0);
 
     // Comparison levels of each distinct pair.
@@ -436,8 +437,9 @@ pub fn link(
     let mut model = fit(&counts, pos as f64 / tot as f64);
     // The labelled pairs are those of known people, who log in and browse much more than the
     // rest: their level frequencies are a biased start. EM over every pair, the labelled ones
-    // held at their labels, moves m, u and the share of matches to the whole population.
-    // The unlabelled pairs as distinct level patterns with their counts (a few thousand at most).
+    // held at their labels, moves m, u and the share of matches to the whole population. It
+    // runs over the unlabelled pairs' distinct level patterns with their counts (a few thousand
+    // at most).
     let mut patterns: Vec<&[u8]> = levels
         .chunks_exact(width)
         .zip(&labels)

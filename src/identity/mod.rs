@@ -503,8 +503,9 @@ fn resolve_profiles(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Res
     };
     report.stage_secs.insert("read".into(), t0.elapsed().as_secs_f64());
     // Identifiers the sources give some evidence for: a link of any rule (before the guards), or
-    // a shared IP (marked by the cross-device step). The rest (an ad exposure alone) cannot be
-    // tied to anyone; the quality report gives the recall among the others too.
+    // a shared IP (marked by the cross-device step). The rest (a partner cookie never synced, a
+    // cookie seen only on a carrier IP) cannot be tied to anyone; the quality report gives the
+    // recall among the others too.
     let mut evidence = vec![false; g.len()];
     for l in &g.links {
         evidence[l.a as usize] = true;
@@ -892,7 +893,8 @@ pub struct Quality {
     /// Harmonic mean.
     pub f1: f64,
     /// Identifiers (of `identifiers`) that the sources give some evidence for: a link of any
-    /// rule, or a shared IP. The others (an ad exposure alone) cannot be tied to anyone.
+    /// rule, or a shared IP. The others (a partner cookie never synced, ...) cannot be tied to
+    /// anyone.
     pub with_evidence: usize,
     /// Share of the true same-person pairs among identifiers with evidence that were found.
     pub recall_with_evidence: f64,
