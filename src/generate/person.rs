@@ -298,9 +298,11 @@ impl Device {
     }
 }
 
-/// The agent and lag of a device of `kind` from the hash `h` (no draw from the household's RNG,
-/// so the other columns do not depend on it); an app's agent follows its MAID's platform.
-fn device_agent(kind: DeviceKind, maid: &str, h: u64) -> (usize, u32) {
+/// The agent and lag of device `slot` of person `index`, of `kind`, from a hash of the two (no
+/// draw from the household's RNG, so the other columns do not depend on it); an app's agent
+/// follows its MAID's platform.
+fn device_agent(keys: &Keys, index: u64, slot: u64, kind: DeviceKind, maid: &str) -> (usize, u32) {
+    let h = mix(keys.cookie ^ 0x5541_0000 ^ (index << 8 | slot));
     let code = match kind {
         DeviceKind::Desktop => 0,
         DeviceKind::Mobile => 1,
@@ -533,8 +535,7 @@ fn draw_person(
                         format!("{:016x}", mix(keys.cookie ^ (index << 8 | (slot as u64) << 5 | k)))
                     })
                     .collect();
-                let h = mix(keys.cookie ^ 0x5541_0000 ^ (index << 8 | slot as u64));
-                let (agent, lag) = device_agent(*kind, "", h);
+                let (agent, lag) = device_agent(keys, index, slot as u64, *kind, "");
                 devices.push(Device { kind: *kind, cookies, maid: String::new(), agent, lag });
             }
         }
@@ -551,8 +552,7 @@ fn draw_person(
             if rng.gen_bool(0.5) {
                 maid = maid.to_uppercase(); // iOS IDFA style
             }
-            let h = mix(keys.cookie ^ 0x5541_0000 ^ (index << 8 | 7));
-            let (agent, lag) = device_agent(DeviceKind::App, &maid, h);
+            let (agent, lag) = device_agent(keys, index, 7, DeviceKind::App, &maid);
             devices.push(Device { kind: DeviceKind::App, cookies: Vec::new(), maid, agent, lag });
         }
     }

@@ -59,9 +59,9 @@ pub struct Activity {
     /// Interned user agents, and the family of each: the agent with its version numbers masked
     /// (`Chrome/131.0.0.0` and `Chrome/132.0.0.0` are one family), so a browser that updated
     /// itself is still recognised.
-    agents: FxHashMap<String, u32>,
+    agents: super::graph::Interner,
     agent_family: Vec<u32>,
-    families: FxHashMap<String, u32>,
+    families: super::graph::Interner,
 }
 
 impl Activity {
@@ -89,8 +89,9 @@ impl Activity {
 
     /// The code of a user agent value.
     pub fn user_agent(&mut self, value: &str) -> u32 {
-        if let Some(&c) = self.agents.get(value) {
-            return c;
+        let code = self.agents.intern(0, value);
+        if (code as usize) < self.agent_family.len() {
+            return code;
         }
         let mut masked = String::with_capacity(value.len());
         for ch in value.chars() {
@@ -100,10 +101,7 @@ impl Activity {
                 masked.push('#');
             }
         }
-        let next = self.families.len() as u32;
-        let family = *self.families.entry(masked).or_insert(next);
-        let code = self.agents.len() as u32;
-        self.agents.insert(value.to_string(), code);
+        let family = self.families.intern(0, &masked);
         self.agent_family.push(family);
         code
     }
