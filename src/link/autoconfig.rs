@@ -4,7 +4,7 @@
 //! The name is read first, as words (`date_of_birth` → date, of, birth): words that mark dates,
 //! codes and identifiers, postcodes, person names, addresses, categories and amounts decide the
 //! kind when the contents do not contradict them (a "date" column must mostly read as dates, an
-//! "amount" column as numbers). Otherwise the contents decide: dates, numbers with decimals, digit
+//! "amount" column as numbers, a "title" or "type" column of many distinct sentences is text). Otherwise the contents decide: dates, numbers with decimals, digit
 //! codes, few distinct values (categories), several words (free text), single words (names),
 //! letters and digits (codes).
 //!
@@ -216,13 +216,16 @@ pub fn infer_kind(name: &str, p: &Profile) -> (Kind, String) {
     if has(TEXT_WORDS) || has_joined(TEXT_WORDS) {
         return (Kind::Text, "name says address or text".into());
     }
-    if has(CATEGORY_WORDS) {
+    let categorical = p.distinct <= 30 || (p.distinct as f64) < 0.01 * p.present as f64;
+    // A "title" or "type" column of sentences (a paper's title, a product's type line) is free
+    // text whatever its name says: a category has short values that repeat.
+    let sentences = p.words >= 2.5 && !categorical;
+    if has(CATEGORY_WORDS) && !sentences {
         return (Kind::Exact, "name says category".into());
     }
     if p.dates >= 0.9 {
         return (Kind::Date, "values read as dates".into());
     }
-    let categorical = p.distinct <= 30 || (p.distinct as f64) < 0.01 * p.present as f64;
     if p.numbers >= 0.95 && p.decimals >= 0.2 {
         return (Kind::Number, "values are decimal numbers".into());
     }
@@ -277,6 +280,19 @@ mod tests {
         assert_eq!(kind("c5", &words), Kind::Text);
         assert_eq!(kind("dateOfBirth", &["1990-01-02"]), Kind::Date);
         assert_eq!(kind("age", &["31", "45"]), Kind::Number);
+    }
+
+    #[test]
+    fn a_category_name_over_sentences_is_free_text() {
+        assert_eq!(kind("title", &["mr", "mrs", "dr", "mr"]), Kind::Exact);
+        let titles: Vec<String> =
+            (0..100).map(|i| format!("A study of query plan {i} in stream systems")).collect();
+        let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+        assert_eq!(kind("title", &titles), Kind::Text);
+        assert_eq!(
+            kind("type", &["coffee shops/diners", "italian", "american (new)"]),
+            Kind::Exact
+        );
     }
 
     #[test]

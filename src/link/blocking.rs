@@ -1,7 +1,7 @@
 //! Blocking: which pairs get compared at all.
 //!
 //! Owns blocking [`Rule`]s (a conjunction of [`Key`]s: the exact value of a field, its Soundex,
-//! or its first characters), the pair generation of a rule with a guard on groups too large to
+//! its first characters or its words in sorted order), the pair generation of a rule with a guard on groups too large to
 //! compare, the automatic choice of rules ([`auto_rules`]), the union of several rules, and the
 //! label-free estimate of blocking recall ([`recall_estimate`]).
 //!
@@ -30,6 +30,8 @@ pub enum Transform {
     Soundex,
     /// Its first `n` characters.
     Prefix(usize),
+    /// Its words in sorted order (`smith john` and `john smith` agree).
+    SortedWords,
 }
 
 /// One part of a blocking rule: a field (index into the prepared fields) and a transform.
@@ -49,6 +51,7 @@ impl fmt::Display for Key {
             Transform::Exact => write!(f, "{}", self.name),
             Transform::Soundex => write!(f, "soundex({})", self.name),
             Transform::Prefix(n) => write!(f, "prefix({}, {n})", self.name),
+            Transform::SortedWords => write!(f, "sorted({})", self.name),
         }
     }
 }
@@ -96,6 +99,7 @@ impl Rule {
             let transform = match (func.as_str(), n) {
                 ("exact", None) => Transform::Exact,
                 ("soundex", None) => Transform::Soundex,
+                ("sorted", None) => Transform::SortedWords,
                 ("prefix", Some(n)) => {
                     Transform::Prefix(n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
                         Error::user(format!(
@@ -106,7 +110,8 @@ impl Rule {
                 _ => {
                     return Err(Error::user(format!(
                         "blocking rule `{text}`: `{part}` is not a key; write FIELD, \
-                         exact(FIELD), soundex(FIELD) or prefix(FIELD, N), joined by `&`"
+                         exact(FIELD), soundex(FIELD), sorted(FIELD) or prefix(FIELD, N), \
+                         joined by `&`"
                     )))
                 }
             };
@@ -162,6 +167,11 @@ fn dict_keys(f: &PreparedField, t: Transform) -> Vec<Option<u64>> {
             Transform::Prefix(n) => {
                 let p: String = v.chars().take(n).collect();
                 Some(str_hash(&p))
+            }
+            Transform::SortedWords => {
+                let mut w: Vec<&str> = v.split(' ').collect();
+                w.sort_unstable();
+                Some(str_hash(&w.join(" ")))
             }
         })
         .collect()
@@ -290,14 +300,23 @@ pub fn union_pairs(
 /// Candidate keys of a field, by kind.
 fn candidate_keys(i: usize, f: &PreparedField) -> Vec<Key> {
     let key = |transform| Key { field: i, name: f.name.clone(), transform };
-    match f.kind {
+    // Words in another order (`palm the` / `the palm`, authors listed differently) and, for
+    // text, a changed ending (`... environments` / `... environment (abstract)`) still meet.
+    let several_words = f.dict.iter().any(|v| v.contains(' '));
+    let mut keys = match f.kind {
         Kind::Name => vec![key(Transform::Exact), key(Transform::Soundex)],
-        Kind::Text | Kind::Code | Kind::Date | Kind::Exact | Kind::Number => {
-            vec![key(Transform::Exact)]
-        }
+        Kind::Text => vec![key(Transform::Exact), key(Transform::Prefix(TEXT_PREFIX))],
+        Kind::Code | Kind::Date | Kind::Exact | Kind::Number => vec![key(Transform::Exact)],
         Kind::Ignore => vec![],
+    };
+    if several_words && matches!(f.kind, Kind::Name | Kind::Text) {
+        keys.push(key(Transform::SortedWords));
     }
+    keys
 }
+
+/// Characters of a text value in its [`Transform::Prefix`] key.
+const TEXT_PREFIX: usize = 10;
 
 /// A candidate rule with its pair counts, as considered by [`auto_rules`].
 #[derive(Debug, Clone)]
@@ -430,6 +449,21 @@ mod tests {
         let e = Rule::parse("surnam", &f).unwrap_err().to_string();
         assert!(e.contains("no compared field `surnam`"), "{e}");
         assert!(Rule::parse("metaphone(surname)", &f).is_err());
+    }
+
+    #[test]
+    fn sorted_words_and_prefixes_meet_reordered_and_reworded_text() {
+        let names = ["the palm", "palm the", "john smith", "smith john"];
+        let f = vec![field("name", Kind::Name, &names, None)];
+        let (_, pairs) = rule_pairs(Rule::parse("sorted(name)", &f).unwrap(), &f, false, 100);
+        assert_eq!(pairs, vec![1, (2 << 32) | 3]);
+        let titles =
+            ["broadcast disks for asymmetric communications", "broadcast disks (abstract)"];
+        let f = vec![field("title", Kind::Text, &titles, None)];
+        let keys: Vec<String> = candidate_keys(0, &f[0]).iter().map(|k| k.to_string()).collect();
+        assert_eq!(keys, ["title", "prefix(title, 10)", "sorted(title)"]);
+        let (_, pairs) = rule_pairs(Rule::parse("prefix(title, 10)", &f).unwrap(), &f, false, 100);
+        assert_eq!(pairs, vec![1]);
     }
 
     #[test]

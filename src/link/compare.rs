@@ -83,7 +83,9 @@ impl Kind {
     pub fn level_names(self) -> &'static [&'static str] {
         match self {
             Kind::Exact => &["missing", "exact", "different"],
-            Kind::Name => &["missing", "exact", "jw>=0.92", "jw>=0.88", "jw>=0.70", "different"],
+            Kind::Name => {
+                &["missing", "exact", "jw>=0.92", "jw>=0.88", "jw>=0.70|words>=0.5", "different"]
+            }
             Kind::Text => &["missing", "exact", "jw>=0.92", "jw>=0.80|words>=0.5", "different"],
             Kind::Code => &["missing", "exact", "dl<=1", "dl<=2", "different"],
             Kind::Date => &[
@@ -183,7 +185,7 @@ impl Kind {
         } else if self == Kind::Name {
             if jw >= 0.88 {
                 3
-            } else if jw >= NAME_FLOOR {
+            } else if jw >= NAME_FLOOR || overlap() >= 0.5 {
                 4
             } else {
                 5
@@ -842,6 +844,9 @@ mod tests {
         assert_eq!(k.level("michaela", "michaela"), EXACT);
         assert_eq!(k.level("michaela", "micheala"), 2);
         assert_eq!(k.level("neumann", "zhang"), 5);
+        // Names of several words in another order or with more words share the lowest band.
+        assert_eq!(k.level("the palm", "palm the los angeles"), 4);
+        assert_eq!(k.level("john smith", "mary jones"), 5);
         assert_eq!(k.normalise("  Zoë-Ann "), Some("zoe ann".into()));
     }
 
