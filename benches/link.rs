@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let pats = patterns(&levels, width);
-    let u = estimate_u(&fields, N, Some(N), 20_000, 1);
+    let u = estimate_u(&fields, None, N, Some(N), 20_000, 1);
     let names: Vec<(String, Kind, bool)> =
         fields.iter().map(|f| (f.name.clone(), f.kind, false)).collect();
     c.bench_function("em 100 iterations over the patterns", |b| {

@@ -685,6 +685,56 @@ impl PreparedField {
     }
 }
 
+/// The two person-name fields of a record layout (first and last name), when there are exactly
+/// two: their values are also compared crosswise, since forms and clerks swap them.
+pub fn swappable_names(fields: &[PreparedField]) -> Option<(usize, usize)> {
+    let names: Vec<usize> = (0..fields.len()).filter(|&f| fields[f].kind == Kind::Name).collect();
+    match names[..] {
+        [a, b] => Some((a, b)),
+        _ => None,
+    }
+}
+
+/// The levels of record `i` (left) against record `j` on side `sj`, one per field, into `out`.
+/// With `swap` (see [`swappable_names`]), when all four names are present and the two fields
+/// compared crosswise (`a` of one record against `b` of the other) agree better than straight,
+/// the crosswise levels stand: `Ryan Wright` and `Wright Ryan` agree on both names.
+pub fn compare_row(
+    fields: &[PreparedField],
+    swap: Option<(usize, usize)>,
+    i: usize,
+    sj: usize,
+    j: usize,
+    out: &mut [u8],
+) {
+    for (o, f) in out.iter_mut().zip(fields) {
+        *o = f.compare(0, i, sj, j);
+    }
+    let Some((a, b)) = swap else { return };
+    let (fa, fb) = (&fields[a], &fields[b]);
+    let straight = (out[a], out[b]);
+    if straight.0 == MISSING || straight.1 == MISSING || straight == (EXACT, EXACT) {
+        return;
+    }
+    fn value(f: &PreparedField, side: usize, r: usize) -> Option<&str> {
+        match f.ids[side][r] {
+            NONE => None,
+            id => Some(f.dict[id as usize].as_str()),
+        }
+    }
+    let (Some(ai), Some(bj), Some(bi), Some(aj)) =
+        (value(fa, 0, i), value(fb, sj, j), value(fb, 0, i), value(fa, sj, j))
+    else {
+        return;
+    };
+    // Levels run from exact (1) to different (the last): a smaller sum agrees better.
+    let crossed = (fa.kind.level(ai, bj), fb.kind.level(bi, aj));
+    if u32::from(crossed.0) + u32::from(crossed.1) < u32::from(straight.0) + u32::from(straight.1) {
+        out[a] = crossed.0;
+        out[b] = crossed.1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -848,6 +898,26 @@ mod tests {
         assert_eq!(k.level("the palm", "palm the los angeles"), 4);
         assert_eq!(k.level("john smith", "mary jones"), 5);
         assert_eq!(k.normalise("  Zoë-Ann "), Some("zoe ann".into()));
+    }
+
+    #[test]
+    fn swapped_first_and_last_names_agree_crosswise() {
+        let first = [Some("ryan".to_string()), Some("wright".to_string()), Some("rya".into())];
+        let last = [Some("wright".to_string()), Some("ryan".to_string()), None];
+        let fields = vec![
+            PreparedField::new("first_name", Kind::Name, &first, None),
+            PreparedField::new("last_name", Kind::Name, &last, None),
+        ];
+        let swap = swappable_names(&fields);
+        assert_eq!(swap, Some((0, 1)));
+        let mut row = [0u8; 2];
+        compare_row(&fields, None, 0, 0, 1, &mut row);
+        assert_eq!(row, [5, 5], "straight, the names differ");
+        compare_row(&fields, swap, 0, 0, 1, &mut row);
+        assert_eq!(row, [EXACT, EXACT]);
+        // A missing name leaves the straight levels.
+        compare_row(&fields, swap, 2, 0, 1, &mut row);
+        assert_eq!(row[1], MISSING);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::compare::{Kind, PreparedField, MISSING};
+use super::compare::{compare_row, Kind, PreparedField, MISSING};
 
 /// Smallest m kept: no level is ever proof against a match.
 pub const M_FLOOR: f64 = 1e-4;
@@ -110,6 +110,7 @@ pub fn all_pairs(n_left: usize, n_right: Option<usize>) -> f64 {
 /// rescaled to fill the rest. Levels never seen get the sampling resolution as their u.
 pub fn estimate_u(
     fields: &[PreparedField],
+    swap: Option<(usize, usize)>,
     n_left: usize,
     n_right: Option<usize>,
     samples: usize,
@@ -153,9 +154,11 @@ pub fn estimate_u(
         .par_chunks(4096)
         .map(|chunk| {
             let mut counts = zero();
+            let mut row = vec![0u8; fields.len()];
             for &(i, j) in chunk {
-                for (c, f) in counts.iter_mut().zip(fields) {
-                    c[f.compare(0, i as usize, sj, j as usize) as usize] += 1;
+                compare_row(fields, swap, i as usize, sj, j as usize, &mut row);
+                for (c, &l) in counts.iter_mut().zip(&row) {
+                    c[l as usize] += 1;
                 }
             }
             counts
@@ -475,7 +478,7 @@ mod tests {
         let f = PreparedField::new("x", Kind::Exact, &l, None);
         // Pairs of distinct records sharing a value: (a,a) once among 6 pairs.
         assert!((exact_u(&f, false) - 2.0 / 12.0).abs() < 1e-12);
-        let u = estimate_u(&[f], 4, None, 1000, 7);
+        let u = estimate_u(&[f], None, 4, None, 1000, 7);
         assert!((u[0][1] - 1.0 / 6.0).abs() < 1e-12);
         assert!((u[0][2] - 5.0 / 6.0).abs() < 1e-12);
     }

@@ -516,19 +516,25 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let width = fields.len();
     let sj = usize::from(is_link);
     let mut levels = vec![0u8; blocked.len() * width];
+    let swap = compare::swappable_names(&fields);
     levels.par_chunks_mut(width * 1024).zip(blocked.par_chunks(1024)).for_each(|(out, pairs)| {
         for (row, &p) in out.chunks_exact_mut(width).zip(pairs) {
             let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
-            for (o, f) in row.iter_mut().zip(&fields) {
-                *o = f.compare(0, i, sj, j);
-            }
+            compare::compare_row(&fields, swap, i, sj, j, row);
         }
     });
     t.compare = clock.elapsed().as_secs_f64();
 
     // Training.
     let clock = Instant::now();
-    let u = fellegi_sunter::estimate_u(&fields, n_left, n_right, settings.u_samples, settings.seed);
+    let u = fellegi_sunter::estimate_u(
+        &fields,
+        swap,
+        n_left,
+        n_right,
+        settings.u_samples,
+        settings.seed,
+    );
     let patterns = fellegi_sunter::patterns(&levels, width);
     let total = fellegi_sunter::all_pairs(n_left, n_right);
     let expected = match n_right {
@@ -542,9 +548,9 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let model = if settings.known_matches.is_empty() {
         fellegi_sunter::train_m(&names, u, &patterns, total, expected, settings.max_iter)
     } else {
-        let mut known = Vec::with_capacity(settings.known_matches.len() * width);
-        for &(i, j) in &settings.known_matches {
-            known.extend(fields.iter().map(|f| f.compare(0, i, sj, j)));
+        let mut known = vec![0u8; settings.known_matches.len() * width];
+        for (row, &(i, j)) in known.chunks_exact_mut(width).zip(&settings.known_matches) {
+            compare::compare_row(&fields, swap, i, sj, j, row);
         }
         fellegi_sunter::model_from_known(
             &names,
