@@ -94,6 +94,7 @@ impl Kind {
                 "one digit off",
                 "day/month swapped",
                 "same month",
+                "within a year",
                 "different",
             ],
             Kind::Number => &["missing", "exact", "within 1%", "within 10%", "different"],
@@ -241,10 +242,13 @@ impl Kind {
             } else if ab[..6] == bb[..6] {
                 4
             } else {
-                5
+                match (day_number(ab), day_number(bb)) {
+                    (Some(x), Some(y)) if x.abs_diff(y) <= 366 => 5,
+                    _ => 6,
+                }
             }
         } else {
-            5
+            6
         }
     }
 }
@@ -302,6 +306,24 @@ pub fn normalise_date(raw: &str) -> String {
         }
     }
     date_part.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Days since 0000-03-01 of a `YYYYMMDD` date (Howard Hinnant's days-from-civil), or `None`
+/// when it is not a calendar date.
+fn day_number(d: &[u8]) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        d[r].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    };
+    let (y, m, day) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    Some(era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy)
 }
 
 /// Share of the words of the shorter value found in the other.
@@ -937,7 +959,11 @@ mod tests {
         assert_eq!(k.level("19151103", "19151108"), 2);
         assert_eq!(k.level("19151103", "19150311"), 3);
         assert_eq!(k.level("19151103", "19151127"), 4);
-        assert_eq!(k.level("19151103", "19620216"), 5);
+        assert_eq!(k.level("19151103", "19160201"), 5, "90 days apart, across a year's end");
+        assert_eq!(k.level("19151231", "19170101"), 6, "367 days apart");
+        assert_eq!(k.level("19151103", "19620216"), 6);
+        assert_eq!(day_number(b"20000301").unwrap() - day_number(b"20000228").unwrap(), 2);
+        assert_eq!(day_number(b"19151340"), None);
     }
 
     #[test]
