@@ -167,11 +167,11 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<Table> {
     let name = path.to_string_lossy().to_lowercase();
     if name.ends_with(".parquet") || name.ends_with(".pq") {
         read_parquet(path)
-    } else if name.ends_with(".csv") || name.ends_with(".csv.gz") || name.ends_with(".txt") {
+    } else if [".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz"].iter().any(|e| name.ends_with(e)) {
         read_csv(path)
     } else {
         Err(Error::user(format!(
-            "{}: unknown table format; give a .csv, .csv.gz or .parquet file",
+            "{}: unknown table format; give a .csv, .tsv (optionally .gz) or .parquet file",
             path.display()
         )))
     }
@@ -185,9 +185,7 @@ fn read_csv(path: &Path) -> Result<Table> {
             path.display()
         )));
     }
-    let df = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
+    let df = csv_reader_options(&bytes)
         .into_reader_with_file_handle(Cursor::new(bytes))
         .finish()
         .map_err(|e| Error::user(format!("{}: cannot read as CSV: {e}", path.display())))?;
@@ -217,6 +215,43 @@ pub fn read_parquet_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Ta
     from_frame(path, false, df)
 }
 
+/// The field separator of a delimited text file: of `,`, `;`, tab and `|`, the one its header
+/// line holds most often outside quotes (a European `;` file, a `.tsv`); `,` when it holds none.
+pub fn csv_separator(bytes: &[u8]) -> u8 {
+    let header = &bytes[..bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len())];
+    let mut counts = [0usize; 4];
+    let mut quoted = false;
+    for &b in header {
+        match b {
+            b'"' => quoted = !quoted,
+            _ if quoted => {}
+            b',' => counts[0] += 1,
+            b';' => counts[1] += 1,
+            b'\t' => counts[2] += 1,
+            b'|' => counts[3] += 1,
+            _ => {}
+        }
+    }
+    let seps = [b',', b';', b'\t', b'|'];
+    // Ties go to the earlier separator: `,` first.
+    let best = (0..4).rev().max_by_key(|&k| counts[k]).unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        seps[best]
+    }
+}
+
+/// polars' CSV reader for a file of `bytes`: a header line, every value read as text, the
+/// separator found by [`csv_separator`].
+fn csv_reader_options(bytes: &[u8]) -> CsvReadOptions {
+    let sep = csv_separator(bytes);
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .map_parse_options(move |o| o.with_separator(sep))
+}
+
 /// The bytes of a CSV file, gunzipped when it ends in `.gz`, checked to be UTF-8.
 fn csv_bytes(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).at(path)?;
@@ -238,10 +273,11 @@ fn check_utf8(path: &Path, bytes: &[u8]) -> Result<()> {
         let at = e.valid_up_to();
         let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        let field = bytes[line_start..at].iter().filter(|&&b| b == b',').count();
+        let sep = csv_separator(bytes);
+        let field = bytes[line_start..at].iter().filter(|&&b| b == sep).count();
         let header_end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
         let column = String::from_utf8_lossy(&bytes[..header_end])
-            .split(',')
+            .split(char::from(sep))
             .nth(field)
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|| format!("#{}", field + 1));
@@ -422,11 +458,7 @@ pub fn read_text_columns(
     let is_csv = !(lower.ends_with(".parquet") || lower.ends_with(".pq"));
     let df = if is_csv {
         let bytes = csv_bytes(path)?;
-        CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .into_reader_with_file_handle(Cursor::new(bytes))
-            .finish()
+        csv_reader_options(&bytes).into_reader_with_file_handle(Cursor::new(bytes)).finish()
     } else {
         let file = std::fs::File::open(path).at(path)?;
         ParquetReader::new(file).finish()
@@ -609,9 +641,10 @@ fn read_source_slice(
     let (header, df) = if is_csv {
         let bytes = csv_bytes(path)?;
         let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+        let sep = char::from(csv_separator(&bytes));
         let header: Vec<String> = String::from_utf8_lossy(&bytes[..end])
             .trim_end_matches('\r')
-            .split(',')
+            .split(sep)
             .map(|s| s.trim().trim_matches('"').to_string())
             .collect();
         let present: Vec<polars::prelude::PlSmallStr> =
@@ -619,9 +652,7 @@ fn read_source_slice(
         if present.is_empty() {
             return Err(missing_source_column(path, wanted, &header));
         }
-        let df = CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
+        let df = csv_reader_options(&bytes)
             .with_columns(Some(present.into()))
             .into_reader_with_file_handle(Cursor::new(bytes))
             .finish()
@@ -816,6 +847,26 @@ mod tests {
         assert_eq!(types, ["text", "bool", "int", "float", "text", "text"]);
         assert_eq!(t.column("zip").unwrap().data.text(0).as_deref(), Some("02134"));
         assert!(t.column("name").unwrap().data.is_missing(1));
+    }
+
+    #[test]
+    fn semicolon_tab_and_pipe_files_read_like_comma_files() {
+        let comma = read_table(csv("id,name,city\n1,Ann,\"Paris, FR\"\n2,Bob,Lyon\n").1).unwrap();
+        for text in [
+            "id;name;city\n1;Ann;Paris, FR\n2;Bob;Lyon\n",
+            "id\tname\tcity\n1\tAnn\tParis, FR\n2\tBob\tLyon\n",
+            "id|name|city\n1|Ann|Paris, FR\n2|Bob|Lyon\n",
+        ] {
+            let (_dir, path) = csv(text);
+            let t = read_table(&path).unwrap();
+            assert_eq!(t.columns.len(), 3, "{text:?}");
+            for (a, b) in t.columns.iter().zip(&comma.columns) {
+                assert_eq!(a.name, b.name);
+                assert_eq!(a.data.text(0), b.data.text(0));
+            }
+        }
+        assert_eq!(csv_separator(b"\"a;b\",c,d\n"), b',', "quoted separators do not count");
+        assert_eq!(csv_separator(b"single\n"), b',');
     }
 
     #[test]
