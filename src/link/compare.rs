@@ -707,14 +707,27 @@ impl PreparedField {
     }
 }
 
-/// The two person-name fields of a record layout (first and last name), when there are exactly
-/// two: their values are also compared crosswise, since forms and clerks swap them.
+/// The first-name and last-name fields of a record layout, whose values are also compared
+/// crosswise since forms and clerks swap them: the two name fields when there are exactly two,
+/// else the one named like a first name (`first`, `given`, `forename`, `fname`) and the one
+/// named like a last name (`last`, `surname`, `family`, `lname`) when both are there.
 pub fn swappable_names(fields: &[PreparedField]) -> Option<(usize, usize)> {
     let names: Vec<usize> = (0..fields.len()).filter(|&f| fields[f].kind == Kind::Name).collect();
-    match names[..] {
-        [a, b] => Some((a, b)),
-        _ => None,
+    if let [a, b] = names[..] {
+        return Some((a, b));
     }
+    let named = |words: &[&str]| -> Option<usize> {
+        let mut hits = names.iter().copied().filter(|&f| {
+            super::autoconfig::name_words(&fields[f].name)
+                .iter()
+                .any(|w| words.contains(&w.as_str()))
+        });
+        let first = hits.next();
+        first.filter(|_| hits.next().is_none())
+    };
+    let first = named(&["first", "given", "forename", "firstname", "fname"])?;
+    let last = named(&["last", "surname", "family", "lastname", "lname"])?;
+    (first != last).then_some((first.min(last), first.max(last)))
 }
 
 /// The levels of record `i` (left) against record `j` on side `sj`, one per field, into `out`.
@@ -932,6 +945,9 @@ mod tests {
         ];
         let swap = swappable_names(&fields);
         assert_eq!(swap, Some((0, 1)));
+        let middle = PreparedField::new("middle_name", Kind::Name, &first, None);
+        let three = vec![fields[0].clone(), middle, fields[1].clone()];
+        assert_eq!(swappable_names(&three), Some((0, 2)), "first and last of three");
         let mut row = [0u8; 2];
         compare_row(&fields, None, 0, 0, 1, &mut row);
         assert_eq!(row, [5, 5], "straight, the names differ");
