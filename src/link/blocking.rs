@@ -231,19 +231,41 @@ fn group_pairs(link: bool, l: usize, r: usize) -> u64 {
     }
 }
 
-/// Pair counts of a rule: (pairs within groups of at most `group_cap` pairs, pairs skipped).
-pub fn count_pairs(keys: &[Vec<Option<u64>>; 2], link: bool, group_cap: u64) -> (u64, u64) {
+/// A fingerprint of how a rule's keys group the records (the same for two rules that form the
+/// same groups, whatever their key values).
+fn partition(keys: &[Vec<Option<u64>>; 2]) -> u64 {
+    let mut group: HashMap<u64, u64> = HashMap::new();
+    let mut h = 0x9e37_79b9_7f4a_7c15u64;
+    for k in keys.iter().flatten() {
+        let g = match k {
+            Some(k) => {
+                let next = group.len() as u64;
+                *group.entry(*k).or_insert(next)
+            }
+            None => u64::MAX,
+        };
+        h = mix(h, g);
+    }
+    h
+}
+
+/// Pair counts of a rule: (pairs within groups of at most `group_cap` pairs, pairs skipped,
+/// share of the records holding a key that sit in a skipped group).
+pub fn count_pairs(keys: &[Vec<Option<u64>>; 2], link: bool, group_cap: u64) -> (u64, u64, f64) {
     let mut kept = 0;
     let mut skipped = 0;
+    let (mut keyed, mut stranded) = (0usize, 0usize);
     for (l, r) in groups(keys).values() {
         let p = group_pairs(link, l.len(), r.len());
+        keyed += l.len() + r.len();
         if p > group_cap {
             skipped += p;
+            stranded += l.len() + r.len();
         } else {
             kept += p;
         }
     }
-    (kept, skipped)
+    (kept, skipped, stranded as f64 / keyed.max(1) as f64)
 }
 
 /// Proposes the pairs of one rule, as `left << 32 | right` (for a dedupe, `left < right`).
@@ -328,6 +350,8 @@ pub struct Candidate {
     pub pairs: u64,
     /// Pairs in groups too large to compare.
     pub skipped: u64,
+    /// Share of the records holding a key that are in such groups.
+    pub skipped_share: f64,
     /// Whether it was chosen.
     pub chosen: bool,
 }
@@ -347,16 +371,30 @@ pub fn auto_rules(
     let sides = if link { 2 } else { 1 };
     let keys: Vec<Key> =
         fields.iter().enumerate().flat_map(|(i, f)| candidate_keys(i, f)).collect();
-    let eval = |rule: Rule| -> Candidate {
+    let eval = |rule: Rule| -> (Candidate, u64) {
         let k = rule_keys(&rule, fields, sides);
-        let (pairs, skipped) = count_pairs(&k, link, group_cap);
-        Candidate { rule, pairs, skipped, chosen: false }
+        let (pairs, skipped, skipped_share) = count_pairs(&k, link, group_cap);
+        (Candidate { rule, pairs, skipped, skipped_share, chosen: false }, partition(&k))
     };
-    let mut singles: Vec<Candidate> =
-        keys.par_iter().map(|k| eval(Rule { keys: vec![k.clone()] })).collect();
-    // A key that keeps most of its pairs within the budget is a rule on its own; one whose pairs
-    // are mostly in oversized groups (a near-constant column) is too broad.
-    let fits = |c: &Candidate| c.pairs > 0 && c.pairs <= budget && c.skipped <= c.pairs;
+    // Keys that group the records the same way (a city's exact value, its first 10 characters
+    // and its sorted words, when cities are short) are one candidate, the first: a copy would
+    // only slow the union and fake independent evidence in the recall estimate.
+    let mut seen = HashSet::new();
+    let mut singles: Vec<Candidate> = keys
+        .par_iter()
+        .map(|k| eval(Rule { keys: vec![k.clone()] }))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter(|(_, sig)| seen.insert(*sig))
+        .map(|(c, _)| c)
+        .collect();
+    // A key whose pairs fit the budget is a rule on its own, unless most of its pairs are in
+    // oversized groups (a near-constant column): then it is too broad. A few huge groups that
+    // hold a small share of the records (the thousands of copies of a placeholder record) are
+    // skipped without spoiling an otherwise selective key.
+    let fits = |c: &Candidate| {
+        c.pairs > 0 && c.pairs <= budget && (c.skipped <= c.pairs || c.skipped_share <= 0.2)
+    };
     for c in &mut singles {
         c.chosen = fits(c);
     }
@@ -373,7 +411,15 @@ pub fn auto_rules(
             }
         }
     }
-    let mut conj: Vec<Candidate> = combos.into_par_iter().map(eval).collect();
+    let mut seen = HashSet::new();
+    let mut conj: Vec<Candidate> = combos
+        .into_par_iter()
+        .map(eval)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter(|(_, sig)| seen.insert(*sig))
+        .map(|(c, _)| c)
+        .collect();
     conj.sort_by(|a, b| {
         b.pairs.cmp(&a.pairs).then_with(|| a.rule.to_string().cmp(&b.rule.to_string()))
     });
@@ -501,6 +547,30 @@ mod tests {
         assert_eq!(cands.len(), 3);
         let names: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
         assert_eq!(names, vec!["state & n".to_string()]);
+    }
+
+    #[test]
+    fn placeholder_copies_do_not_spoil_a_selective_key() {
+        // 200 records in pairs of one email each, plus 40 copies of one placeholder: the
+        // placeholder's group (780 pairs) is over the cap and skipped, the key still chosen.
+        let mut emails: Vec<String> = (0..200).map(|i| format!("p{}@x.org", i / 2)).collect();
+        emails.extend((0..40).map(|_| "unknown@x.org".to_string()));
+        let emails: Vec<&str> = emails.iter().map(String::as_str).collect();
+        let f = vec![field("email", Kind::Code, &emails, None)];
+        let (rules, cands) = auto_rules(&f, false, 1000, 500);
+        assert_eq!(cands[0].pairs, 100);
+        assert_eq!(cands[0].skipped, 780);
+        let names: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+        assert_eq!(names, ["email"]);
+    }
+
+    #[test]
+    fn keys_that_group_alike_are_one_candidate() {
+        let cities = ["york", "york", "leeds", "hull", "leeds"];
+        let f = vec![field("city", Kind::Text, &cities, None)];
+        let (_, cands) = auto_rules(&f, false, 1000, 500);
+        let names: Vec<String> = cands.iter().map(|c| c.rule.to_string()).collect();
+        assert_eq!(names, ["city"], "prefix(city, 10) groups as city does");
     }
 
     #[test]
