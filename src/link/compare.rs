@@ -137,11 +137,7 @@ impl Kind {
         match self {
             Kind::Ignore => MISSING,
             Kind::Exact => 2,
-            Kind::Name | Kind::Text => self.numbers_cap(
-                self.jw_level(jaro_winkler(a, b), || word_overlap(a, b)),
-                a.as_bytes(),
-                b.as_bytes(),
-            ),
+            Kind::Name | Kind::Text => self.jw_level(jaro_winkler(a, b), || word_overlap(a, b)),
             Kind::Code => edit_level(bounded_dl(a, b, 2)),
             Kind::Date => {
                 if bounded_dl(a, b, 1) <= 1 {
@@ -202,17 +198,6 @@ impl Kind {
         }
     }
 
-    /// Text whose numbers differ (`3400 las vegas blvd` / `3570 las vegas blvd`, `eos 5d` /
-    /// `eos 7d`) is never in the top Jaro-Winkler band, however close the letters: a house or
-    /// model number names another thing.
-    fn numbers_cap(self, level: u8, a: &[u8], b: &[u8]) -> u8 {
-        if self == Kind::Text && level == 2 && numbers_differ(a, b) {
-            3
-        } else {
-            level
-        }
-    }
-
     /// [`Kind::level_distinct`] of two different ASCII values shorter than 64 bytes, with their
     /// bags for the Jaro-Winkler kinds: the same level, on the allocation-free paths without
     /// re-checking the values, skipping the similarity when the bags rule the bands out.
@@ -230,7 +215,7 @@ impl Kind {
                     },
                     None => jaro_winkler_ascii(x, y),
                 };
-                self.numbers_cap(self.jw_level(jw, || word_overlap_bytes(x, y)), x, y)
+                self.jw_level(jw, || word_overlap_bytes(x, y))
             }
             Kind::Code => {
                 if x.len().abs_diff(y.len()) > 2 {
@@ -339,21 +324,6 @@ fn day_number(d: &[u8]) -> Option<i64> {
     let mp = (m + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
     Some(era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy)
-}
-
-/// Whether both values hold words with digits and those words differ (as sorted lists).
-fn numbers_differ(a: &[u8], b: &[u8]) -> bool {
-    let numbered = |v: &[u8]| -> Vec<Vec<u8>> {
-        let mut w: Vec<Vec<u8>> = v
-            .split(|&c| c == b' ')
-            .filter(|w| w.iter().any(u8::is_ascii_digit))
-            .map(<[u8]>::to_vec)
-            .collect();
-        w.sort_unstable();
-        w
-    };
-    let (x, y) = (numbered(a), numbered(b));
-    !x.is_empty() && !y.is_empty() && x != y
 }
 
 /// Share of the words of the shorter value found in the other.
@@ -963,14 +933,6 @@ mod tests {
         assert_eq!(k.level("the palm", "palm the los angeles"), 4);
         assert_eq!(k.level("john smith", "mary jones"), 5);
         assert_eq!(k.normalise("  Zoë-Ann "), Some("zoe ann".into()));
-    }
-
-    #[test]
-    fn text_with_other_numbers_leaves_the_top_band() {
-        let k = Kind::Text;
-        assert_eq!(k.level("3400 las vegas blvd s", "3570 las vegas blvd s"), 3);
-        assert_eq!(k.level("3400 las vegas blvd s", "3400 las vegas blvd"), 2);
-        assert_eq!(k.level("stanley street", "stanly street"), 2, "no numbers: as before");
     }
 
     #[test]
