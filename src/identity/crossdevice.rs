@@ -28,6 +28,8 @@
 //!
 //! It does not own reading the sources or clustering.
 
+use rayon::prelude::*;
+
 use crate::hash::FxHashMap;
 use crate::link::compare::Kind as CompareKind;
 use crate::link::fellegi_sunter::{sigmoid, FieldParams, Model};
@@ -324,66 +326,67 @@ pub fn link(
     node_ips.sort_unstable();
     node_ips.dedup();
     let ips_of = |n: u32| run_of(&node_ips, n, |x| x.0);
-    cand.sort_unstable_by_key(|c| c.0);
+    cand.par_sort_unstable_by_key(|c| c.0);
 
-    // Comparison levels of each distinct pair.
+    // Comparison levels of each distinct pair, in parallel over the runs of one pair.
     let width = FIELDS.len();
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    let mut levels: Vec<u8> = Vec::new();
-    let mut norms: FxHashMap<u32, f64> = FxHashMap::default();
-    let mut k = 0;
-    while k < cand.len() {
-        let key = cand[k].0;
-        let (mut same_day, mut size) = (0u32, u32::MAX);
-        while k < cand.len() && cand[k].0 == key {
-            same_day += cand[k].1;
-            size = size.min(cand[k].2);
-            k += 1;
-        }
-        let (a, b) = ((key >> 32) as u32, key as u32);
-        let shared = common_ips(ips_of(a), ips_of(b));
-        pairs.push((a, b));
-        levels.push(band(f64::from(size), &[3.0, 5.0, 9.0, 17.0]));
-        levels.push(band(f64::from(shared), &[2.0, 3.0]));
-        // The time relation and the user agents are one field: they are far from
-        // independent (two cookies alive together with the same browser are two devices, so
-        // two people; the same browser taking over is one device with a new cookie).
-        let time = match (act.span(a), act.span(b)) {
-            (Some((fa, la)), Some((fb, lb))) => {
-                let overlap = i64::from(la.min(lb)) - i64::from(fa.max(fb));
-                if overlap <= 0 {
-                    // One takes over from the other: the gap between them.
-                    let gap = -overlap as f64 / 86_400.0;
-                    band(gap, &[1.0, 7.0, 30.0])
-                } else {
-                    let shorter = (la - fa).min(lb - fb).max(1);
-                    4 + band(overlap as f64 / f64::from(shorter), &[0.25, 0.75])
+    let mut starts: Vec<usize> =
+        (0..cand.len()).filter(|&k| k == 0 || cand[k].0 != cand[k - 1].0).collect();
+    starts.push(cand.len());
+    let norm = |c: &[(u32, u32, u32)]| -> f64 {
+        c.iter().map(|x| f64::from(x.2) * f64::from(x.2)).sum::<f64>().sqrt()
+    };
+    let compared: Vec<((u32, u32), [u8; FIELDS.len()])> = starts
+        .par_windows(2)
+        .map(|w| {
+            let run = &cand[w[0]..w[1]];
+            let key = run[0].0;
+            let same_day: u32 = run.iter().map(|c| c.1).sum();
+            let size = run.iter().map(|c| c.2).min().unwrap_or(u32::MAX);
+            let (a, b) = ((key >> 32) as u32, key as u32);
+            let shared = common_ips(ips_of(a), ips_of(b));
+            // The time relation and the user agents are one field: they are far from
+            // independent (two cookies alive together with the same browser are two devices,
+            // so two people; the same browser taking over is one device with a new cookie).
+            let time = match (act.span(a), act.span(b)) {
+                (Some((fa, la)), Some((fb, lb))) => {
+                    let overlap = i64::from(la.min(lb)) - i64::from(fa.max(fb));
+                    if overlap <= 0 {
+                        // One takes over from the other: the gap between them.
+                        let gap = -overlap as f64 / 86_400.0;
+                        band(gap, &[1.0, 7.0, 30.0])
+                    } else {
+                        let shorter = (la - fa).min(lb - fb).max(1);
+                        4 + band(overlap as f64 / f64::from(shorter), &[0.25, 0.75])
+                    }
                 }
-            }
-            _ => 0,
-        };
-        let agent = act.agent_level(a, b);
-        levels.push(if time == 0 && agent == 0 { 0 } else { 1 + time + 8 * agent });
-        levels.push(band(f64::from(same_day), &[1.0, 2.0, 4.0, 8.0]));
-        levels.push(match (act.dtype_of(a), act.dtype_of(b)) {
-            (0, _) | (_, 0) | (255, _) | (_, 255) => 0,
-            (x, y) if x == y => 1,
-            _ => 2,
-        });
-        let (ca, cb) = (act.categories_of(a), act.categories_of(b));
-        levels.push(if ca.is_empty() || cb.is_empty() {
-            0
-        } else {
-            let mut norm = |n: u32, c: &[(u32, u32, u32)]| {
-                *norms.entry(n).or_insert_with(|| {
-                    c.iter().map(|x| f64::from(x.2) * f64::from(x.2)).sum::<f64>().sqrt()
-                })
+                _ => 0,
             };
-            let (na, nb) = (norm(a, ca), norm(b, cb));
-            let cos = dot(ca, cb) / (na * nb);
-            6 - band(cos, &[0.5, 0.7, 0.85, 0.95])
-        });
-    }
+            let agent = act.agent_level(a, b);
+            let (ca, cb) = (act.categories_of(a), act.categories_of(b));
+            let levels = [
+                band(f64::from(size), &[3.0, 5.0, 9.0, 17.0]),
+                band(f64::from(shared), &[2.0, 3.0]),
+                if time == 0 && agent == 0 { 0 } else { 1 + time + 8 * agent },
+                band(f64::from(same_day), &[1.0, 2.0, 4.0, 8.0]),
+                match (act.dtype_of(a), act.dtype_of(b)) {
+                    (0, _) | (_, 0) | (255, _) | (_, 255) => 0,
+                    (x, y) if x == y => 1,
+                    _ => 2,
+                },
+                if ca.is_empty() || cb.is_empty() {
+                    0
+                } else {
+                    let cos = dot(ca, cb) / (norm(ca) * norm(cb));
+                    6 - band(cos, &[0.5, 0.7, 0.85, 0.95])
+                },
+            ];
+            ((a, b), levels)
+        })
+        .collect();
+    let pairs: Vec<(u32, u32)> = compared.iter().map(|c| c.0).collect();
+    let levels: Vec<u8> = compared.iter().flat_map(|c| c.1).collect();
+    drop(compared);
     drop(cand);
     report.candidate_pairs = pairs.len();
 
