@@ -517,6 +517,12 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let sj = usize::from(is_link);
     let mut levels = vec![0u8; blocked.len() * width];
     let swap = compare::swappable_names(&fields);
+    if let Some((a, b)) = swap {
+        notes.push(format!(
+            "`{}` and `{}` are also compared crosswise (first and last names swapped)",
+            fields[a].name, fields[b].name
+        ));
+    }
     levels.par_chunks_mut(width * 1024).zip(blocked.par_chunks(1024)).for_each(|(out, pairs)| {
         for (row, &p) in out.chunks_exact_mut(width).zip(pairs) {
             let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
