@@ -424,19 +424,24 @@ pub fn auto_rules(
         b.pairs.cmp(&a.pairs).then_with(|| a.rule.to_string().cmp(&b.rule.to_string()))
     });
     let mut used_fields: HashMap<usize, usize> = HashMap::new();
+    let mut used_pairs: HashSet<(usize, usize)> = HashSet::new();
     let mut taken = 0;
     for c in &mut conj {
         if taken < MAX_CONJUNCTIONS && fits(c) {
-            // Spread the conjunctions over the fields: each field in at most two of them.
+            // Spread the conjunctions over the fields: each field in at most two of them, each
+            // pair of fields in one (`soundex(first) & city` and `first & city` find mostly the
+            // same pairs; `soundex(last) & city` finds others).
             let fa = c.rule.keys[0].field;
             let fb = c.rule.keys[1].field;
             if used_fields.get(&fa).copied().unwrap_or(0) >= 2
                 || used_fields.get(&fb).copied().unwrap_or(0) >= 2
+                || used_pairs.contains(&(fa.min(fb), fa.max(fb)))
             {
                 continue;
             }
             *used_fields.entry(fa).or_default() += 1;
             *used_fields.entry(fb).or_default() += 1;
+            used_pairs.insert((fa.min(fb), fa.max(fb)));
             c.chosen = true;
             taken += 1;
         }
