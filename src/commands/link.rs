@@ -201,11 +201,21 @@ fn explain(r: &Linkage) {
     for f in &r.fields {
         println!("  {:<20} {:<7} {}", f.name, f.kind.as_str(), f.reason);
     }
+    // Rules as wide as the longest, at least 40 characters (the rules' list is 2 wider, where
+    // the candidates' list has its `+` mark).
+    let width = r
+        .candidates
+        .iter()
+        .map(|c| c.rule.to_string().len())
+        .chain(r.rules.iter().map(|x| x.rule.len()))
+        .max()
+        .unwrap_or(0)
+        .max(40);
     if !r.candidates.is_empty() {
         println!("blocking candidates (pairs kept / pairs in oversized groups):");
         for c in &r.candidates {
             println!(
-                "  {} {:<40} {:>10} / {}",
+                "  {} {:<width$} {:>10} / {}",
                 if c.chosen { "+" } else { " " },
                 c.rule.to_string(),
                 c.pairs,
@@ -218,8 +228,12 @@ fn explain(r: &Linkage) {
     );
     for rule in &r.rules {
         println!(
-            "  {:<40} {:>10} {:>5} {:>8.4}",
-            rule.rule, rule.pairs, rule.skipped_groups, rule.recall
+            "  {:<w$} {:>10} {:>5} {:>8.4}",
+            rule.rule,
+            rule.pairs,
+            rule.skipped_groups,
+            rule.recall,
+            w = width + 2
         );
     }
     println!(

@@ -18,7 +18,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use super::compare::{soundex, Kind, PreparedField, NONE};
+use super::compare::{soundex, swappable_names, Kind, PreparedField, NONE};
 use crate::error::{Error, Result};
 
 /// How a field's value is turned into a blocking key.
@@ -61,18 +61,39 @@ impl fmt::Display for Key {
 pub struct Rule {
     /// The keys, all of which must agree.
     pub keys: Vec<Key>,
+    /// The keys' values agree as a set, in either order (`either(soundex(first_name) &
+    /// soundex(surname))` proposes `Ryan Wright` with `Wright Ryan`).
+    pub either_order: bool,
+}
+
+impl Rule {
+    /// A rule on `keys`, in order.
+    pub fn new(keys: Vec<Key>) -> Rule {
+        Rule { keys, either_order: false }
+    }
 }
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
-        f.write_str(&parts.join(" & "))
+        if self.either_order {
+            write!(f, "either({})", parts.join(" & "))
+        } else {
+            f.write_str(&parts.join(" & "))
+        }
     }
 }
 
 impl Rule {
-    /// Parses `surname & soundex(given_name) & prefix(postcode, 3)` against the field names.
+    /// Parses `surname & soundex(given_name) & prefix(postcode, 3)` against the field names;
+    /// `either(KEY & KEY)` matches the keys' values in either order.
     pub fn parse(text: &str, fields: &[PreparedField]) -> Result<Rule> {
+        let trimmed = text.trim();
+        if let Some(inner) = trimmed.strip_prefix("either(").and_then(|rest| rest.strip_suffix(')'))
+        {
+            let rule = Rule::parse(inner, fields)?;
+            return Ok(Rule { either_order: true, ..rule });
+        }
         let mut keys = Vec::new();
         for part in text.split('&').map(str::trim) {
             let (func, arg) = match part.split_once('(') {
@@ -117,7 +138,7 @@ impl Rule {
             };
             keys.push(Key { field, name: name.to_string(), transform });
         }
-        Ok(Rule { keys })
+        Ok(Rule::new(keys))
     }
 }
 
@@ -186,17 +207,23 @@ pub fn rule_keys(rule: &Rule, fields: &[PreparedField], sides: usize) -> [Vec<Op
             return Vec::new();
         }
         let n = fields[rule.keys[0].field].ids[s].len();
+        let mut values = Vec::with_capacity(rule.keys.len());
         (0..n)
             .map(|i| {
-                let mut h = 0x1234_5678u64;
+                values.clear();
                 for (k, dk) in rule.keys.iter().zip(&per_key) {
                     let id = fields[k.field].ids[s][i];
                     if id == NONE {
                         return None;
                     }
-                    h = mix(h, dk[id as usize]? ^ (k.field as u64) << 48);
+                    let v = dk[id as usize]?;
+                    // In either order the values count as a set, whatever field they came from.
+                    values.push(if rule.either_order { v } else { v ^ (k.field as u64) << 48 });
                 }
-                Some(h)
+                if rule.either_order {
+                    values.sort_unstable();
+                }
+                Some(values.iter().fold(0x1234_5678u64, |h, &v| mix(h, v)))
             })
             .collect()
     };
@@ -369,6 +396,7 @@ pub fn auto_rules(
     group_cap: u64,
 ) -> (Vec<Rule>, Vec<Candidate>) {
     let sides = if link { 2 } else { 1 };
+    let swap = swappable_names(fields);
     let keys: Vec<Key> =
         fields.iter().enumerate().flat_map(|(i, f)| candidate_keys(i, f)).collect();
     let eval = |rule: Rule| -> (Candidate, u64) {
@@ -382,7 +410,7 @@ pub fn auto_rules(
     let mut seen = HashSet::new();
     let mut singles: Vec<Candidate> = keys
         .par_iter()
-        .map(|k| eval(Rule { keys: vec![k.clone()] }))
+        .map(|k| eval(Rule::new(vec![k.clone()])))
         .collect::<Vec<_>>()
         .into_iter()
         .filter(|(_, sig)| seen.insert(*sig))
@@ -407,7 +435,13 @@ pub fn auto_rules(
     for (a, ka) in broad.iter().enumerate() {
         for kb in &broad[a + 1..] {
             if ka.field != kb.field {
-                combos.push(Rule { keys: vec![(*ka).clone(), (*kb).clone()] });
+                // The Soundex codes of the first and last name also meet swapped (the
+                // comparison looks at those two crosswise as well).
+                let names = [ka.field, kb.field];
+                let either_order = ka.transform == Transform::Soundex
+                    && kb.transform == Transform::Soundex
+                    && swap.is_some_and(|(a, b)| names == [a, b] || names == [b, a]);
+                combos.push(Rule { keys: vec![(*ka).clone(), (*kb).clone()], either_order });
             }
         }
     }
@@ -517,6 +551,36 @@ mod tests {
         assert_eq!(keys, ["title", "prefix(title, 10)", "sorted(title)"]);
         let (_, pairs) = rule_pairs(Rule::parse("prefix(title, 10)", &f).unwrap(), &f, false, 100);
         assert_eq!(pairs, vec![1]);
+    }
+
+    #[test]
+    fn either_order_rules_meet_swapped_names() {
+        let f = vec![
+            field("first_name", Kind::Name, &["ryan", "wright", "ryan"], None),
+            field("surname", Kind::Name, &["wright", "ryan", "white"], None),
+        ];
+        let text = "either(soundex(first_name) & soundex(surname))";
+        let rule = Rule::parse(text, &f).unwrap();
+        assert!(rule.either_order);
+        assert_eq!(rule.to_string(), text);
+        let (_, pairs) = rule_pairs(rule, &f, false, 100);
+        assert_eq!(pairs, vec![1], "Ryan Wright and Wright Ryan; not Ryan White");
+        let (_, ordered) = rule_pairs(
+            Rule::parse("soundex(first_name) & soundex(surname)", &f).unwrap(),
+            &f,
+            false,
+            100,
+        );
+        assert!(ordered.is_empty());
+        // Proposed automatically for the first and last name, when their Soundex codes are
+        // too broad alone.
+        let f = vec![
+            field("first_name", Kind::Name, &["ryan", "wright", "rian", "ryan"], None),
+            field("surname", Kind::Name, &["wright", "ryan", "wrigt", "white"], None),
+        ];
+        let (_, cands) = auto_rules(&f, false, 0, 100);
+        let rule = cands.iter().find(|c| c.rule.to_string() == text).expect("either rule");
+        assert_eq!(rule.pairs, 3, "rows 0, 1 (swapped) and 2 (misspelt); not row 3");
     }
 
     #[test]
