@@ -1,5 +1,5 @@
 //! `audience link` end to end: accuracy on the FEBRL sets (skipped when ../shared/data is
-//! absent), outputs, and bad input.
+//! absent) and on a generated person file with swapped names, outputs, and bad input.
 
 use std::collections::HashSet;
 use std::fs;
@@ -171,4 +171,139 @@ fn config_file_and_flags_override_the_automatic_choice() {
     let bad = write(d, "bad.toml", "treshold = 0.6\n");
     let e = fails(d, &["link", &f, "--id", "id", "--config", &bad]);
     assert!(e.contains("unknown field `treshold`"), "{e}");
+}
+
+/// A person file in the manner of Splink's `fake_1000` demo: people with 1-6 records each,
+/// first and last names swapped on a fifth of the records, letters dropped or swapped, birth
+/// dates keyed up to 120 days off, missing values, mangled emails; `;`-separated, with 200 copies
+/// of one placeholder record. Returns the file's text and the true pairs.
+fn swapped_people(seed: u64) -> (String, HashSet<(String, String)>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let first = [
+        "julia", "noah", "molly", "amelia", "oliver", "matilda", "aria", "charlie", "olivia",
+        "chloe", "millie", "theodore", "elijah", "maya", "isabella", "ethan", "harriet", "jacob",
+        "freddie", "esme", "amber", "ryan", "joshua", "florence", "jasper", "gabriel", "lucas",
+        "freya", "george", "nancy", "abigail", "tyler", "archie", "isaac", "henry", "oscar",
+    ];
+    let last = [
+        "taylor",
+        "watson",
+        "bell",
+        "connolly",
+        "thompson",
+        "harris",
+        "baxter",
+        "wilson",
+        "andrews",
+        "macdonald",
+        "maxwell",
+        "cooper",
+        "carr",
+        "hill",
+        "brown",
+        "bolton",
+        "evans",
+        "fisher",
+        "davies",
+        "smith",
+        "turner",
+        "bartlett",
+        "owen",
+        "morris",
+        "robertson",
+        "jackson",
+        "morgan",
+        "sharp",
+        "gibson",
+        "brooks",
+        "potter",
+        "spencer",
+        "lane",
+        "wright",
+    ];
+    let cities = ["london", "leeds", "bolton", "glasgow", "bristol", "cardiff", "york", "derby"];
+    let mangle = |rng: &mut rand_chacha::ChaCha8Rng, s: &str| -> String {
+        let mut c: Vec<char> = s.chars().collect();
+        if c.len() > 2 {
+            let i = rng.gen_range(0..c.len() - 1);
+            if rng.gen_bool(0.5) {
+                c.remove(i);
+            } else {
+                c.swap(i, i + 1);
+            }
+        }
+        c.into_iter().collect()
+    };
+    let mut text = String::from("id;first_name;surname;dob;city;email\n");
+    let mut truth = HashSet::new();
+    let mut id = 0;
+    for person in 0..700 {
+        let (f, l) = (first[rng.gen_range(0..first.len())], last[rng.gen_range(0..last.len())]);
+        let born = rng.gen_range(0..18_000i64); // days after 1960-01-01
+        let city = cities[rng.gen_range(0..cities.len())];
+        let email = format!("{f}.{l}{person}@mail.example");
+        let mut ids = Vec::new();
+        for _ in 0..rng.gen_range(1..=6) {
+            let (mut a, mut b) = (f.to_string(), l.to_string());
+            if rng.gen_bool(0.2) {
+                std::mem::swap(&mut a, &mut b);
+            }
+            if rng.gen_bool(0.15) {
+                a = mangle(&mut rng, &a);
+            }
+            if rng.gen_bool(0.15) {
+                b = mangle(&mut rng, &b);
+            }
+            let day = born + if rng.gen_bool(0.2) { rng.gen_range(-120..=120) } else { 0 };
+            let (y, doy) = (1960 + day / 365, day % 365);
+            let dob = format!("{y}-{:02}-{:02}", 1 + doy / 31 % 12, 1 + doy % 28);
+            let mut e = email.clone();
+            if rng.gen_bool(0.15) {
+                e = mangle(&mut rng, &e);
+            }
+            let blank = |rng: &mut rand_chacha::ChaCha8Rng, v: String| {
+                if rng.gen_bool(0.1) {
+                    String::new()
+                } else {
+                    v
+                }
+            };
+            let (a, b) = (blank(&mut rng, a), blank(&mut rng, b));
+            let (c, e) = (blank(&mut rng, city.to_string()), blank(&mut rng, e));
+            text.push_str(&format!("r{id};{a};{b};{dob};{c};{e}\n"));
+            ids.push(format!("r{id}"));
+            id += 1;
+        }
+        for (i, x) in ids.iter().enumerate() {
+            for y in &ids[i + 1..] {
+                truth.insert(if x < y { (x.clone(), y.clone()) } else { (y.clone(), x.clone()) });
+            }
+        }
+    }
+    for k in 0..200 {
+        text.push_str(&format!("p{k};test;test;1900-01-01;;test@test.example\n"));
+    }
+    (text, truth)
+}
+
+/// Floors just under the figures measured on `swapped_people(7)`: precision 0.9192, recall
+/// 0.9162 (session 5). The code before that session refused the `;` file, and on its `,` copy
+/// found 3,492 pairs where it now finds 3,971.
+const PRECISION_FLOOR: f64 = 0.90;
+const RECALL_FLOOR: f64 = 0.90;
+
+#[test]
+fn swapped_names_and_placeholders_in_a_semicolon_file_are_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, truth) = swapped_people(7);
+    let f = write(dir.path(), "people.csv", &text);
+    let out = dir.path().join("pairs.csv");
+    ok(dir.path(), &["link", &f, "--id", "id", "--out", out.to_str().unwrap()]);
+    let found: HashSet<(String, String)> =
+        pairs(&out, true).into_iter().filter(|(a, _)| a.starts_with('r')).collect();
+    let tp = found.intersection(&truth).count() as f64;
+    let (p, r) = (tp / found.len() as f64, tp / truth.len() as f64);
+    eprintln!("precision {p:.4} recall {r:.4} ({} true pairs)", truth.len());
+    assert!(p >= PRECISION_FLOOR && r >= RECALL_FLOOR, "precision {p:.4} recall {r:.4}");
 }
