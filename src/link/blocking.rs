@@ -399,23 +399,23 @@ pub fn auto_rules(
     let swap = swappable_names(fields);
     let keys: Vec<Key> =
         fields.iter().enumerate().flat_map(|(i, f)| candidate_keys(i, f)).collect();
-    let eval = |rule: Rule| -> (Candidate, u64) {
-        let k = rule_keys(&rule, fields, sides);
-        let (pairs, skipped, skipped_share) = count_pairs(&k, link, group_cap);
-        (Candidate { rule, pairs, skipped, skipped_share, chosen: false }, partition(&k))
+    // Each rule's pair counts. Rules that group the records the same way (a city's exact value,
+    // its first 10 characters and its sorted words, when cities are short) are one candidate,
+    // the first: a copy would only slow the union and fake independent evidence in the recall
+    // estimate.
+    let evaluate = |rules: Vec<Rule>| -> Vec<Candidate> {
+        let evaluated: Vec<(Candidate, u64)> = rules
+            .into_par_iter()
+            .map(|rule| {
+                let k = rule_keys(&rule, fields, sides);
+                let (pairs, skipped, skipped_share) = count_pairs(&k, link, group_cap);
+                (Candidate { rule, pairs, skipped, skipped_share, chosen: false }, partition(&k))
+            })
+            .collect();
+        let mut seen = HashSet::new();
+        evaluated.into_iter().filter(|(_, sig)| seen.insert(*sig)).map(|(c, _)| c).collect()
     };
-    // Keys that group the records the same way (a city's exact value, its first 10 characters
-    // and its sorted words, when cities are short) are one candidate, the first: a copy would
-    // only slow the union and fake independent evidence in the recall estimate.
-    let mut seen = HashSet::new();
-    let mut singles: Vec<Candidate> = keys
-        .par_iter()
-        .map(|k| eval(Rule::new(vec![k.clone()])))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .filter(|(_, sig)| seen.insert(*sig))
-        .map(|(c, _)| c)
-        .collect();
+    let mut singles = evaluate(keys.into_iter().map(|k| Rule::new(vec![k])).collect());
     // A key whose pairs fit the budget is a rule on its own, unless most of its pairs are in
     // oversized groups (a near-constant column): then it is too broad. A few huge groups that
     // hold a small share of the records (the thousands of copies of a placeholder record) are
@@ -445,15 +445,7 @@ pub fn auto_rules(
             }
         }
     }
-    let mut seen = HashSet::new();
-    let mut conj: Vec<Candidate> = combos
-        .into_par_iter()
-        .map(eval)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .filter(|(_, sig)| seen.insert(*sig))
-        .map(|(c, _)| c)
-        .collect();
+    let mut conj = evaluate(combos);
     conj.sort_by(|a, b| {
         b.pairs.cmp(&a.pairs).then_with(|| a.rule.to_string().cmp(&b.rule.to_string()))
     });
