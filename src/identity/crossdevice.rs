@@ -336,7 +336,7 @@ pub fn link(
     let norm = |c: &[(u32, u32, u32)]| -> f64 {
         c.iter().map(|x| f64::from(x.2) * f64::from(x.2)).sum::<f64>().sqrt()
     };
-    let compared: Vec<((u32, u32), [u8; FIELDS.len()])> = starts
+    let (pairs, levels): (Vec<(u32, u32)>, Vec<[u8; FIELDS.len()]>) = starts
         .par_windows(2)
         .map(|w| {
             let run = &cand[w[0]..w[1]];
@@ -383,10 +383,8 @@ pub fn link(
             ];
             ((a, b), levels)
         })
-        .collect();
-    let pairs: Vec<(u32, u32)> = compared.iter().map(|c| c.0).collect();
-    let levels: Vec<u8> = compared.iter().flat_map(|c| c.1).collect();
-    drop(compared);
+        .unzip();
+    let levels: Vec<u8> = levels.into_flattened();
     drop(cand);
     report.candidate_pairs = pairs.len();
 
