@@ -218,10 +218,9 @@ pub fn read_parquet_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Ta
 /// The field separator of a delimited text file: of `,`, `;`, tab and `|`, the one its header
 /// line holds most often outside quotes (a European `;` file, a `.tsv`); `,` when it holds none.
 pub fn csv_separator(bytes: &[u8]) -> u8 {
-    let header = &bytes[..bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len())];
     let mut counts = [0usize; 4];
     let mut quoted = false;
-    for &b in header {
+    for &b in header_line(bytes) {
         match b {
             b'"' => quoted = !quoted,
             _ if quoted => {}
@@ -240,6 +239,11 @@ pub fn csv_separator(bytes: &[u8]) -> u8 {
     } else {
         seps[best]
     }
+}
+
+/// The first line of a text file (its header), without the line break.
+fn header_line(bytes: &[u8]) -> &[u8] {
+    &bytes[..bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len())]
 }
 
 /// polars' CSV reader for a file of `bytes`: a header line, every value read as text, the
@@ -275,8 +279,7 @@ fn check_utf8(path: &Path, bytes: &[u8]) -> Result<()> {
         let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
         let sep = csv_separator(bytes);
         let field = bytes[line_start..at].iter().filter(|&&b| b == sep).count();
-        let header_end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
-        let column = String::from_utf8_lossy(&bytes[..header_end])
+        let column = String::from_utf8_lossy(header_line(bytes))
             .split(char::from(sep))
             .nth(field)
             .map(|s| s.trim().to_string())
@@ -640,9 +643,8 @@ fn read_source_slice(
     let is_csv = !(lower.ends_with(".parquet") || lower.ends_with(".pq"));
     let (header, df) = if is_csv {
         let bytes = csv_bytes(path)?;
-        let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
         let sep = char::from(csv_separator(&bytes));
-        let header: Vec<String> = String::from_utf8_lossy(&bytes[..end])
+        let header: Vec<String> = String::from_utf8_lossy(header_line(&bytes))
             .trim_end_matches('\r')
             .split(sep)
             .map(|s| s.trim().trim_matches('"').to_string())
