@@ -631,6 +631,19 @@ mod tests {
         assert!(c.confidence(-4.5) < 0.1 && c.confidence(4.5) > 0.9);
     }
 
+    /// Links the households' pairs, clusters all links at confidence 0.5, and gives the report,
+    /// the cluster roots and the nodes of the emails `a0` and `b0` (household 0's two people).
+    fn link_households(g: &mut Graph, act: Activity) -> (CrossDeviceReport, Vec<u32>, u32, u32) {
+        use super::super::graph::Kind;
+        let mut evidence = vec![false; g.len()];
+        let r = link(g, act, 8, 100, &mut evidence);
+        let roots =
+            g.cluster(MergeRule::All { min_confidence: 0.5, min_crm_confidence: 0.5 }, 100).roots;
+        let a0 = g.get(Kind::Email, "a0").unwrap();
+        let b0 = g.get(Kind::Email, "b0").unwrap();
+        (r, roots, a0, b0)
+    }
+
     #[test]
     fn household_pairs_are_scored_from_deterministic_labels() {
         use super::super::graph::Kind;
@@ -668,13 +681,8 @@ mod tests {
                 }
             }
         }
-        let mut evidence = vec![false; g.len()];
-        let r = link(&mut g, act, 8, 100, &mut evidence);
+        let (r, roots, a0, b0) = link_households(&mut g, act);
         assert!(r.labelled_pairs > 0 && r.labelled_same > 0, "{r:?}");
-        let roots =
-            g.cluster(MergeRule::All { min_confidence: 0.5, min_crm_confidence: 0.5 }, 100).roots;
-        let a0 = g.get(Kind::Email, "a0").unwrap();
-        let b0 = g.get(Kind::Email, "b0").unwrap();
         assert_eq!(roots[anon as usize], roots[a0 as usize], "{r:?}");
         assert_ne!(roots[a0 as usize], roots[b0 as usize], "a household is not one person");
     }
@@ -717,12 +725,7 @@ mod tests {
                 }
             }
         }
-        let mut evidence = vec![false; g.len()];
-        let r = link(&mut g, act, 8, 100, &mut evidence);
-        let roots =
-            g.cluster(MergeRule::All { min_confidence: 0.5, min_crm_confidence: 0.5 }, 100).roots;
-        let a0 = g.get(Kind::Email, "a0").unwrap();
-        let b0 = g.get(Kind::Email, "b0").unwrap();
+        let (r, roots, a0, b0) = link_households(&mut g, act);
         assert_eq!(roots[anon_a as usize], roots[a0 as usize], "{r:?}");
         assert_eq!(roots[anon_b as usize], roots[b0 as usize], "{r:?}");
         assert_ne!(roots[a0 as usize], roots[b0 as usize], "a household is not one person");
