@@ -16,7 +16,7 @@ pub struct ResolveArgs {
     #[arg(long)]
     pub deterministic_only: bool,
     /// Minimum confidence of a probabilistic link that merges profiles.
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, default_value_t = 0.96)]
     pub min_confidence: f32,
     /// Minimum confidence of a CRM-to-CRM probabilistic link (a merge of two customer records,
     /// two known people, needs stronger evidence than attaching a device).

@@ -12,8 +12,9 @@
 //!    similarity of browsed categories, and one joint field for the time relation (one
 //!    identifier taking over from the other, as a reset cookie does, or both alive together
 //!    and for how long) with the user agents (one seen on both, the same family once version
-//!    numbers are masked, other families): two cookies alive together with one browser are two
-//!    devices, one taking over from the other with it is a reset cookie.
+//!    numbers are masked, with the same update lag or not, other families): two cookies alive
+//!    together with one browser are two devices, one taking over from the other with it is a
+//!    reset cookie.
 //! 3. **m and u without hand labels**: the pairs whose two ends the deterministic links already
 //!    tie to known people (an email, a customer id) are labelled by those links (same person or
 //!    not); their level frequencies start m and u, and EM over every pair (the labelled ones held
@@ -55,15 +56,20 @@ pub struct Activity {
     pub ips: super::graph::Interner,
     /// Interned categories.
     categories: FxHashMap<String, u32>,
-    /// (node, user agent) sightings; sorted and deduplicated by [`Activity::compact`].
-    agents_seen: Vec<(u32, u32)>,
+    /// (node, user agent, first day seen) sightings; sorted by [`Activity::compact`], which keeps
+    /// one per node and agent, the first day (`u32::MAX` when undated).
+    agents_seen: Vec<(u32, u32, u32)>,
     agents_compacted: usize,
     /// Interned user agents, and the family of each: the agent with its version numbers masked
     /// (`Chrome/131.0.0.0` and `Chrome/132.0.0.0` are one family), so a browser that updated
     /// itself is still recognised.
     agents: super::graph::Interner,
     agent_family: Vec<u32>,
+    /// The numbers of each agent in order: its version, compared within its family.
+    agent_numbers: Vec<Vec<u32>>,
     families: super::graph::Interner,
+    /// Each node's update lag, from [`Activity::lags`] once the sightings are complete.
+    lag: Vec<u8>,
 }
 
 impl Activity {
@@ -96,15 +102,23 @@ impl Activity {
             return code;
         }
         let mut masked = String::with_capacity(value.len());
+        let mut numbers: Vec<u32> = Vec::new();
         for ch in value.chars() {
-            if !ch.is_ascii_digit() {
-                masked.push(ch);
-            } else if !masked.ends_with('#') {
-                masked.push('#');
+            match ch.to_digit(10) {
+                None => masked.push(ch),
+                Some(d) if masked.ends_with('#') => {
+                    let last = numbers.last_mut().expect("a number is open");
+                    *last = last.saturating_mul(10).saturating_add(d);
+                }
+                Some(d) => {
+                    masked.push('#');
+                    numbers.push(d);
+                }
             }
         }
         let family = self.families.intern(0, &masked);
         self.agent_family.push(family);
+        self.agent_numbers.push(numbers);
         code
     }
 
@@ -139,7 +153,9 @@ impl Activity {
             self.cats.push((node, c, 1));
         }
         if let Some(a) = agent {
-            self.agents_seen.push((node, a));
+            let day =
+                ts.map_or(u32::MAX, |t| (t.clamp(0, i64::from(u32::MAX - 1)) / 86_400) as u32);
+            self.agents_seen.push((node, a, day));
         }
         // Compacted again once a list has doubled since the last time (and holds 4M entries).
         let grown = |len: usize, compacted: usize| len >= (2 * compacted).max(1 << 22);
@@ -167,29 +183,98 @@ impl Activity {
         self.cats = out;
         self.cats_compacted = self.cats.len();
         self.agents_seen.sort_unstable();
-        self.agents_seen.dedup();
+        self.agents_seen.dedup_by_key(|x| (x.0, x.1));
         self.agents_compacted = self.agents_seen.len();
     }
 
-    fn agents_of(&self, n: u32) -> &[(u32, u32)] {
+    fn agents_of(&self, n: u32) -> &[(u32, u32, u32)] {
         run_of(&self.agents_seen, n, |c| c.0)
     }
 
-    /// The user agent level of a pair: 0 unknown, 1 an agent seen on both, 2 the same family
-    /// only (another version), 3 other families.
+    /// Sets each node's update lag: how many versions of its browser family newer than the one
+    /// it ran had been seen (on any node) by the day it was first seen with it. Browsers that
+    /// update late do so release after release, so two cookies of one browser share a lag where
+    /// two browsers of one family in a household often do not. The most common lag over a
+    /// node's agents; 255 when unknown (no dated agent).
+    fn lags(&mut self) {
+        // Rank of each agent among the distinct versions of its family.
+        let n_agents = self.agent_family.len();
+        let mut order: Vec<u32> = (0..n_agents as u32).collect();
+        order.sort_unstable_by(|&x, &y| {
+            let (x, y) = (x as usize, y as usize);
+            (self.agent_family[x], &self.agent_numbers[x])
+                .cmp(&(self.agent_family[y], &self.agent_numbers[y]))
+        });
+        let mut rank = vec![0u32; n_agents];
+        for k in 1..order.len() {
+            let (prev, cur) = (order[k - 1] as usize, order[k] as usize);
+            rank[cur] = if self.agent_family[prev] != self.agent_family[cur] {
+                0
+            } else {
+                rank[prev] + u32::from(self.agent_numbers[prev] != self.agent_numbers[cur])
+            };
+        }
+        // The newest rank of each family seen by each day: (family, day, rank), then a running
+        // maximum per family.
+        let mut newest: Vec<(u32, u32, u32)> = self
+            .agents_seen
+            .iter()
+            .filter(|x| x.2 != u32::MAX)
+            .map(|x| (self.agent_family[x.1 as usize], x.2, rank[x.1 as usize]))
+            .collect();
+        newest.sort_unstable();
+        for k in 1..newest.len() {
+            if newest[k].0 == newest[k - 1].0 {
+                newest[k].2 = newest[k].2.max(newest[k - 1].2);
+            }
+        }
+        let newest_by = |family: u32, day: u32| -> u32 {
+            let i = newest.partition_point(|x| (x.0, x.1) <= (family, day));
+            newest[i - 1].2 // the sighting itself is in the list, so i > 0
+        };
+        self.lag = vec![255; self.first.len()];
+        let mut lags: Vec<u8> = Vec::new();
+        let mut i = 0;
+        while i < self.agents_seen.len() {
+            let node = self.agents_seen[i].0;
+            lags.clear();
+            while i < self.agents_seen.len() && self.agents_seen[i].0 == node {
+                let (_, agent, day) = self.agents_seen[i];
+                if day != u32::MAX {
+                    let f = self.agent_family[agent as usize];
+                    lags.push(newest_by(f, day).saturating_sub(rank[agent as usize]).min(254) as u8);
+                }
+                i += 1;
+            }
+            lags.sort_unstable();
+            let mode = lags.chunk_by(|x, y| x == y).max_by_key(|run| run.len()).map(|run| run[0]);
+            if let (Some(lag), Some(slot)) = (mode, self.lag.get_mut(node as usize)) {
+                *slot = lag;
+            }
+        }
+    }
+
+    /// The user agent level of a pair: 0 unknown; 1 an agent seen on both, with the same
+    /// update lag; 2 the same family and lag (another version); 3 the same family, another lag;
+    /// 4 other families.
     fn agent_level(&self, a: u32, b: u32) -> u8 {
         let (xa, xb) = (self.agents_of(a), self.agents_of(b));
         if xa.is_empty() || xb.is_empty() {
-            0
-        } else if count_common(xa, xb, |x| x.1) > 0 {
-            1
-        } else if xa.iter().any(|x| {
+            return 0;
+        }
+        let lag = |n: u32| self.lag.get(n as usize).copied().unwrap_or(255);
+        let same_lag = lag(a) == lag(b) || lag(a) == 255 || lag(b) == 255;
+        if !xa.iter().any(|x| {
             let f = self.agent_family[x.1 as usize];
             xb.iter().any(|y| self.agent_family[y.1 as usize] == f)
         }) {
-            2
-        } else {
+            4
+        } else if !same_lag {
             3
+        } else if count_common(xa, xb, |x| x.1) > 0 {
+            1
+        } else {
+            2
         }
     }
 
@@ -230,14 +315,14 @@ pub struct CrossDeviceReport {
 const FIELDS: [(&str, usize); 6] = [
     ("ip_size", 5),
     ("shared_ips", 3),
-    ("time_and_agent", 32),
+    ("time_and_agent", 40),
     ("same_day", 5),
     ("device_type", 2),
     ("categories", 5),
 ];
 
 /// The most levels of a field, plus the missing level 0.
-const MAX_LEVELS: usize = 33;
+const MAX_LEVELS: usize = 41;
 
 /// Rounds of EM after the start from the labelled pairs.
 const EM_ROUNDS: usize = 10;
@@ -269,6 +354,7 @@ pub fn link(
 ) -> CrossDeviceReport {
     let mut report = CrossDeviceReport::default();
     act.compact();
+    act.lags();
     let det = g.cluster(MergeRule::Deterministic, cap).roots;
     let mut anchored = vec![false; g.len()];
     for n in 0..g.len() as u32 {
@@ -729,5 +815,46 @@ mod tests {
         assert_eq!(roots[anon_a as usize], roots[a0 as usize], "{r:?}");
         assert_eq!(roots[anon_b as usize], roots[b0 as usize], "{r:?}");
         assert_ne!(roots[a0 as usize], roots[b0 as usize], "a household is not one person");
+    }
+
+    #[test]
+    fn update_lag_tells_two_browsers_of_one_family_apart() {
+        // Chrome releases a version every 30 days. Nodes 0-9 update at once; node 10 runs one
+        // version behind; from day 61, node 11 runs the version before the newest (which node 0
+        // ran too, on days 30-59) and node 12 the newest. Node 13 is Safari; node 14 an up to
+        // date Chrome seen on day 5 only.
+        let mut act = Activity::default();
+        let day = 86_400i64;
+        let chrome =
+            |v: i64| format!("Mozilla/5.0 (Windows NT 10.0) Chrome/{v}.0.0.0 Safari/537.36");
+        let version = |d: i64, lag: i64| 100 + d / 30 - lag;
+        let mut see = |act: &mut Activity, node: u32, d: i64, ua: &str| {
+            let a = act.user_agent(ua);
+            act.see(node, None, Some(d * day), None, None, Some(a));
+        };
+        for d in 0..61 {
+            for n in 0..10 {
+                see(&mut act, n, d, &chrome(version(d, 0)));
+            }
+            see(&mut act, 10, d, &chrome(version(d, 1)));
+        }
+        for d in [61, 70] {
+            see(&mut act, 11, d, &chrome(version(d, 1)));
+            see(&mut act, 12, d, &chrome(version(d, 0)));
+        }
+        see(&mut act, 13, 5, "Mozilla/5.0 (Macintosh) Version/18.1 Safari/605.1.15");
+        see(&mut act, 14, 5, &chrome(version(5, 0)));
+        act.compact();
+        act.lags();
+        assert_eq!(&act.lag[..15], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0]);
+        // Node 11 shares a version with node 0 but not its lag: the same family, another lag.
+        assert_eq!(act.agent_level(0, 11), 3);
+        // With node 10 it shares a version and the lag.
+        assert_eq!(act.agent_level(10, 11), 1);
+        // Node 12 shares the lag of node 14 but no version: the same family and lag.
+        assert_eq!(act.agent_level(12, 14), 2);
+        assert_eq!(act.agent_level(12, 10), 3);
+        assert_eq!(act.agent_level(0, 13), 4);
+        assert_eq!(act.agent_level(0, 99), 0, "a node never seen with an agent");
     }
 }

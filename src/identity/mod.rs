@@ -83,7 +83,7 @@ pub struct ResolveOptions {
 impl Default for ResolveOptions {
     fn default() -> Self {
         ResolveOptions {
-            rule: MergeRule::All { min_confidence: 0.95, min_crm_confidence: 0.99 },
+            rule: MergeRule::All { min_confidence: 0.96, min_crm_confidence: 0.99 },
             max_cluster: 200,
             max_ip_cookies: 24,
             default_country: None,
