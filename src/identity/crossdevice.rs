@@ -828,7 +828,7 @@ mod tests {
         let chrome =
             |v: i64| format!("Mozilla/5.0 (Windows NT 10.0) Chrome/{v}.0.0.0 Safari/537.36");
         let version = |d: i64, lag: i64| 100 + d / 30 - lag;
-        let mut see = |act: &mut Activity, node: u32, d: i64, ua: &str| {
+        let see = |act: &mut Activity, node: u32, d: i64, ua: &str| {
             let a = act.user_agent(ua);
             act.see(node, None, Some(d * day), None, None, Some(a));
         };
