@@ -244,6 +244,91 @@ pub fn infer_kind(name: &str, p: &Profile) -> (Kind, String) {
     (Kind::Name, "values are single words".into())
 }
 
+/// A field that repeats others, found by [`repeated_fields`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repeated {
+    /// The repeating field (an index into the fields given).
+    pub field: usize,
+    /// The fields it repeats.
+    pub of: Vec<usize>,
+    /// Share of the records where its words are all words of those fields.
+    pub share: f64,
+}
+
+/// Records enough for [`repeated_fields`] to judge (a caller samples this many).
+pub const REPEAT_SAMPLE: usize = 20_000;
+
+/// Fields that repeat others: a `full_name` next to `first_name` and `surname`, a
+/// `first_and_surname`, a copied column. A field repeats the fields each of whose words are
+/// words of it in at least 80% of the records where both have a value, when in at least 60% of
+/// the records where it has a value all its words are theirs. Comparing it as well would count
+/// the same evidence twice, and the Fellegi-Sunter model (fields independent given the match
+/// status) would turn that into confident false matches. Longer fields are looked at first, and
+/// a repeating field explains no other, so of two copies one stays. `columns[f]` holds field
+/// `f`'s values in some records (the same records for every field); fields marked `fixed` (set
+/// by the user) are kept.
+pub fn repeated_fields(columns: &[Vec<Option<&str>>], fixed: &[bool]) -> Vec<Repeated> {
+    // Per field, per record: its sorted distinct words (empty when missing).
+    let words: Vec<Vec<Vec<String>>> = columns
+        .iter()
+        .map(|col| {
+            col.iter()
+                .map(|v| {
+                    let v = v.map(super::compare::words);
+                    let mut w: Vec<String> = v
+                        .as_deref()
+                        .unwrap_or("")
+                        .split(' ')
+                        .filter(|w| !w.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    w.sort_unstable();
+                    w.dedup();
+                    w
+                })
+                .collect()
+        })
+        .collect();
+    let within = |a: &[String], b: &[String]| a.iter().all(|w| b.binary_search(w).is_ok());
+    let mean_words = |f: usize| words[f].iter().map(Vec::len).sum::<usize>();
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by_key(|&f| std::cmp::Reverse(mean_words(f)));
+    let mut out: Vec<Repeated> = Vec::new();
+    for &c in &order {
+        if fixed.get(c).copied().unwrap_or(false) {
+            continue;
+        }
+        let of: Vec<usize> = (0..columns.len())
+            .filter(|&o| o != c && !out.iter().any(|r| r.field == o))
+            .filter(|&o| {
+                let (mut both, mut inside) = (0, 0);
+                for (wc, wo) in words[c].iter().zip(&words[o]) {
+                    if !wc.is_empty() && !wo.is_empty() {
+                        both += 1;
+                        inside += usize::from(within(wo, wc));
+                    }
+                }
+                both >= 20 && inside * 5 >= both * 4
+            })
+            .collect();
+        if of.is_empty() {
+            continue;
+        }
+        let (mut present, mut explained) = (0, 0);
+        for (i, wc) in words[c].iter().enumerate().filter(|(_, w)| !w.is_empty()) {
+            present += 1;
+            explained += usize::from(
+                wc.iter().all(|w| of.iter().any(|&o| words[o][i].binary_search(w).is_ok())),
+            );
+        }
+        if present >= 20 && explained * 5 >= present * 3 {
+            out.push(Repeated { field: c, of, share: explained as f64 / present as f64 });
+        }
+    }
+    out.sort_by_key(|r| r.field);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +378,41 @@ mod tests {
             kind("type", &["coffee shops/diners", "italian", "american (new)"]),
             Kind::Exact
         );
+    }
+
+    #[test]
+    fn a_full_name_next_to_its_parts_and_a_copied_column_are_repeats() {
+        let first = ["Ann", "Bob", "Eve", "Ian", "Joe"];
+        let last = ["Smith", "Jones", "Brown", "Evans", "Kirk"];
+        let (mut f, mut l, mut full, mut city, mut town, mut note) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        for i in 0..100 {
+            f.push(first[i % 5].to_string());
+            l.push(last[i / 20].to_string());
+            // Every fourth full name carries a title the parts do not have.
+            let title = if i % 4 == 0 { "Dr " } else { "" };
+            full.push(format!("{title}{} {}", first[i % 5], last[i / 20]));
+            city.push(["Leeds", "York"][i % 2].to_string());
+            town.push(["Leeds", "York"][i % 2].to_string());
+            // A note that mentions the surname but says more.
+            note.push(format!("met {} on day {i}", last[i / 20]));
+        }
+        fn col(v: &[String]) -> Vec<Option<&str>> {
+            v.iter().map(|s| Some(s.as_str())).collect()
+        }
+        let columns = [col(&f), col(&l), col(&full), col(&city), col(&town), col(&note)];
+        let found = repeated_fields(&columns, &[false; 6]);
+        assert_eq!(
+            found,
+            vec![
+                Repeated { field: 2, of: vec![0, 1], share: 0.75 },
+                Repeated { field: 3, of: vec![4], share: 1.0 },
+            ],
+            "the full name repeats first and last name; one of the two copies goes"
+        );
+        // A field the user set is kept.
+        let fixed = [false, false, true, false, false, false];
+        assert_eq!(repeated_fields(&columns, &fixed).len(), 1);
     }
 
     #[test]

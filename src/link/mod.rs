@@ -319,6 +319,8 @@ pub struct FieldSpec {
     pub kind: Kind,
     /// Why (automatic reason, or "set by the user").
     pub reason: String,
+    /// Set by the user (`--compare`), not chosen automatically.
+    pub fixed: bool,
 }
 
 /// Chooses the kind of each field. For a link, only fields on both sides are compared; `notes`
@@ -371,8 +373,33 @@ pub fn configure(
             None => autoconfig::infer_kind(name, &p),
         };
         if kind != Kind::Ignore {
-            specs.push(FieldSpec { name: name.clone(), kind, reason });
+            specs.push(FieldSpec { name: name.clone(), kind, reason, fixed: chosen.is_some() });
         }
+    }
+    // A field that repeats others (a full name next to first name and surname) is left out.
+    let step = (left.len() + right.map_or(0, Records::len)).div_ceil(autoconfig::REPEAT_SAMPLE);
+    let values = |name: &str| -> Vec<Option<&str>> {
+        let l = left.column(name).expect("a configured field");
+        let r = right.and_then(|r| r.column(name)).into_iter().flatten();
+        l.iter().chain(r).step_by(step.max(1)).map(|v| v.as_deref()).collect()
+    };
+    let columns: Vec<Vec<Option<&str>>> = specs.iter().map(|s| values(&s.name)).collect();
+    let fixed: Vec<bool> = specs.iter().map(|s| s.fixed).collect();
+    let repeated = autoconfig::repeated_fields(&columns, &fixed);
+    for r in &repeated {
+        let of: Vec<String> = r.of.iter().map(|&o| format!("`{}`", specs[o].name)).collect();
+        let name = specs[r.field].name.clone();
+        notes.push(format!(
+            "column `{name}` repeats {} ({:.0}% of the records have no other word): not \
+             compared, as it would count the same evidence twice (`--compare {name}:{}` \
+             compares it)",
+            of.join(" and "),
+            100.0 * r.share,
+            specs[r.field].kind
+        ));
+    }
+    for r in repeated.iter().rev() {
+        specs.remove(r.field);
     }
     if let Some(r) = right {
         for name in r.fields.iter().filter(|n| left.column(n).is_none()) {
