@@ -86,7 +86,13 @@ impl Kind {
             Kind::Name => {
                 &["missing", "exact", "jw>=0.92", "jw>=0.88", "jw>=0.70|words>=0.5", "different"]
             }
-            Kind::Text => &["missing", "exact", "jw>=0.92", "jw>=0.80|words>=0.5", "different"],
+            Kind::Text => &[
+                "missing",
+                "exact",
+                "jw>=0.92 (long: words>=0.9)",
+                "jw>=0.80|words>=0.5",
+                "different",
+            ],
             Kind::Code => &["missing", "exact", "dl<=1", "dl<=2", "different"],
             Kind::Date => &[
                 "missing",
@@ -137,6 +143,12 @@ impl Kind {
         match self {
             Kind::Ignore => MISSING,
             Kind::Exact => 2,
+            Kind::Name | Kind::Text if a.len().max(b.len()) > LONG_TEXT => {
+                // A description: Jaro-Winkler would cost the product of the lengths and mean
+                // little; the share of words shared stands for it.
+                let o = word_set_overlap(a, b);
+                self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || o)
+            }
             Kind::Name | Kind::Text => self.jw_level(jaro_winkler(a, b), || word_overlap(a, b)),
             Kind::Code => edit_level(bounded_dl(a, b, 2)),
             Kind::Date => {
@@ -329,6 +341,26 @@ fn day_number(d: &[u8]) -> Option<i64> {
 /// Share of the words of the shorter value found in the other.
 fn word_overlap(a: &str, b: &str) -> f64 {
     word_overlap_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// Values longer than this (in bytes) are compared by their words only ([`word_set_overlap`]).
+pub const LONG_TEXT: usize = 200;
+
+/// The share of the distinct words of the value with fewer that the other has too.
+fn word_set_overlap(a: &str, b: &str) -> f64 {
+    fn set(s: &str) -> Vec<&str> {
+        let mut w: Vec<&str> = s.split(' ').filter(|w| !w.is_empty()).collect();
+        w.sort_unstable();
+        w.dedup();
+        w
+    }
+    let (x, y) = (set(a), set(b));
+    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    if short.is_empty() {
+        return 0.0;
+    }
+    let shared = short.iter().filter(|w| long.binary_search(w).is_ok()).count();
+    shared as f64 / short.len() as f64
 }
 
 /// [`word_overlap`] on the bytes of the values.
@@ -810,6 +842,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn long_descriptions_are_compared_by_their_words() {
+        let words: Vec<String> = (0..60).map(|i| format!("word{i}")).collect();
+        let desc = |from: usize, to: usize| words[from..to].join(" ");
+        let a = desc(0, 50);
+        assert!(a.len() > LONG_TEXT);
+        // 48 of 50 words shared, in another order: near-identical.
+        let mut b: Vec<&str> = a.split(' ').skip(2).collect();
+        b.reverse();
+        assert_eq!(Kind::Text.level(&a, &b.join(" ")), 2);
+        // 30 of 50 shared: similar.
+        assert_eq!(Kind::Text.level(&a, &desc(20, 60)), 3);
+        // 5 of 50: different.
+        let other: Vec<String> = (0..45).map(|i| format!("other{i}")).collect();
+        assert_eq!(Kind::Text.level(&a, &format!("{} {}", desc(45, 50), other.join(" "))), 4);
+        // Short text keeps Jaro-Winkler: one typo in a title.
+        assert_eq!(Kind::Text.level("a study of joins", "a study of jions"), 2);
     }
 
     /// Random values over small alphabets (many shared bytes, repeats and transpositions),
