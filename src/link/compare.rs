@@ -38,7 +38,8 @@ pub enum Kind {
     /// Damerau-Levenshtein ≤ 1, ≤ 2, different. Spaces and punctuation are ignored.
     Code,
     /// Dates: exact, one digit off (or two adjacent digits transposed), day and month swapped,
-    /// same year and month, different.
+    /// within a week (a transaction booked a few days later), same year and month, within a
+    /// year, different.
     Date,
     /// Numbers: exact, within 1 %, within 10 %, different.
     Number,
@@ -99,6 +100,7 @@ impl Kind {
                 "exact",
                 "one digit off",
                 "day/month swapped",
+                "within a week",
                 "same month",
                 "within a year",
                 "different",
@@ -250,17 +252,20 @@ impl Kind {
     fn level_distinct_date(self, ab: &[u8], bb: &[u8]) -> u8 {
         if ab.len() == 8 && bb.len() == 8 {
             if ab[..4] == bb[..4] && ab[4..6] == bb[6..8] && ab[6..8] == bb[4..6] {
-                3
-            } else if ab[..6] == bb[..6] {
+                return 3;
+            }
+            let apart = day_number(ab).zip(day_number(bb)).map(|(x, y)| x.abs_diff(y));
+            if apart.is_some_and(|d| d <= 7) {
                 4
+            } else if ab[..6] == bb[..6] {
+                5
+            } else if apart.is_some_and(|d| d <= 366) {
+                6
             } else {
-                match (day_number(ab), day_number(bb)) {
-                    (Some(x), Some(y)) if x.abs_diff(y) <= 366 => 5,
-                    _ => 6,
-                }
+                7
             }
         } else {
-            6
+            7
         }
     }
 }
@@ -1025,10 +1030,11 @@ mod tests {
         assert_eq!(k.normalise("03/11/1915").as_deref(), Some("19151103"));
         assert_eq!(k.level("19151103", "19151108"), 2);
         assert_eq!(k.level("19151103", "19150311"), 3);
-        assert_eq!(k.level("19151103", "19151127"), 4);
-        assert_eq!(k.level("19151103", "19160201"), 5, "90 days apart, across a year's end");
-        assert_eq!(k.level("19151231", "19170101"), 6, "367 days apart");
-        assert_eq!(k.level("19151103", "19620216"), 6);
+        assert_eq!(k.level("19151129", "19151203"), 4, "4 days apart, across a month's end");
+        assert_eq!(k.level("19151103", "19151127"), 5);
+        assert_eq!(k.level("19151103", "19160201"), 6, "90 days apart, across a year's end");
+        assert_eq!(k.level("19151231", "19170101"), 7, "367 days apart");
+        assert_eq!(k.level("19151103", "19620216"), 7);
         assert_eq!(day_number(b"20000301").unwrap() - day_number(b"20000228").unwrap(), 2);
         assert_eq!(day_number(b"19151340"), None);
     }
