@@ -79,7 +79,7 @@ pub fn profile<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Profile {
     p
 }
 
-/// Whether `v` reads as a calendar date between the years 1000 and 2999.
+/// Whether `v` reads as a calendar date between the years 1000 and 2999 (day or month first).
 pub fn is_date(v: &str) -> bool {
     let has_sep = v.contains(['-', '/', '.']);
     let digits_only = v.bytes().all(|b| b.is_ascii_digit());
@@ -93,7 +93,9 @@ pub fn is_date(v: &str) -> bool {
     let y: u32 = d[..4].parse().unwrap_or(0);
     let m: u32 = d[4..6].parse().unwrap_or(0);
     let day: u32 = d[6..8].parse().unwrap_or(0);
-    (1000..3000).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&day)
+    // Month first (`MM/DD/YYYY`, read day first) counts too.
+    let valid = |m: u32, day: u32| (1..=12).contains(&m) && (1..=31).contains(&day);
+    (1000..3000).contains(&y) && (valid(m, day) || valid(day, m))
 }
 
 const DATE_WORDS: &[&str] = &["date", "dob", "birth", "birthday", "born", "dt", "day"];
@@ -348,6 +350,12 @@ mod tests {
         assert_eq!(kind("state", &["nsw", "vic"]), Kind::Exact);
         assert_eq!(kind("date_of_birth", &["19151111", "19161214"]), Kind::Date);
         assert_eq!(kind("soc_sec_id", &["5304218", "4066625"]), Kind::Code);
+    }
+
+    #[test]
+    fn month_first_dates_read_as_dates() {
+        assert!(is_date("11/29/1915") && is_date("29/11/1915") && is_date("1915-11-29"));
+        assert!(!is_date("13/13/1915") && !is_date("11/32/1915"));
     }
 
     #[test]

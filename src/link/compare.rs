@@ -348,6 +348,37 @@ fn word_overlap(a: &str, b: &str) -> f64 {
     word_overlap_bytes(a.as_bytes(), b.as_bytes())
 }
 
+/// Whether dates normalised by [`normalise_date`] read their day and month the wrong way round:
+/// at least 5% of them have a month over 12 and a day that could be one, and none a day over 12
+/// with a valid month (a month-first `MM/DD/YYYY` column, which is read day first).
+fn month_first(values: &[Option<String>]) -> bool {
+    let (mut dates, mut swapped, mut day_first) = (0usize, 0usize, 0usize);
+    for v in values.iter().flatten() {
+        let d = normalise_date(v);
+        let (Ok(m), Ok(day)) =
+            (d.get(4..6).unwrap_or("").parse::<u8>(), d.get(6..8).unwrap_or("").parse::<u8>())
+        else {
+            continue;
+        };
+        if d.len() != 8 {
+            continue;
+        }
+        dates += 1;
+        swapped += usize::from(m > 12 && (1..=12).contains(&day));
+        day_first += usize::from((1..=12).contains(&m) && day > 12);
+    }
+    day_first == 0 && swapped * 20 >= dates && swapped > 0
+}
+
+/// `YYYYMMDD` from `YYYYDDMM` (other values unchanged).
+fn swap_day_month(s: String) -> String {
+    if s.len() == 8 && s.is_ascii() {
+        format!("{}{}{}", &s[..4], &s[6..8], &s[4..6])
+    } else {
+        s
+    }
+}
+
 /// Values longer than this (in bytes) are compared by their words only ([`word_set_overlap`]).
 pub const LONG_TEXT: usize = 200;
 
@@ -674,18 +705,23 @@ impl PreparedField {
         let mut dict = Vec::new();
         let mut counts: Vec<[u32; 2]> = Vec::new();
         let mut intern = |values: &[Option<String>], side: usize| -> Vec<u32> {
+            // Dates written month first (`MM/DD/YYYY`) were read day first: turned back.
+            let month_first = kind == Kind::Date && month_first(values);
             values
                 .iter()
-                .map(|v| match v.as_deref().and_then(|v| kind.normalise(v)) {
-                    None => NONE,
-                    Some(s) => {
-                        let id = *index.entry(s.clone()).or_insert_with(|| {
-                            dict.push(s);
-                            counts.push([0, 0]);
-                            (dict.len() - 1) as u32
-                        });
-                        counts[id as usize][side] += 1;
-                        id
+                .map(|v| {
+                    let s = v.as_deref().and_then(|v| kind.normalise(v));
+                    match s.map(|s| if month_first { swap_day_month(s) } else { s }) {
+                        None => NONE,
+                        Some(s) => {
+                            let id = *index.entry(s.clone()).or_insert_with(|| {
+                                dict.push(s);
+                                counts.push([0, 0]);
+                                (dict.len() - 1) as u32
+                            });
+                            counts[id as usize][side] += 1;
+                            id
+                        }
                     }
                 })
                 .collect()
@@ -1036,6 +1072,14 @@ mod tests {
         assert_eq!(k.level("19151231", "19170101"), 7, "367 days apart");
         assert_eq!(k.level("19151103", "19620216"), 7);
         assert_eq!(day_number(b"20000301").unwrap() - day_number(b"20000228").unwrap(), 2);
+        // A month-first column is read back the right way round; a day-first one is left.
+        let col = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        let us = col(&["11/29/1915", "12/03/1915", "01/05/1950"]);
+        let f = PreparedField::new("dob", k, &us, None);
+        assert_eq!(f.dict, ["19151129", "19151203", "19500105"]);
+        assert_eq!(k.level(&f.dict[0], &f.dict[1]), 4, "4 days apart");
+        let eu = col(&["29/11/1915", "03/12/1915", "05/01/1950"]);
+        assert_eq!(PreparedField::new("dob", k, &eu, None).dict, f.dict);
         assert_eq!(day_number(b"19151340"), None);
     }
 
