@@ -4,9 +4,10 @@
 //! The name is read first, as words (`date_of_birth` → date, of, birth): words that mark dates,
 //! codes and identifiers, postcodes, person names, addresses, categories and amounts decide the
 //! kind when the contents do not contradict them (a "date" column must mostly read as dates, an
-//! "amount" column as numbers, a "title" or "type" column of many distinct sentences is text). Otherwise the contents decide: dates, numbers with decimals, digit
-//! codes, few distinct values (categories), several words (free text), single words (names),
-//! letters and digits (codes).
+//! "amount" column as numbers, a "title" or "type" column of many distinct sentences is text).
+//! Otherwise the contents decide: dates, numbers with decimals, digit codes, few distinct values
+//! (categories), several words (free text), single words (names), letters and digits (codes).
+//! Last, [`repeated_fields`] finds the columns that only repeat others.
 //!
 //! It does not own the comparison levels ([`super::compare`]) nor the blocking rules
 //! ([`super::blocking`]), which follow from the kinds.
@@ -292,9 +293,9 @@ pub fn repeated_fields(columns: &[Vec<Option<&str>>], fixed: &[bool]) -> Vec<Rep
         })
         .collect();
     let within = |a: &[String], b: &[String]| a.iter().all(|w| b.binary_search(w).is_ok());
-    let mean_words = |f: usize| words[f].iter().map(Vec::len).sum::<usize>();
+    let total_words = |f: usize| words[f].iter().map(Vec::len).sum::<usize>();
     let mut order: Vec<usize> = (0..columns.len()).collect();
-    order.sort_by_key(|&f| std::cmp::Reverse(mean_words(f)));
+    order.sort_by_key(|&f| std::cmp::Reverse(total_words(f)));
     let mut out: Vec<Repeated> = Vec::new();
     for &c in &order {
         if fixed.get(c).copied().unwrap_or(false) {
