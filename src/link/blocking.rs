@@ -64,18 +64,30 @@ pub struct Rule {
     /// The keys' values agree as a set, in either order (`either(soundex(first_name) &
     /// soundex(surname))` proposes `Ryan Wright` with `Wright Ryan`).
     pub either_order: bool,
+    /// The first key also reads this key's field (the other name column): a record has a key
+    /// for each, and two records meet when any agree (`any(soundex(first_name),
+    /// soundex(surname))` proposes `Wright, -` with `Ryan, Wright`).
+    pub across: Option<Key>,
 }
 
 impl Rule {
     /// A rule on `keys`, in order.
     pub fn new(keys: Vec<Key>) -> Rule {
-        Rule { keys, either_order: false }
+        Rule { keys, either_order: false, across: None }
+    }
+
+    /// Key values per record of each side: 2 when [`Rule::across`] is set, else 1.
+    fn variants(&self) -> usize {
+        1 + usize::from(self.across.is_some())
     }
 }
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
+        let mut parts: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
+        if let Some(other) = &self.across {
+            parts[0] = format!("any({}, {other})", parts[0]);
+        }
         if self.either_order {
             write!(f, "either({})", parts.join(" & "))
         } else {
@@ -93,6 +105,57 @@ impl Rule {
         {
             let rule = Rule::parse(inner, fields)?;
             return Ok(Rule { either_order: true, ..rule });
+        }
+        if let Some(rest) = trimmed.strip_prefix("any(") {
+            // `any(KEY, KEY)` first, then `& KEY ...`: the `)` that closes `any(`.
+            let mut depth = 1;
+            let close = rest.char_indices().find_map(|(i, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                (depth == 0).then_some(i)
+            });
+            let close = close.ok_or_else(|| {
+                Error::user(format!("blocking rule `{text}`: `any(` lacks its `)`"))
+            })?;
+            let (inner, after) = (&rest[..close], rest[close + 1..].trim());
+            // The comma between the two keys: the first outside parentheses.
+            let mut level = 0;
+            let comma = inner.char_indices().find_map(|(i, c)| {
+                level += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                (c == ',' && level == 0).then_some(i)
+            });
+            let Some(comma) = comma else {
+                return Err(Error::user(format!(
+                    "blocking rule `{text}`: write any(KEY, KEY) with two keys"
+                )));
+            };
+            let (a, b) = (&inner[..comma], &inner[comma + 1..]);
+            let first = Rule::parse(a, fields)?;
+            let other = Rule::parse(b, fields)?;
+            let rest_keys = match after.strip_prefix('&') {
+                Some(more) => Rule::parse(more, fields)?.keys,
+                None if after.is_empty() => Vec::new(),
+                None => {
+                    return Err(Error::user(format!(
+                        "blocking rule `{text}`: `&` expected after any(...)"
+                    )))
+                }
+            };
+            if first.keys.len() != 1 || other.keys.len() != 1 {
+                return Err(Error::user(format!(
+                    "blocking rule `{text}`: any(KEY, KEY) takes one key on each side"
+                )));
+            }
+            let mut keys = first.keys;
+            keys.extend(rest_keys);
+            return Ok(Rule { keys, either_order: false, across: other.keys.into_iter().next() });
         }
         let mut keys = Vec::new();
         for part in text.split('&').map(str::trim) {
@@ -147,7 +210,8 @@ impl Rule {
 pub struct RuleKeys {
     /// The rule.
     pub rule: Rule,
-    /// Per side, per record: the key, or `None` when a part is missing.
+    /// Per side, per record: the key, or `None` when a part is missing (with
+    /// [`Rule::across`], the records' keys from the first field, then from the other one).
     pub keys: [Vec<Option<u64>>; 2],
     /// Keys whose group was too large to compare.
     pub skipped: HashSet<u64>,
@@ -158,10 +222,14 @@ pub struct RuleKeys {
 impl RuleKeys {
     /// Whether this rule alone proposes the pair (`i` on the left, `j` on side `sj`).
     pub fn proposes(&self, i: usize, sj: usize, j: usize) -> bool {
-        match (self.keys[0][i], self.keys[sj][j]) {
-            (Some(a), Some(b)) => a == b && !self.skipped.contains(&a),
-            _ => false,
-        }
+        let v = self.rule.variants();
+        let (n0, nj) = (self.keys[0].len() / v, self.keys[sj].len() / v);
+        (0..v).any(|x| {
+            (0..v).any(|y| match (self.keys[0][x * n0 + i], self.keys[sj][y * nj + j]) {
+                (Some(a), Some(b)) => a == b && !self.skipped.contains(&a),
+                _ => false,
+            })
+        })
     }
 }
 
@@ -202,17 +270,25 @@ fn dict_keys(f: &PreparedField, t: Transform) -> Vec<Option<u64>> {
 pub fn rule_keys(rule: &Rule, fields: &[PreparedField], sides: usize) -> [Vec<Option<u64>>; 2] {
     let per_key: Vec<Vec<Option<u64>>> =
         rule.keys.iter().map(|k| dict_keys(&fields[k.field], k.transform)).collect();
+    let across = rule.across.as_ref().map(|k| (k, dict_keys(&fields[k.field], k.transform)));
     let side = |s: usize| -> Vec<Option<u64>> {
         if s >= sides {
             return Vec::new();
         }
         let n = fields[rule.keys[0].field].ids[s].len();
         let mut values = Vec::with_capacity(rule.keys.len());
-        (0..n)
-            .map(|i| {
+        let mut out: Vec<Option<u64>> = Vec::with_capacity(n * rule.variants());
+        for variant in 0..rule.variants() {
+            out.extend((0..n).map(|i| {
                 values.clear();
-                for (k, dk) in rule.keys.iter().zip(&per_key) {
-                    let id = fields[k.field].ids[s][i];
+                for (x, (k, dk)) in rule.keys.iter().zip(&per_key).enumerate() {
+                    // The other variant reads the first key from the other field, under the
+                    // first field's number so that both variants meet.
+                    let (kf, dk) = match (&across, x, variant) {
+                        (Some((other, odk)), 0, 1) => (other.field, odk),
+                        _ => (k.field, dk),
+                    };
+                    let id = fields[kf].ids[s][i];
                     if id == NONE {
                         return None;
                     }
@@ -224,8 +300,17 @@ pub fn rule_keys(rule: &Rule, fields: &[PreparedField], sides: usize) -> [Vec<Op
                     values.sort_unstable();
                 }
                 Some(values.iter().fold(0x1234_5678u64, |h, &v| mix(h, v)))
-            })
-            .collect()
+            }));
+        }
+        if rule.variants() == 2 {
+            // A record whose two names give one key keeps it once.
+            for i in 0..n {
+                if out[n + i] == out[i] {
+                    out[n + i] = None;
+                }
+            }
+        }
+        out
     };
     [side(0), side(1)]
 }
@@ -233,17 +318,30 @@ pub fn rule_keys(rule: &Rule, fields: &[PreparedField], sides: usize) -> [Vec<Op
 /// Records per key value: (left rows, right rows).
 type Groups = HashMap<u64, (Vec<u32>, Vec<u32>)>;
 
-fn groups(keys: &[Vec<Option<u64>>; 2]) -> Groups {
+/// Records per key value; `variants` key values per record (see [`Rule::across`]).
+fn groups(keys: &[Vec<Option<u64>>; 2], variants: usize) -> Groups {
     let mut g: Groups = HashMap::new();
     for (s, side) in keys.iter().enumerate() {
+        let n = side.len() / variants;
         for (i, k) in side.iter().enumerate() {
             if let Some(k) = k {
                 let e = g.entry(*k).or_default();
+                let row = (i % n) as u32;
                 if s == 0 {
-                    e.0.push(i as u32)
+                    e.0.push(row)
                 } else {
-                    e.1.push(i as u32)
+                    e.1.push(row)
                 }
+            }
+        }
+    }
+    if variants > 1 {
+        // One record may sit in a group twice (its two names' keys agree with one another
+        // only through a third record's): once is enough, in order.
+        for (l, r) in g.values_mut() {
+            for v in [l, r] {
+                v.sort_unstable();
+                v.dedup();
             }
         }
     }
@@ -278,11 +376,16 @@ fn partition(keys: &[Vec<Option<u64>>; 2]) -> u64 {
 
 /// Pair counts of a rule: (pairs within groups of at most `group_cap` pairs, pairs skipped,
 /// share of the records holding a key that sit in a skipped group).
-pub fn count_pairs(keys: &[Vec<Option<u64>>; 2], link: bool, group_cap: u64) -> (u64, u64, f64) {
+pub fn count_pairs(
+    keys: &[Vec<Option<u64>>; 2],
+    variants: usize,
+    link: bool,
+    group_cap: u64,
+) -> (u64, u64, f64) {
     let mut kept = 0;
     let mut skipped = 0;
     let (mut keyed, mut stranded) = (0usize, 0usize);
-    for (l, r) in groups(keys).values() {
+    for (l, r) in groups(keys, variants).values() {
         let p = group_pairs(link, l.len(), r.len());
         keyed += l.len() + r.len();
         if p > group_cap {
@@ -306,7 +409,7 @@ pub fn rule_pairs(
     let keys = rule_keys(&rule, fields, if link { 2 } else { 1 });
     let mut out = Vec::new();
     let mut skipped = HashSet::new();
-    for (k, (l, r)) in groups(&keys) {
+    for (k, (l, r)) in groups(&keys, rule.variants()) {
         if group_pairs(link, l.len(), r.len()) > group_cap {
             skipped.insert(k);
             continue;
@@ -408,14 +511,24 @@ pub fn auto_rules(
             .into_par_iter()
             .map(|rule| {
                 let k = rule_keys(&rule, fields, sides);
-                let (pairs, skipped, skipped_share) = count_pairs(&k, link, group_cap);
+                let (pairs, skipped, skipped_share) =
+                    count_pairs(&k, rule.variants(), link, group_cap);
                 (Candidate { rule, pairs, skipped, skipped_share, chosen: false }, partition(&k))
             })
             .collect();
         let mut seen = HashSet::new();
         evaluated.into_iter().filter(|(_, sig)| seen.insert(*sig)).map(|(c, _)| c).collect()
     };
-    let mut singles = evaluate(keys.into_iter().map(|k| Rule::new(vec![k])).collect());
+    let mut rules: Vec<Rule> = keys.iter().map(|k| Rule::new(vec![k.clone()])).collect();
+    if let Some((a, b)) = swap {
+        // A name in either name column (one of them missing, the other in the wrong one).
+        for k in keys.iter().filter(|k| k.field == a) {
+            if let Some(other) = keys.iter().find(|o| o.field == b && o.transform == k.transform) {
+                rules.push(Rule { across: Some(other.clone()), ..Rule::new(vec![k.clone()]) });
+            }
+        }
+    }
+    let mut singles = evaluate(rules);
     // A key whose pairs fit the budget is a rule on its own, unless most of its pairs are in
     // oversized groups (a near-constant column): then it is too broad. A few huge groups that
     // hold a small share of the records (the thousands of copies of a placeholder record) are
@@ -428,7 +541,7 @@ pub fn auto_rules(
     }
     let broad: Vec<&Key> = singles
         .iter()
-        .filter(|c| !c.chosen && c.pairs + c.skipped > 0)
+        .filter(|c| !c.chosen && c.pairs + c.skipped > 0 && c.rule.across.is_none())
         .map(|c| &c.rule.keys[0])
         .collect();
     let mut combos = Vec::new();
@@ -441,7 +554,24 @@ pub fn auto_rules(
                 let either_order = ka.transform == Transform::Soundex
                     && kb.transform == Transform::Soundex
                     && swap.is_some_and(|(a, b)| names == [a, b] || names == [b, a]);
-                combos.push(Rule { keys: vec![(*ka).clone(), (*kb).clone()], either_order });
+                combos.push(Rule {
+                    keys: vec![(*ka).clone(), (*kb).clone()],
+                    either_order,
+                    across: None,
+                });
+                // A name from either name column with a third field.
+                if let Some((_, y)) =
+                    swap.filter(|&(x, y)| ka.field == x && ![x, y].contains(&kb.field))
+                {
+                    if let Some(other) =
+                        broad.iter().find(|o| o.field == y && o.transform == ka.transform)
+                    {
+                        combos.push(Rule {
+                            across: Some((*other).clone()),
+                            ..Rule::new(vec![(*ka).clone(), (*kb).clone()])
+                        });
+                    }
+                }
             }
         }
     }
@@ -457,17 +587,21 @@ pub fn auto_rules(
             // Spread the conjunctions over the fields: each field in at most two of them, each
             // pair of fields in one (`soundex(first) & city` and `first & city` find mostly the
             // same pairs; `soundex(last) & city` finds others).
-            let fa = c.rule.keys[0].field;
+            // A rule with `any(first, last) & city` counts as both name fields with the city.
             let fb = c.rule.keys[1].field;
-            if used_fields.get(&fa).copied().unwrap_or(0) >= 2
-                || used_fields.get(&fb).copied().unwrap_or(0) >= 2
-                || used_pairs.contains(&(fa.min(fb), fa.max(fb)))
+            let firsts: Vec<usize> =
+                std::iter::once(&c.rule.keys[0]).chain(&c.rule.across).map(|k| k.field).collect();
+            let pairs: Vec<(usize, usize)> =
+                firsts.iter().map(|&f| (f.min(fb), f.max(fb))).collect();
+            if firsts.iter().chain([&fb]).any(|f| used_fields.get(f).copied().unwrap_or(0) >= 2)
+                || pairs.iter().any(|p| used_pairs.contains(p))
             {
                 continue;
             }
-            *used_fields.entry(fa).or_default() += 1;
-            *used_fields.entry(fb).or_default() += 1;
-            used_pairs.insert((fa.min(fb), fa.max(fb)));
+            for f in firsts.iter().chain([&fb]) {
+                *used_fields.entry(*f).or_default() += 1;
+            }
+            used_pairs.extend(pairs);
             c.chosen = true;
             taken += 1;
         }
@@ -543,6 +677,31 @@ mod tests {
         assert_eq!(keys, ["title", "prefix(title, 10)", "sorted(title)"]);
         let (_, pairs) = rule_pairs(Rule::parse("prefix(title, 10)", &f).unwrap(), &f, false, 100);
         assert_eq!(pairs, vec![1]);
+    }
+
+    #[test]
+    fn any_rules_meet_a_name_in_the_other_column() {
+        // Row 0 has the surname in the first-name column and no surname; row 1 has both in
+        // place; row 2 is another Newman in another city; row 3 is Newman Newman in Leeds.
+        let f = vec![
+            field("first_name", Kind::Name, &["newman", "oliver", "newman", "newman"], None),
+            field("surname", Kind::Name, &["", "newman", "ann", "newman"], None),
+            field("city", Kind::Name, &["leeds", "leeds", "york", "leeds"], None),
+        ];
+        let text = "any(soundex(first_name), soundex(surname)) & city";
+        let rule = Rule::parse(text, &f).unwrap();
+        assert_eq!(rule.to_string(), text);
+        let (keys, pairs) = rule_pairs(rule, &f, false, 100);
+        assert_eq!(pairs, vec![1, 3, (1 << 32) | 3], "rows 0, 1 and 3 of Leeds, each pair once");
+        assert!(keys.proposes(0, 0, 1) && !keys.proposes(0, 0, 2));
+        let (_, plain) =
+            rule_pairs(Rule::parse("soundex(first_name) & city", &f).unwrap(), &f, false, 100);
+        assert_eq!(plain, vec![3], "without any(), only rows 0 and 3 meet");
+        assert!(Rule::parse("any(soundex(first_name)) & city", &f).is_err());
+        // Proposed automatically as a rule of its own when it fits.
+        let (_, cands) = auto_rules(&f, false, 100, 100);
+        let any = "any(soundex(first_name), soundex(surname))";
+        assert!(cands.iter().any(|c| c.rule.to_string() == any && c.chosen), "{cands:?}");
     }
 
     #[test]
