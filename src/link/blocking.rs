@@ -107,31 +107,12 @@ impl Rule {
             return Ok(Rule { either_order: true, ..rule });
         }
         if let Some(rest) = trimmed.strip_prefix("any(") {
-            // `any(KEY, KEY)` first, then `& KEY ...`: the `)` that closes `any(`.
-            let mut depth = 1;
-            let close = rest.char_indices().find_map(|(i, c)| {
-                depth += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                (depth == 0).then_some(i)
-            });
-            let close = close.ok_or_else(|| {
+            // `any(KEY, KEY)` first, then `& KEY ...`.
+            let close = outside_parentheses(rest, 1, ')').ok_or_else(|| {
                 Error::user(format!("blocking rule `{text}`: `any(` lacks its `)`"))
             })?;
             let (inner, after) = (&rest[..close], rest[close + 1..].trim());
-            // The comma between the two keys: the first outside parentheses.
-            let mut level = 0;
-            let comma = inner.char_indices().find_map(|(i, c)| {
-                level += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                (c == ',' && level == 0).then_some(i)
-            });
-            let Some(comma) = comma else {
+            let Some(comma) = outside_parentheses(inner, 0, ',') else {
                 return Err(Error::user(format!(
                     "blocking rule `{text}`: write any(KEY, KEY) with two keys"
                 )));
@@ -203,6 +184,18 @@ impl Rule {
         }
         Ok(Rule::new(keys))
     }
+}
+
+/// The first `want` in `s` outside parentheses, `s` starting `depth` parentheses deep.
+fn outside_parentheses(s: &str, mut depth: i32, want: char) -> Option<usize> {
+    s.char_indices().find_map(|(i, c)| {
+        depth += match c {
+            '(' => 1,
+            ')' => -1,
+            _ => 0,
+        };
+        (c == want && depth == 0).then_some(i)
+    })
 }
 
 /// The key values of a rule on both sides, and the key values whose groups were skipped.
