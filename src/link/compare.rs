@@ -351,18 +351,12 @@ fn word_overlap(a: &str, b: &str) -> f64 {
 /// Whether dates normalised by [`normalise_date`] read their day and month the wrong way round:
 /// at least 5% of them have a month over 12 and a day that could be one, and none a day over 12
 /// with a valid month (a month-first `MM/DD/YYYY` column, which is read day first).
-fn month_first(values: &[Option<String>]) -> bool {
+fn month_first(normalised: &[Option<String>]) -> bool {
     let (mut dates, mut swapped, mut day_first) = (0usize, 0usize, 0usize);
-    for v in values.iter().flatten() {
-        let d = normalise_date(v);
-        let (Ok(m), Ok(day)) =
-            (d.get(4..6).unwrap_or("").parse::<u8>(), d.get(6..8).unwrap_or("").parse::<u8>())
-        else {
+    for d in normalised.iter().flatten().filter(|d| d.len() == 8 && d.is_ascii()) {
+        let (Ok(m), Ok(day)) = (d[4..6].parse::<u8>(), d[6..8].parse::<u8>()) else {
             continue;
         };
-        if d.len() != 8 {
-            continue;
-        }
         dates += 1;
         swapped += usize::from(m > 12 && (1..=12).contains(&day));
         day_first += usize::from((1..=12).contains(&m) && day > 12);
@@ -370,12 +364,10 @@ fn month_first(values: &[Option<String>]) -> bool {
     day_first == 0 && swapped * 20 >= dates && swapped > 0
 }
 
-/// `YYYYMMDD` from `YYYYDDMM` (other values unchanged).
-fn swap_day_month(s: String) -> String {
+/// `YYYYMMDD` from `YYYYDDMM`, in place (other values unchanged).
+fn swap_day_month(s: &mut String) {
     if s.len() == 8 && s.is_ascii() {
-        format!("{}{}{}", &s[..4], &s[6..8], &s[4..6])
-    } else {
-        s
+        *s = format!("{}{}{}", &s[..4], &s[6..8], &s[4..6]);
     }
 }
 
@@ -705,23 +697,29 @@ impl PreparedField {
         let mut dict = Vec::new();
         let mut counts: Vec<[u32; 2]> = Vec::new();
         let mut intern = |values: &[Option<String>], side: usize| -> Vec<u32> {
-            // Dates written month first (`MM/DD/YYYY`) were read day first: turned back.
-            let month_first = kind == Kind::Date && month_first(values);
-            values
-                .iter()
-                .map(|v| {
-                    let s = v.as_deref().and_then(|v| kind.normalise(v));
-                    match s.map(|s| if month_first { swap_day_month(s) } else { s }) {
-                        None => NONE,
-                        Some(s) => {
-                            let id = *index.entry(s.clone()).or_insert_with(|| {
-                                dict.push(s);
-                                counts.push([0, 0]);
-                                (dict.len() - 1) as u32
-                            });
-                            counts[id as usize][side] += 1;
-                            id
-                        }
+            let normalised = values.iter().map(|v| v.as_deref().and_then(|v| kind.normalise(v)));
+            // Dates written month first (`MM/DD/YYYY`) were read day first: turned back, which
+            // takes a look at the whole column's dates first.
+            let normalised: Box<dyn Iterator<Item = Option<String>>> = if kind == Kind::Date {
+                let mut dates: Vec<Option<String>> = normalised.collect();
+                if month_first(&dates) {
+                    dates.iter_mut().flatten().for_each(swap_day_month);
+                }
+                Box::new(dates.into_iter())
+            } else {
+                Box::new(normalised)
+            };
+            normalised
+                .map(|s| match s {
+                    None => NONE,
+                    Some(s) => {
+                        let id = *index.entry(s.clone()).or_insert_with(|| {
+                            dict.push(s);
+                            counts.push([0, 0]);
+                            (dict.len() - 1) as u32
+                        });
+                        counts[id as usize][side] += 1;
+                        id
                     }
                 })
                 .collect()
