@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use audience::link::compare::{Kind, PreparedField};
-use audience::link::fellegi_sunter::{estimate_u, patterns, train_m};
+use audience::link::fellegi_sunter::{estimate_u, patterns, train_m, FieldDef};
 
 const N: usize = 20_000;
 
@@ -82,8 +82,10 @@ fn bench(c: &mut Criterion) {
     });
     let pats = patterns(&levels, width);
     let u = estimate_u(&fields, None, N, Some(N), 20_000, 1);
-    let names: Vec<(String, Kind, bool)> =
-        fields.iter().map(|f| (f.name.clone(), f.kind, false)).collect();
+    let names: Vec<FieldDef> = fields
+        .iter()
+        .map(|f| FieldDef { name: f.name.clone(), kind: f.kind, tf: false, location: false })
+        .collect();
     c.bench_function("em 100 iterations over the patterns", |b| {
         b.iter(|| black_box(train_m(&names, u.clone(), &pats, (N * N) as f64, N as f64 / 2.0, 100)))
     });

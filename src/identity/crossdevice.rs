@@ -514,6 +514,7 @@ pub fn link(
                     m: dist(&counts[f][1]),
                     u: dist(&counts[f][0]),
                     tf: false,
+                    location: false,
                 }
             })
             .collect();

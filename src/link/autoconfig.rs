@@ -14,7 +14,7 @@
 
 use std::collections::HashSet;
 
-use super::compare::{normalise_date, Kind};
+use super::compare::{normalise_date, number_value, Kind};
 
 /// Statistics of a column's non-missing values.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +53,7 @@ pub fn profile<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Profile {
         if is_date(v) {
             dates += 1;
         }
-        if v.parse::<f64>().is_ok_and(f64::is_finite) {
+        if number_value(v).is_some() {
             numbers += 1;
             if v.contains('.') {
                 decimals += 1;
@@ -170,6 +170,23 @@ const AMOUNT_WORDS: &[&str] = &[
     "balance", "revenue", "spend", "quantity", "qty",
 ];
 
+const LOCATION_WORDS: &[&str] = &[
+    "address", "addr", "street", "road", "city", "suburb", "town", "locality", "district",
+    "village", "building", "state", "country", "region", "county", "province",
+];
+
+/// Whether a column names a part of a location (a street, a city, a postcode, a country): such
+/// columns agree together, see [`super::fellegi_sunter::total_weight`].
+pub fn is_location(name: &str) -> bool {
+    let words = name_words(name);
+    let joined = words.concat();
+    let has = |list: &[&str]| {
+        words.iter().any(|w| list.contains(&w.as_str()))
+            || list.iter().any(|w| w.len() >= 5 && joined.contains(w))
+    };
+    has(LOCATION_WORDS) || has(POSTCODE_WORDS)
+}
+
 /// Splits a column name into lowercase words (`dateOfBirth`, `date_of_birth` → date, of, birth).
 pub fn name_words(name: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -214,6 +231,10 @@ pub fn infer_kind(name: &str, p: &Profile) -> (Kind, String) {
         return (Kind::Code, "name says code or identifier".into());
     }
     if has(NAME_WORDS) || has_joined(NAME_WORDS) {
+        // A product's or a paper's "name" is a line of words and model numbers, not a person's.
+        if p.words >= 3.5 || p.alnum >= 0.3 {
+            return (Kind::Text, "name column of long values or model numbers".into());
+        }
         return (Kind::Name, "name says person name".into());
     }
     if has(TEXT_WORDS) || has_joined(TEXT_WORDS) {

@@ -32,6 +32,11 @@ pub enum Transform {
     Prefix(usize),
     /// Its words in sorted order (`smith john` and `john smith` agree).
     SortedWords,
+    /// Its `n` rarest words that some other record has too (two adjacent words joined count as
+    /// a word: `ps lx350h` has `pslx350h`), each a key of its own: two records meet when any
+    /// agree. For product names and titles, where a model number or a rare word is shared and
+    /// the rest is worded differently.
+    RareWords(usize),
 }
 
 /// One part of a blocking rule: a field (index into the prepared fields) and a transform.
@@ -52,6 +57,7 @@ impl fmt::Display for Key {
             Transform::Soundex => write!(f, "soundex({})", self.name),
             Transform::Prefix(n) => write!(f, "prefix({}, {n})", self.name),
             Transform::SortedWords => write!(f, "sorted({})", self.name),
+            Transform::RareWords(n) => write!(f, "rare_words({}, {n})", self.name),
         }
     }
 }
@@ -76,9 +82,13 @@ impl Rule {
         Rule { keys, either_order: false, across: None }
     }
 
-    /// Key values per record of each side: 2 when [`Rule::across`] is set, else 1.
+    /// Key values per record of each side: 2 when [`Rule::across`] is set, `n` for
+    /// [`Transform::RareWords`], else 1.
     fn variants(&self) -> usize {
-        1 + usize::from(self.across.is_some())
+        match self.keys.first().map(|k| k.transform) {
+            Some(Transform::RareWords(n)) => n,
+            _ => 1 + usize::from(self.across.is_some()),
+        }
     }
 }
 
@@ -165,18 +175,27 @@ impl Rule {
                 ("exact", None) => Transform::Exact,
                 ("soundex", None) => Transform::Soundex,
                 ("sorted", None) => Transform::SortedWords,
-                ("prefix", Some(n)) => {
-                    Transform::Prefix(n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                ("prefix" | "rare_words", Some(n)) => {
+                    let n = n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
                         Error::user(format!(
-                            "blocking rule `{text}`: `{n}` is not a positive length"
+                            "blocking rule `{text}`: `{n}` is not a positive number"
                         ))
-                    })?)
+                    })?;
+                    if func == "prefix" {
+                        Transform::Prefix(n)
+                    } else if text.contains('&') || text.contains("any(") {
+                        return Err(Error::user(format!(
+                            "blocking rule `{text}`: rare_words(FIELD, N) is a rule on its own"
+                        )));
+                    } else {
+                        Transform::RareWords(n)
+                    }
                 }
                 _ => {
                     return Err(Error::user(format!(
                         "blocking rule `{text}`: `{part}` is not a key; write FIELD, \
-                         exact(FIELD), soundex(FIELD), sorted(FIELD) or prefix(FIELD, N), \
-                         joined by `&`"
+                         exact(FIELD), soundex(FIELD), sorted(FIELD), prefix(FIELD, N) or \
+                         rare_words(FIELD, N), joined by `&`"
                     )))
                 }
             };
@@ -255,12 +274,71 @@ fn dict_keys(f: &PreparedField, t: Transform) -> Vec<Option<u64>> {
                 w.sort_unstable();
                 Some(str_hash(&w.join(" ")))
             }
+            Transform::RareWords(_) => unreachable!("rare words have a key per word"),
+        })
+        .collect()
+}
+
+/// The words of a value and each two adjacent words joined, as hashes, each once.
+fn word_hashes(v: &str) -> Vec<u64> {
+    let w: Vec<&str> = v.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut out: Vec<u64> = w.iter().map(|w| str_hash(w)).collect();
+    out.extend(w.windows(2).map(|p| str_hash(&format!("{}{}", p[0], p[1]))));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Per dictionary entry, its `n` rarest words (see [`Transform::RareWords`]) that could meet
+/// another record: held by two records or more (in a link, by both sides).
+fn rare_word_keys(f: &PreparedField, n: usize, link: bool) -> Vec<Vec<u64>> {
+    let words: Vec<Vec<u64>> = f.dict.iter().map(|v| word_hashes(v)).collect();
+    let mut held: HashMap<u64, [u64; 2]> = HashMap::new();
+    for (ws, c) in words.iter().zip(&f.counts) {
+        for w in ws {
+            let h = held.entry(*w).or_default();
+            h[0] += u64::from(c[0]);
+            h[1] += u64::from(c[1]);
+        }
+    }
+    words
+        .into_iter()
+        .map(|ws| {
+            let mut rare: Vec<(u64, u64)> = ws
+                .into_iter()
+                .filter_map(|w| {
+                    let h = held[&w];
+                    let meets = if link { h[0] > 0 && h[1] > 0 } else { h[0] >= 2 };
+                    meets.then_some((h[0] + h[1], w))
+                })
+                .collect();
+            rare.sort_unstable();
+            rare.into_iter().take(n).map(|(_, w)| w).collect()
         })
         .collect()
 }
 
 /// Key values of `rule` per side and record.
 pub fn rule_keys(rule: &Rule, fields: &[PreparedField], sides: usize) -> [Vec<Option<u64>>; 2] {
+    if let Some(Transform::RareWords(n)) = rule.keys.first().map(|k| k.transform) {
+        let f = &fields[rule.keys[0].field];
+        let rare = rare_word_keys(f, n, sides == 2);
+        let rare = &rare;
+        let side = |s: usize| -> Vec<Option<u64>> {
+            if s >= sides {
+                return Vec::new();
+            }
+            let ids = &f.ids[s];
+            (0..n)
+                .flat_map(|x| {
+                    ids.iter().map(move |&id| {
+                        (id != NONE).then(|| rare[id as usize].get(x).copied()).flatten()
+                    })
+                })
+                .collect()
+        };
+        return [side(0), side(1)];
+    }
     let per_key: Vec<Vec<Option<u64>>> =
         rule.keys.iter().map(|k| dict_keys(&fields[k.field], k.transform)).collect();
     let across = rule.across.as_ref().map(|k| (k, dict_keys(&fields[k.field], k.transform)));
@@ -458,8 +536,18 @@ fn candidate_keys(i: usize, f: &PreparedField) -> Vec<Key> {
     if several_words && matches!(f.kind, Kind::Name | Kind::Text) {
         keys.push(key(Transform::SortedWords));
     }
+    // Rare words for text of several words that names a thing (a product, a title), not a
+    // place: an address's rare words are its street's, which its exact value and prefix find.
+    let mean_words = f.dict.iter().map(|v| v.split(' ').count()).sum::<usize>() as f64
+        / f.dict.len().max(1) as f64;
+    if f.kind == Kind::Text && mean_words >= 3.0 && !super::autoconfig::is_location(&f.name) {
+        keys.push(key(Transform::RareWords(RARE_WORDS)));
+    }
     keys
 }
+
+/// Words per record in a [`Transform::RareWords`] key chosen automatically.
+const RARE_WORDS: usize = 3;
 
 /// Characters of a text value in its [`Transform::Prefix`] key.
 const TEXT_PREFIX: usize = 10;
@@ -534,7 +622,7 @@ pub fn auto_rules(
     }
     let broad: Vec<&Key> = singles
         .iter()
-        .filter(|c| !c.chosen && c.pairs + c.skipped > 0 && c.rule.across.is_none())
+        .filter(|c| !c.chosen && c.pairs + c.skipped > 0 && c.rule.variants() == 1)
         .map(|c| &c.rule.keys[0])
         .collect();
     let mut combos = Vec::new();
@@ -667,9 +755,24 @@ mod tests {
             ["broadcast disks for asymmetric communications", "broadcast disks (abstract)"];
         let f = vec![field("title", Kind::Text, &titles, None)];
         let keys: Vec<String> = candidate_keys(0, &f[0]).iter().map(|k| k.to_string()).collect();
-        assert_eq!(keys, ["title", "prefix(title, 10)", "sorted(title)"]);
+        assert_eq!(keys, ["title", "prefix(title, 10)", "sorted(title)", "rare_words(title, 3)"]);
         let (_, pairs) = rule_pairs(Rule::parse("prefix(title, 10)", &f).unwrap(), &f, false, 100);
         assert_eq!(pairs, vec![1]);
+    }
+
+    #[test]
+    fn rare_words_meet_a_model_number_written_apart() {
+        // Abt-Buy style: the model number is the one rare word the two names share, spelt
+        // `PSLX350H` on one side and `PS-LX350H` on the other; the common words meet nothing.
+        let left = ["Sony Turntable - PSLX350H", "Sony Radio - ICFC1", "Bose Speaker - AM5"];
+        let right = ["Sony PS-LX350H Belt-Drive Turntable", "Bose Acoustimass AM5 Speakers"];
+        let f = vec![field("name", Kind::Text, &left, Some(&right))];
+        let rule = Rule::parse("rare_words(name, 1)", &f).unwrap();
+        assert_eq!(rule.to_string(), "rare_words(name, 1)");
+        let (_, mut pairs) = rule_pairs(rule, &f, true, 100);
+        pairs.sort_unstable();
+        assert_eq!(pairs, vec![0, (2 << 32) | 1]);
+        assert!(Rule::parse("rare_words(name, 2) & name", &f).is_err());
     }
 
     #[test]

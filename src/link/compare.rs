@@ -47,6 +47,12 @@ pub enum Kind {
     Ignore,
 }
 
+/// A number written with a currency sign or thousands separators (`$1,299.00`, `£ 45`, `12 500`).
+pub fn number_value(raw: &str) -> Option<f64> {
+    let t: String = raw.trim().chars().filter(|c| !"$€£¥,_ ".contains(*c)).collect();
+    t.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
 impl Kind {
     /// All kinds, in the order they are documented.
     pub const ALL: [Kind; 7] =
@@ -121,10 +127,7 @@ impl Kind {
             Kind::Ignore => return None,
             Kind::Code => fold(raw).chars().filter(|c| c.is_alphanumeric()).collect(),
             Kind::Date => normalise_date(raw),
-            Kind::Number => {
-                let t = raw.trim().replace([',', '_', ' '], "");
-                t.parse::<f64>().ok().filter(|x| x.is_finite()).map(|x| x.to_string())?
-            }
+            Kind::Number => number_value(raw)?.to_string(),
             Kind::Exact | Kind::Name | Kind::Text => words(raw),
         };
         (!s.is_empty()).then_some(s)

@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::compare::{compare_row, Kind, PreparedField, MISSING};
+use super::compare::{compare_row, Kind, PreparedField, EXACT, MISSING};
 
 /// Smallest m kept: no level is ever proof against a match.
 pub const M_FLOOR: f64 = 1e-4;
@@ -44,6 +44,59 @@ pub struct FieldParams {
     pub u: Vec<f64>,
     /// Whether exact matches get a term-frequency adjustment.
     pub tf: bool,
+    /// Part of the location (street, postcode, city, country, ...): see [`total_weight`].
+    pub location: bool,
+}
+
+/// What the trainers need to know of a field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDef {
+    /// The field's name.
+    pub name: String,
+    /// How it is compared.
+    pub kind: Kind,
+    /// Whether exact matches get a term-frequency adjustment.
+    pub tf: bool,
+    /// Part of the location (see [`total_weight`]).
+    pub location: bool,
+}
+
+impl FieldDef {
+    fn params(&self, m: Vec<f64>, u: Vec<f64>) -> FieldParams {
+        FieldParams {
+            name: self.name.clone(),
+            kind: self.kind,
+            m,
+            u,
+            tf: self.tf,
+            location: self.location,
+        }
+    }
+}
+
+/// The summed field weights of a comparison vector; `weight(f, level)` is field `f`'s weight at
+/// `level` (at the exact level, with its term-frequency adjustment if any).
+///
+/// Location fields are far from independent: two records on one street are in one postcode,
+/// city and country, so counting each agreement would count one fact four times (and make
+/// neighbours and household members look like duplicates). Of the location fields that agree
+/// exactly, only the strongest counts; the others follow from it and count nothing.
+pub fn total_weight(
+    fields: &[FieldParams],
+    levels: &[u8],
+    weight: impl Fn(usize, u8) -> f64,
+) -> f64 {
+    let mut x = 0.0;
+    let mut location: Option<f64> = None;
+    for (f, (p, &l)) in fields.iter().zip(levels).enumerate() {
+        let w = weight(f, l);
+        if l == EXACT && p.location {
+            location = Some(location.map_or(w, |best| best.max(w)));
+        } else {
+            x += w;
+        }
+    }
+    x + location.unwrap_or(0.0)
 }
 
 impl FieldParams {
@@ -76,8 +129,7 @@ impl Model {
 
     /// Log-odds of a comparison vector (without term-frequency adjustments).
     pub fn log_odds(&self, levels: &[u8]) -> f64 {
-        self.prior_log_odds()
-            + self.fields.iter().zip(levels).map(|(f, &l)| f.weight(l)).sum::<f64>()
+        self.prior_log_odds() + total_weight(&self.fields, levels, |f, l| self.fields[f].weight(l))
     }
 
     /// Posterior match probability of a comparison vector (without term-frequency adjustments).
@@ -217,18 +269,112 @@ pub fn exact_u(f: &PreparedField, link: bool) -> f64 {
     }
 }
 
-/// Term-frequency adjustment per dictionary entry of `f`: `ln(u_exact / p(v))`, where `p(v)` is
-/// the share of records holding `v`. A rare value agreeing is stronger evidence than a common
-/// one; on average the adjustment is about zero.
-pub fn tf_adjustments(f: &PreparedField, u_exact: f64) -> Vec<f64> {
-    let total: f64 = f.counts.iter().map(|c| (c[0] + c[1]) as f64).sum();
-    f.counts
+/// u without the matches among the random pairs it was counted on: the level distribution over
+/// all pairs is `λ m + (1 - λ) u`, so given a trained λ and m, `u = (u_random - λ m) / (1 - λ)`.
+/// It matters where matches are a sizeable share of the pairs agreeing on a level (a person
+/// appearing many times in a small file); each level keeps at least an eighth of its random-pair u.
+pub fn unmix_u(model: &Model) -> Vec<Vec<f64>> {
+    let lambda = model.lambda;
+    model
+        .fields
         .iter()
-        .map(|c| {
-            let p = ((c[0] + c[1]) as f64 / total).max(1.0 / total);
-            (u_exact / p).ln()
+        .map(|f| {
+            let mut u: Vec<f64> =
+                f.u.iter()
+                    .zip(&f.m)
+                    .map(|(&u, &m)| ((u - lambda * m).max(u / 8.0) / (1.0 - lambda)).max(U_FLOOR))
+                    .collect();
+            u[0] = 0.0;
+            let s: f64 = u[1..].iter().sum();
+            for x in &mut u[1..] {
+                *x /= s;
+            }
+            u
         })
         .collect()
+}
+
+/// Term-frequency adjustment per dictionary entry of `f`, added to the exact level's weight: the
+/// weight of agreeing on `v` is `ln(m p(v) / u(v))`, where `p(v)` is the share of records holding
+/// `v` and `u(v)` the chance that two records that do not match both hold it.
+///
+/// `u(v)` is not the share of all pairs agreeing on `v`: in a file where a person appears several
+/// times, most pairs agreeing on a rare email are that person's own records. `matched[v]`, the
+/// expected matches among the blocked pairs agreeing exactly on `v` (the model's posterior without
+/// term frequencies, summed), is taken out of the pairs agreeing on `v` (keeping at least half a
+/// pair). With `matched` empty it is `ln(u_exact / p(v))`, about zero on average.
+pub fn tf_adjustments(
+    f: &PreparedField,
+    u_exact: f64,
+    matched: &[f64],
+    lambda: f64,
+    link: bool,
+) -> Vec<f64> {
+    let side = |s: usize| f.counts.iter().map(|c| f64::from(c[s])).sum::<f64>();
+    let (nl, nr) = (side(0), side(1));
+    let total = nl + nr;
+    let present_pairs = if link { nl * nr } else { nl * (nl - 1.0) / 2.0 };
+    f.counts
+        .iter()
+        .enumerate()
+        .map(|(v, c)| {
+            let m = matched.get(v).copied().unwrap_or(0.0);
+            let (a, b) = (f64::from(c[0]), f64::from(c[1]));
+            let p = ((a + b) / total).max(1.0 / total);
+            let agreeing = if link { a * b } else { a * (a - 1.0) / 2.0 };
+            if matched.is_empty() || agreeing < 1.0 || present_pairs <= 0.0 {
+                return (u_exact / p).ln();
+            }
+            let u = (agreeing - m).max(0.5) / (present_pairs * (1.0 - lambda));
+            (p * u_exact / u).ln()
+        })
+        .collect()
+}
+
+/// For each field with term frequencies (`tf[f]`), the expected matches among the `blocked` pairs
+/// that agree exactly, per dictionary entry: the model's posterior (without term frequencies)
+/// summed: `probability` of a comparison vector), as [`tf_adjustments`] takes them.
+pub fn matched_by_value(
+    probability: impl Fn(&[u8]) -> f64 + Sync,
+    fields: &[PreparedField],
+    tf: &[bool],
+    blocked: &[u64],
+    levels: &[u8],
+) -> Vec<Vec<f64>> {
+    let width = fields.len();
+    let zero = || -> Vec<Vec<f64>> {
+        fields.iter().zip(tf).map(|(f, &t)| vec![0.0; if t { f.dict.len() } else { 0 }]).collect()
+    };
+    blocked
+        .par_chunks(4096)
+        .zip(levels.par_chunks(4096 * width))
+        .map(|(pairs, rows)| {
+            let mut out = zero();
+            for (&p, row) in pairs.iter().zip(rows.chunks_exact(width)) {
+                if !row.iter().zip(tf).any(|(&l, &t)| t && l == EXACT) {
+                    continue;
+                }
+                let q = probability(row);
+                let i = (p >> 32) as usize;
+                for (f, &l) in row.iter().enumerate() {
+                    if tf[f] && l == EXACT {
+                        let v = fields[f].ids[0][i];
+                        if let Some(x) = out[f].get_mut(v as usize) {
+                            *x += q;
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .reduce(zero, |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                for (p, q) in x.iter_mut().zip(y) {
+                    *p += q;
+                }
+            }
+            a
+        })
 }
 
 /// Distinct comparison vectors with their counts.
@@ -262,25 +408,32 @@ pub fn initial_m(kind: Kind) -> Vec<f64> {
 /// `total_pairs` is the number of pairs in the population (all pairs), `expected_matches` the
 /// starting guess for the number of matches among them.
 pub fn train_m(
-    names: &[(String, Kind, bool)],
+    defs: &[FieldDef],
     u: Vec<Vec<f64>>,
     patterns: &[(Vec<u8>, u64)],
     total_pairs: f64,
     expected_matches: f64,
     max_iter: usize,
 ) -> Model {
-    let mut fields: Vec<FieldParams> = names
-        .iter()
-        .zip(u)
-        .map(|((name, kind, tf), u)| FieldParams {
-            name: name.clone(),
-            kind: *kind,
-            m: initial_m(*kind),
-            u,
-            tf: *tf,
-        })
-        .collect();
+    let fields: Vec<FieldParams> =
+        defs.iter().zip(u).map(|(d, u)| d.params(initial_m(d.kind), u)).collect();
+    let free = vec![true; fields.len()];
+    em(fields, &free, patterns, total_pairs, expected_matches, max_iter)
+}
+
+/// EM from `fields`: the E-step scores every pattern, the M-step re-estimates the prior and the
+/// m of the `free` fields (the others keep theirs). u is fixed.
+fn em(
+    mut fields: Vec<FieldParams>,
+    free: &[bool],
+    patterns: &[(Vec<u8>, u64)],
+    total_pairs: f64,
+    expected_matches: f64,
+    max_iter: usize,
+) -> Model {
     let mut lambda = (expected_matches / total_pairs).clamp(1e-12, 0.5);
+    // With no m to fit, the prior alone decides when to stop.
+    let lambda_scale = if free.contains(&true) { 1e-2 } else { 1.0 };
     let mut iterations = 0;
     for it in 0..max_iter {
         iterations = it + 1;
@@ -295,7 +448,7 @@ pub fn train_m(
             }
         }
         let mut change: f64 = 0.0;
-        for (f, num) in fields.iter_mut().zip(&m_num) {
+        for ((f, num), _) in fields.iter_mut().zip(&m_num).zip(free).filter(|x| *x.1) {
             let present: f64 = num[1..].iter().sum();
             if present <= 0.0 {
                 continue;
@@ -313,7 +466,7 @@ pub fn train_m(
             f.m = m;
         }
         let new_lambda = (matches / total_pairs).clamp(1e-12, 0.5);
-        change = change.max(((new_lambda - lambda) / lambda).abs() * 1e-2);
+        change = change.max(((new_lambda - lambda) / lambda).abs() * lambda_scale);
         lambda = new_lambda;
         if change < 1e-6 {
             break;
@@ -325,65 +478,58 @@ pub fn train_m(
 /// Pseudo-counts of [`initial_m`] added to the level counts of known matches.
 pub const KNOWN_PSEUDO_COUNTS: f64 = 10.0;
 
-/// A model whose m comes from pairs known to match instead of EM: `known` holds their levels
-/// (`width` per pair), so m of a level is its share among them (smoothed towards
-/// [`initial_m`] by [`KNOWN_PSEUDO_COUNTS`]). This is for data where EM alone would settle on
-/// another common structure (people of one city, one household) rather than on duplicates, and
-/// some matches are already known by other means. The known pairs must not have been found
-/// through the compared fields, or m of those fields would be biased. The prior is then fitted
-/// by EM on the blocked `patterns` with m and u fixed.
+/// A model whose m comes from known matches (`known`: their comparison levels, `width` per
+/// pair): each level's share among them, smoothed by [`initial_m`] with [`KNOWN_PSEUDO_COUNTS`].
+/// This is for data where EM alone would settle on the wrong structure (people of one household
+/// or one town, who agree on many fields, instead of duplicates). The fields marked `free` are
+/// the ones the known matches were chosen by (they all agree there, so their share says
+/// nothing): their m starts from [`initial_m`] and is fitted by EM with the prior, the others' m
+/// held, which keeps EM's latent class on the known matches' side.
 #[allow(clippy::too_many_arguments)]
 pub fn model_from_known(
-    names: &[(String, Kind, bool)],
+    defs: &[FieldDef],
     u: Vec<Vec<f64>>,
     known: &[u8],
     width: usize,
+    free: &[bool],
     patterns: &[(Vec<u8>, u64)],
     total_pairs: f64,
     expected_matches: f64,
     max_iter: usize,
 ) -> Model {
-    let fields: Vec<FieldParams> = names
+    let fields: Vec<FieldParams> = defs
         .iter()
         .zip(u)
         .enumerate()
-        .map(|(f, ((name, kind, tf), u))| {
-            let prior = initial_m(*kind);
-            let mut counts = vec![0.0; prior.len()];
-            for row in known.chunks_exact(width) {
-                counts[row[f] as usize] += 1.0;
-            }
-            let present: f64 = counts[1..].iter().sum();
-            let mut m: Vec<f64> = counts
-                .iter()
-                .zip(&prior)
-                .map(|(c, p)| {
-                    ((c + KNOWN_PSEUDO_COUNTS * p) / (present + KNOWN_PSEUDO_COUNTS))
-                        .clamp(M_FLOOR, 1.0 - M_FLOOR)
-                })
-                .collect();
-            m[0] = 0.0;
-            let s: f64 = m[1..].iter().sum();
-            for x in &mut m[1..] {
-                *x /= s;
-            }
-            FieldParams { name: name.clone(), kind: *kind, m, u, tf: *tf }
+        .map(|(f, (d, u))| {
+            let prior = initial_m(d.kind);
+            let m = if free[f] {
+                prior
+            } else {
+                let mut counts = vec![0.0; prior.len()];
+                for row in known.chunks_exact(width) {
+                    counts[row[f] as usize] += 1.0;
+                }
+                let present: f64 = counts[1..].iter().sum();
+                let mut m: Vec<f64> = counts
+                    .iter()
+                    .zip(&prior)
+                    .map(|(c, p)| {
+                        ((c + KNOWN_PSEUDO_COUNTS * p) / (present + KNOWN_PSEUDO_COUNTS))
+                            .clamp(M_FLOOR, 1.0 - M_FLOOR)
+                    })
+                    .collect();
+                m[0] = 0.0;
+                let s: f64 = m[1..].iter().sum();
+                for x in &mut m[1..] {
+                    *x /= s;
+                }
+                m
+            };
+            d.params(m, u)
         })
         .collect();
-    let mut model =
-        Model { fields, lambda: (expected_matches / total_pairs).clamp(1e-12, 0.5), iterations: 0 };
-    for it in 0..max_iter {
-        model.iterations = it + 1;
-        let matches: f64 =
-            patterns.iter().map(|(levels, count)| model.probability(levels) * *count as f64).sum();
-        let lambda = (matches / total_pairs).clamp(1e-12, 0.5);
-        let change = ((lambda - model.lambda) / model.lambda).abs();
-        model.lambda = lambda;
-        if change < 1e-6 {
-            break;
-        }
-    }
-    model
+    em(fields, free, patterns, total_pairs, expected_matches, max_iter)
 }
 
 #[cfg(test)]
@@ -399,6 +545,7 @@ mod tests {
                     m: vec![0.0, 0.9, 0.1],
                     u: vec![0.0, 0.01, 0.99],
                     tf: false,
+                    location: false,
                 },
                 FieldParams {
                     name: "dob".into(),
@@ -406,11 +553,34 @@ mod tests {
                     m: vec![0.0, 0.8, 0.2],
                     u: vec![0.0, 0.001, 0.999],
                     tf: false,
+                    location: false,
                 },
             ],
             lambda: 0.001,
             iterations: 0,
         }
+    }
+
+    fn defs() -> Vec<FieldDef> {
+        model()
+            .fields
+            .iter()
+            .map(|f| FieldDef { name: f.name.clone(), kind: f.kind, tf: false, location: false })
+            .collect()
+    }
+
+    #[test]
+    fn agreeing_locations_count_once() {
+        // Street and city both agreeing exactly: only the stronger (the street) counts.
+        let mut m = model();
+        for f in &mut m.fields {
+            f.location = true;
+        }
+        let street = m.fields[1].weight(EXACT);
+        assert!((m.log_odds(&[1, 1]) - (m.prior_log_odds() + street)).abs() < 1e-12);
+        // A disagreement still counts against.
+        let against = m.fields[0].weight(2);
+        assert!((m.log_odds(&[2, 1]) - (m.prior_log_odds() + street + against)).abs() < 1e-12);
     }
 
     #[test]
@@ -433,7 +603,7 @@ mod tests {
         // 1000 records each side, 100 true matches. Generated counts from m = (0.9, 0.1) and
         // (0.8, 0.2), u = (0.01, 0.99) and (0.001, 0.999), over 10,000 blocked pairs.
         let truth = model();
-        let names = vec![("name".into(), Kind::Exact, false), ("dob".into(), Kind::Exact, false)];
+        let names = defs();
         let u = truth.fields.iter().map(|f| f.u.clone()).collect();
         let matches = [(vec![1, 1], 72), (vec![1, 2], 18), (vec![2, 1], 8), (vec![2, 2], 2)];
         let non = [(vec![1, 1], 0), (vec![1, 2], 99), (vec![2, 1], 10), (vec![2, 2], 9791)];
@@ -452,7 +622,7 @@ mod tests {
     #[test]
     fn known_matches_give_m_and_em_gives_the_prior() {
         let truth = model();
-        let names = vec![("name".into(), Kind::Exact, false), ("dob".into(), Kind::Exact, false)];
+        let names = defs();
         let u = truth.fields.iter().map(|f| f.u.clone()).collect();
         // 1000 known matches drawn from m: name agrees 900 times, dob 800 times.
         let mut known = Vec::new();
@@ -464,11 +634,28 @@ mod tests {
         let non = [(vec![1, 2], 99), (vec![2, 1], 10), (vec![2, 2], 9791)];
         let pats: Vec<(Vec<u8>, u64)> =
             matches.iter().chain(&non).map(|(k, c)| (k.clone(), *c as u64)).collect();
-        let model = model_from_known(&names, u, &known, 2, &pats, 10_000.0, 1000.0, 500);
+        let model = model_from_known(&names, u, &known, 2, &[false, false], &pats, 1e4, 1e3, 500);
         assert!((model.fields[0].m[1] - 0.9).abs() < 0.01, "{:?}", model.fields[0].m);
         assert!((model.fields[1].m[1] - 0.8).abs() < 0.01, "{:?}", model.fields[1].m);
         let expected = model.lambda * 10_000.0;
         assert!((expected - 100.0).abs() < 10.0, "{expected}");
+    }
+
+    #[test]
+    fn a_field_that_chose_the_known_matches_gets_its_m_from_em() {
+        // The known matches were chosen by agreeing on dob, so their dob says nothing: EM fits
+        // dob's m (0.8 in truth) with name's m held at the known matches' 0.9.
+        let truth = model();
+        let names = defs();
+        let u = truth.fields.iter().map(|f| f.u.clone()).collect();
+        let known: Vec<u8> = (0..1000).flat_map(|i| [if i < 900 { 1 } else { 2 }, 1]).collect();
+        let matches = [(vec![1, 1], 72), (vec![1, 2], 18), (vec![2, 1], 8), (vec![2, 2], 2)];
+        let non = [(vec![1, 2], 99), (vec![2, 1], 10), (vec![2, 2], 9791)];
+        let pats: Vec<(Vec<u8>, u64)> =
+            matches.iter().chain(&non).map(|(k, c)| (k.clone(), *c as u64)).collect();
+        let model = model_from_known(&names, u, &known, 2, &[false, true], &pats, 1e4, 1e3, 500);
+        assert!((model.fields[0].m[1] - 0.9).abs() < 0.01, "{:?}", model.fields[0].m);
+        assert!((model.fields[1].m[1] - 0.8).abs() < 0.05, "{:?}", model.fields[1].m);
     }
 
     #[test]

@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::table::Table;
 use blocking::{Candidate, Rule, RuleKeys};
 use compare::{PreparedField, EXACT};
-use fellegi_sunter::Model;
+use fellegi_sunter::{FieldDef, Model};
 
 /// Records to link: an id per record and one column of optional values per field.
 #[derive(Debug, Clone)]
@@ -487,6 +487,88 @@ pub const ONE_TO_ONE_CONFLICTS: f64 = 0.05;
 /// Pairs per record a single automatic blocking rule may propose.
 pub const PAIRS_PER_RECORD: u64 = 25;
 
+/// Marks the location fields (see [`fellegi_sunter::total_weight`]) when there are two or more.
+fn with_locations(mut defs: Vec<FieldDef>, notes: &mut Vec<String>) -> Vec<FieldDef> {
+    let located: Vec<usize> = (0..defs.len())
+        .filter(|&f| defs[f].kind != Kind::Number && autoconfig::is_location(&defs[f].name))
+        .collect();
+    if located.len() >= 2 {
+        let named: Vec<&str> = located.iter().map(|&f| defs[f].name.as_str()).collect();
+        notes.push(format!(
+            "{} are parts of one location: when several agree exactly, only the strongest \
+             agreement counts",
+            named.join(", ")
+        ));
+        for f in located {
+            defs[f].location = true;
+        }
+    }
+    defs
+}
+
+/// An identifier value held by at most this many records (on each side of a link: 2) makes the
+/// pairs agreeing on it known matches.
+pub const ANCHOR_HOLDERS: u32 = 3;
+/// Fewest known matches worth learning m from.
+pub const MIN_ANCHORS: usize = 20;
+
+/// Unsupervised EM finds the commonest structure among the blocked pairs, which in a customer or
+/// voter file is people of one household or street (they agree on surname, address, city,
+/// postcode, phone), not duplicates. Two records agreeing on an identifier that few records hold
+/// (an email, a national id: a `code` column named like an identifier, not a postcode, with at
+/// least half its records holding a value at most [`ANCHOR_HOLDERS`] records hold) are nearly
+/// always one person, so such pairs (if at least [`MIN_ANCHORS`]) are taken as known matches.
+/// Returns their indexes in `blocked` and, per field, whether it chose them (its m then comes
+/// from EM, the others' from the known matches).
+fn identifier_matches(
+    specs: &[FieldSpec],
+    fields: &[PreparedField],
+    blocked: &[u64],
+    levels: &[u8],
+    is_link: bool,
+) -> (Vec<usize>, Vec<bool>) {
+    let width = fields.len();
+    let few = |c: &[u32; 2]| {
+        if is_link {
+            c[0] < ANCHOR_HOLDERS && c[1] < ANCHOR_HOLDERS
+        } else {
+            c[0] <= ANCHOR_HOLDERS
+        }
+    };
+    let chosen: Vec<bool> = specs
+        .iter()
+        .zip(fields)
+        .map(|(s, f)| {
+            let named = s.kind == Kind::Code && !s.reason.contains("postcode") && !s.fixed;
+            let held = |pick: &dyn Fn(&[u32; 2]) -> bool| -> u64 {
+                f.counts.iter().filter(|c| pick(c)).map(|c| u64::from(c[0] + c[1])).sum()
+            };
+            named && 2 * held(&few) >= held(&|_| true).max(1)
+        })
+        .collect();
+    if !chosen.contains(&true) {
+        return (Vec::new(), chosen);
+    }
+    let anchors: Vec<usize> = blocked
+        .iter()
+        .enumerate()
+        .filter(|&(p, &pair)| {
+            let i = (pair >> 32) as usize;
+            levels[p * width..(p + 1) * width].iter().enumerate().any(|(f, &l)| {
+                chosen[f] && l == EXACT && {
+                    let v = fields[f].ids[0][i];
+                    fields[f].counts.get(v as usize).is_some_and(few)
+                }
+            })
+        })
+        .map(|(p, _)| p)
+        .collect();
+    if anchors.len() < MIN_ANCHORS {
+        return (Vec::new(), chosen);
+    }
+    (anchors, chosen)
+}
+
 /// Links `left` to `right`, or deduplicates `left` when `right` is `None`.
 pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Result<Linkage> {
     settings.check()?;
@@ -574,55 +656,101 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         Some(nr) => n_left.min(nr) as f64 * 0.5,
         None => n_left as f64 * 0.1,
     };
-    let names: Vec<(String, Kind, bool)> = specs
+    let names: Vec<FieldDef> = specs
         .iter()
-        .map(|s| (s.name.clone(), s.kind, settings.term_frequency && tf_kind(s.kind)))
+        .map(|s| FieldDef {
+            name: s.name.clone(),
+            kind: s.kind,
+            tf: settings.term_frequency && tf_kind(s.kind),
+            location: false,
+        })
         .collect();
-    let model = if settings.known_matches.is_empty() {
-        fellegi_sunter::train_m(&names, u, &patterns, total, expected, settings.max_iter)
+    let names = with_locations(names, &mut notes);
+    // Known matches: the caller's, else the pairs agreeing on an identifier held by few records,
+    // whose m the others' m is learnt from (see `identifier_matches`).
+    let (known, free) = if settings.known_matches.is_empty() {
+        let (anchors, free) = identifier_matches(&specs, &fields, &blocked, &levels, is_link);
+        let known: Vec<u8> =
+            anchors.iter().flat_map(|&p| &levels[p * width..(p + 1) * width]).copied().collect();
+        if !known.is_empty() {
+            let named: Vec<&str> =
+                specs.iter().zip(&free).filter(|x| *x.1).map(|x| x.0.name.as_str()).collect();
+            notes.push(format!(
+                "{} pairs agreeing on {} (a value at most {ANCHOR_HOLDERS} records hold) are \
+                 taken as matches to learn m from",
+                anchors.len(),
+                named.join(" or ")
+            ));
+        }
+        (known, free)
     } else {
         let mut known = vec![0u8; settings.known_matches.len() * width];
         for (row, &(i, j)) in known.chunks_exact_mut(width).zip(&settings.known_matches) {
             compare::compare_row(&fields, swap, i, sj, j, row);
         }
-        fellegi_sunter::model_from_known(
-            &names,
-            u,
-            &known,
-            width,
-            &patterns,
-            total,
-            expected,
-            settings.max_iter,
-        )
+        (known, vec![false; width])
     };
+    let train = |u: Vec<Vec<f64>>, expected: f64| {
+        if known.is_empty() {
+            fellegi_sunter::train_m(&names, u, &patterns, total, expected, settings.max_iter)
+        } else {
+            fellegi_sunter::model_from_known(
+                &names,
+                u,
+                &known,
+                width,
+                &free,
+                &patterns,
+                total,
+                expected,
+                settings.max_iter,
+            )
+        }
+    };
+    let mut model = train(u, expected);
+    if settings.known_matches.is_empty() {
+        // Once m and the prior are known, u can be freed of the matches among its random pairs.
+        model = train(fellegi_sunter::unmix_u(&model), model.lambda * total);
+    }
     t.train = clock.elapsed().as_secs_f64();
 
     // Scoring.
     let clock = Instant::now();
     let weights: Vec<Vec<f64>> =
         model.fields.iter().map(|f| (0..f.m.len()).map(|l| f.weight(l as u8)).collect()).collect();
+    // Term frequencies freed of the matches among the pairs agreeing on a value; not with the
+    // caller's known matches (a customer file's households, whose namesakes at one address would
+    // count as matches of their surname: CRM-to-CRM precision 0.985 -> 0.974 on the 20k world).
+    let unlabelled = settings.known_matches.is_empty();
+    let uses_tf: Vec<bool> = model.fields.iter().map(|p| p.tf && unlabelled).collect();
+    let prior = model.prior_log_odds();
+    let plain = |row: &[u8]| {
+        fellegi_sunter::sigmoid(
+            prior + fellegi_sunter::total_weight(&model.fields, row, |f, l| weights[f][l as usize]),
+        )
+    };
+    let matched = fellegi_sunter::matched_by_value(plain, &fields, &uses_tf, &blocked, &levels);
     let tf: Vec<Option<Vec<f64>>> = model
         .fields
         .iter()
         .zip(&fields)
-        .map(|(p, f)| p.tf.then(|| fellegi_sunter::tf_adjustments(f, p.u[EXACT as usize])))
+        .zip(&matched)
+        .map(|((p, f), m)| {
+            p.tf.then(|| {
+                fellegi_sunter::tf_adjustments(f, p.u[EXACT as usize], m, model.lambda, is_link)
+            })
+        })
         .collect();
-    let prior = model.prior_log_odds();
     let scored: Vec<(usize, usize, f64)> = blocked
         .par_iter()
         .zip(levels.par_chunks(width))
         .filter_map(|(&p, row)| {
             let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
-            let mut x = prior;
-            for (f, &l) in row.iter().enumerate() {
-                x += weights[f][l as usize];
-                if l == EXACT {
-                    if let Some(tf) = &tf[f] {
-                        x += tf[fields[f].ids[0][i] as usize];
-                    }
-                }
-            }
+            let x = prior
+                + fellegi_sunter::total_weight(&model.fields, row, |f, l| match &tf[f] {
+                    Some(tf) if l == EXACT => weights[f][1] + tf[fields[f].ids[0][i] as usize],
+                    _ => weights[f][l as usize],
+                });
             let prob = fellegi_sunter::sigmoid(x);
             (prob >= settings.threshold).then_some((i, j, prob))
         })
