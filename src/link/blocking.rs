@@ -18,7 +18,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use super::compare::{soundex, swappable_names, Kind, PreparedField, NONE};
+use super::compare::{soundex, swappable_names, word_holders, Kind, PreparedField, NONE};
 use crate::error::{Error, Result};
 
 /// How a field's value is turned into a blocking key.
@@ -279,32 +279,14 @@ fn dict_keys(f: &PreparedField, t: Transform) -> Vec<Option<u64>> {
         .collect()
 }
 
-/// The words of a value and each two adjacent words joined, as hashes, each once.
-fn word_hashes(v: &str) -> Vec<u64> {
-    let w: Vec<&str> = v.split(' ').filter(|w| !w.is_empty()).collect();
-    let mut out: Vec<u64> = w.iter().map(|w| str_hash(w)).collect();
-    out.extend(w.windows(2).map(|p| str_hash(&format!("{}{}", p[0], p[1]))));
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 /// Per dictionary entry, its `n` rarest words (see [`Transform::RareWords`]) that could meet
 /// another record: held by two records or more (in a link, by both sides).
 fn rare_word_keys(f: &PreparedField, n: usize, link: bool) -> Vec<Vec<u64>> {
-    let words: Vec<Vec<u64>> = f.dict.iter().map(|v| word_hashes(v)).collect();
-    let mut held: HashMap<u64, [u64; 2]> = HashMap::new();
-    for (ws, c) in words.iter().zip(&f.counts) {
-        for w in ws {
-            let h = held.entry(*w).or_default();
-            h[0] += u64::from(c[0]);
-            h[1] += u64::from(c[1]);
-        }
-    }
+    let (words, held) = word_holders(&f.dict, &f.counts);
     words
         .into_iter()
         .map(|ws| {
-            let mut rare: Vec<(u64, u64)> = ws
+            let mut rare: Vec<(u32, u64)> = ws
                 .into_iter()
                 .filter_map(|w| {
                     let h = held[&w];

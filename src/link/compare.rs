@@ -96,6 +96,7 @@ impl Kind {
             Kind::Text => &[
                 "missing",
                 "exact",
+                "a rare word shared",
                 "jw>=0.92 (long: words>=0.9)",
                 "jw>=0.80|words>=0.5",
                 "different",
@@ -199,7 +200,11 @@ impl Kind {
     /// when the level depends on it.
     fn jw_level(self, jw: f64, overlap: impl FnOnce() -> f64) -> u8 {
         if jw >= 0.92 {
-            2
+            if self == Kind::Name {
+                2
+            } else {
+                3
+            }
         } else if self == Kind::Name {
             if jw >= 0.88 {
                 3
@@ -209,9 +214,9 @@ impl Kind {
                 5
             }
         } else if jw >= TEXT_FLOOR || overlap() >= 0.5 {
-            3
-        } else {
             4
+        } else {
+            5
         }
     }
 
@@ -686,6 +691,58 @@ pub struct PreparedField {
     /// Per dictionary entry: `(start, len)` in `arena`, or `(0, FAST_LEN)` for an entry that is
     /// not there (not ASCII, or too long): those take the general path.
     spans: Vec<(u32, u32)>,
+    /// For [`Kind::Text`], per dictionary entry: its rare words (see [`RARE_HOLDERS`]), as sorted
+    /// hashes. Empty for the other kinds.
+    rare: Vec<Vec<u64>>,
+}
+
+/// A word of a text (or two adjacent words joined: `ps lx350h` has `pslx350h`) held by at most
+/// this many records of each side, and by two records or more in all, is rare: two texts sharing
+/// one (a model number, an unusual word of a title) get the level "a rare word shared".
+pub const RARE_HOLDERS: u32 = 2;
+
+/// The words of a value and each two adjacent words joined, as hashes, sorted, each once.
+pub fn word_hashes(v: &str) -> Vec<u64> {
+    let hash = |w: &[u8]| {
+        w.iter()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    };
+    let w: Vec<&[u8]> = v.as_bytes().split(|&c| c == b' ').filter(|w| !w.is_empty()).collect();
+    let mut out: Vec<u64> = w.iter().map(|w| hash(w)).collect();
+    out.extend(w.windows(2).map(|p| hash(&[p[0], p[1]].concat())));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Per dictionary entry its [`word_hashes`], and per word the records holding it on each side.
+pub fn word_holders(
+    dict: &[String],
+    counts: &[[u32; 2]],
+) -> (Vec<Vec<u64>>, HashMap<u64, [u32; 2]>) {
+    let words: Vec<Vec<u64>> = dict.iter().map(|v| word_hashes(v)).collect();
+    let mut held: HashMap<u64, [u32; 2]> = HashMap::new();
+    for (ws, c) in words.iter().zip(counts) {
+        for w in ws {
+            let h = held.entry(*w).or_default();
+            h[0] += c[0];
+            h[1] += c[1];
+        }
+    }
+    (words, held)
+}
+
+/// Whether two sorted lists share an element.
+fn share(a: &[u64], b: &[u64]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 impl PreparedField {
@@ -745,6 +802,22 @@ impl PreparedField {
                 }
             })
             .collect();
+        let rare = if kind == Kind::Text {
+            let (words, held) = word_holders(&dict, &counts);
+            words
+                .into_iter()
+                .map(|ws| {
+                    ws.into_iter()
+                        .filter(|w| {
+                            let h = held[w];
+                            h[0] <= RARE_HOLDERS && h[1] <= RARE_HOLDERS && h[0] + h[1] >= 2
+                        })
+                        .collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         PreparedField {
             name: name.to_string(),
             kind,
@@ -754,6 +827,7 @@ impl PreparedField {
             bags,
             arena,
             spans,
+            rare,
         }
     }
 
@@ -767,6 +841,11 @@ impl PreparedField {
             EXACT
         } else {
             let (a, b) = (a as usize, b as usize);
+            if let (Some(x), Some(y)) = (self.rare.get(a), self.rare.get(b)) {
+                if share(x, y) {
+                    return 2;
+                }
+            }
             let ((sa, la), (sb, lb)) = (self.spans[a], self.spans[b]);
             if la < FAST_LEN as u32 && lb < FAST_LEN as u32 {
                 let x = &self.arena[sa as usize..(sa + la) as usize];
@@ -895,14 +974,37 @@ mod tests {
         // 48 of 50 words shared, in another order: near-identical.
         let mut b: Vec<&str> = a.split(' ').skip(2).collect();
         b.reverse();
-        assert_eq!(Kind::Text.level(&a, &b.join(" ")), 2);
+        assert_eq!(Kind::Text.level(&a, &b.join(" ")), 3);
         // 30 of 50 shared: similar.
-        assert_eq!(Kind::Text.level(&a, &desc(20, 60)), 3);
+        assert_eq!(Kind::Text.level(&a, &desc(20, 60)), 4);
         // 5 of 50: different.
         let other: Vec<String> = (0..45).map(|i| format!("other{i}")).collect();
-        assert_eq!(Kind::Text.level(&a, &format!("{} {}", desc(45, 50), other.join(" "))), 4);
+        assert_eq!(Kind::Text.level(&a, &format!("{} {}", desc(45, 50), other.join(" "))), 5);
         // Short text keeps Jaro-Winkler: one typo in a title.
-        assert_eq!(Kind::Text.level("a study of joins", "a study of jions"), 2);
+        assert_eq!(Kind::Text.level("a study of joins", "a study of jions"), 3);
+    }
+
+    #[test]
+    fn a_shared_rare_word_is_its_own_level() {
+        // The model number, written apart on one side, is the one rare word the names share;
+        // "sony" and "turntable" are on three records of a side and count for nothing.
+        let l: Vec<Option<String>> = [
+            "Sony Turntable - PSLX350H",
+            "Sony Turntable - PSLX250",
+            "Sony Turntable - PSLX100",
+            "Sony Radio",
+        ]
+        .map(|s| Some(s.into()))
+        .into();
+        let r: Vec<Option<String>> =
+            ["Sony PS-LX350H Belt-Drive Turntable", "Sony Turntable Clock"]
+                .map(|s| Some(s.into()))
+                .into();
+        let f = PreparedField::new("name", Kind::Text, &l, Some(&r));
+        assert_eq!(f.compare(0, 0, 1, 0), 2);
+        assert_eq!(f.compare(0, 1, 1, 0), Kind::Text.level(&f.dict[1], &f.dict[4]));
+        assert_ne!(f.compare(0, 1, 1, 0), 2);
+        assert_eq!(Kind::Text.level_names()[2], "a rare word shared");
     }
 
     /// Random values over small alphabets (many shared bytes, repeats and transpositions),
@@ -982,8 +1084,13 @@ mod tests {
                     if a == NONE || b == NONE {
                         continue;
                     }
+                    // A rare word shared is a level only the prepared field knows.
+                    let rare = kind == Kind::Text
+                        && a != b
+                        && share(&f.rare[a as usize], &f.rare[b as usize]);
                     let (a, b) = (&f.dict[a as usize], &f.dict[b as usize]);
-                    assert_eq!(f.compare(0, i, 1, j), kind.level(a, b), "{kind} {a:?} {b:?}");
+                    let plain = if rare { 2 } else { kind.level(a, b) };
+                    assert_eq!(f.compare(0, i, 1, j), plain, "{kind} {a:?} {b:?}");
                 }
             }
         }

@@ -482,8 +482,14 @@ pub struct Linkage {
 
 /// Pairs above this probability form the base of the blocking recall estimate.
 pub const RECALL_BASE_PROBABILITY: f64 = 0.9;
-/// A link looks one-to-one when at most this share of accepted pairs conflict.
-pub const ONE_TO_ONE_CONFLICTS: f64 = 0.05;
+/// A link looks one-to-one (two files each free of duplicates, whose confident pairs conflict
+/// only through false ones) when at most this share of its confident pairs
+/// ([`ONE_TO_ONE_BASE`]) share a record. A file holding several records per entity has most of
+/// its confident pairs in conflict.
+pub const ONE_TO_ONE_CONFLICTS: f64 = 1.0 / 3.0;
+/// The probability of the pairs [`ONE_TO_ONE_CONFLICTS`] looks at (all accepted pairs when
+/// none reaches it).
+pub const ONE_TO_ONE_BASE: f64 = 0.99;
 /// Pairs per record a single automatic blocking rule may propose.
 pub const PAIRS_PER_RECORD: u64 = 25;
 
@@ -760,7 +766,12 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         && match settings.one_to_one {
             OneToOne::On => true,
             OneToOne::Off => false,
-            OneToOne::Auto => conflict_share(&scored) <= ONE_TO_ONE_CONFLICTS,
+            OneToOne::Auto => {
+                let confident: Vec<_> =
+                    scored.iter().filter(|p| p.2 >= ONE_TO_ONE_BASE).copied().collect();
+                let base = if confident.is_empty() { &scored } else { &confident };
+                conflict_share(base) <= ONE_TO_ONE_CONFLICTS
+            }
         };
     let mut pairs = if one_to_one { assign_one_to_one(&scored) } else { scored };
 
