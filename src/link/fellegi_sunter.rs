@@ -619,6 +619,14 @@ mod tests {
         assert!((expected - 100.0).abs() < 10.0, "{expected}");
     }
 
+    /// The patterns of 10,000 blocked pairs: 100 matches drawn from [`model`]'s m, the rest
+    /// from its u.
+    fn blocked_patterns() -> Vec<(Vec<u8>, u64)> {
+        let matches = [(vec![1, 1], 72), (vec![1, 2], 18), (vec![2, 1], 8), (vec![2, 2], 2)];
+        let non = [(vec![1, 2], 99), (vec![2, 1], 10), (vec![2, 2], 9791)];
+        matches.iter().chain(&non).map(|(k, c)| (k.clone(), *c as u64)).collect()
+    }
+
     #[test]
     fn known_matches_give_m_and_em_gives_the_prior() {
         let truth = model();
@@ -630,10 +638,7 @@ mod tests {
             known.push(if i < 900 { 1 } else { 2 });
             known.push(if i % 10 < 8 { 1 } else { 2 });
         }
-        let matches = [(vec![1, 1], 72), (vec![1, 2], 18), (vec![2, 1], 8), (vec![2, 2], 2)];
-        let non = [(vec![1, 2], 99), (vec![2, 1], 10), (vec![2, 2], 9791)];
-        let pats: Vec<(Vec<u8>, u64)> =
-            matches.iter().chain(&non).map(|(k, c)| (k.clone(), *c as u64)).collect();
+        let pats = blocked_patterns();
         let model = model_from_known(&names, u, &known, 2, &[false, false], &pats, 1e4, 1e3, 500);
         assert!((model.fields[0].m[1] - 0.9).abs() < 0.01, "{:?}", model.fields[0].m);
         assert!((model.fields[1].m[1] - 0.8).abs() < 0.01, "{:?}", model.fields[1].m);
@@ -649,10 +654,7 @@ mod tests {
         let names = defs();
         let u = truth.fields.iter().map(|f| f.u.clone()).collect();
         let known: Vec<u8> = (0..1000).flat_map(|i| [if i < 900 { 1 } else { 2 }, 1]).collect();
-        let matches = [(vec![1, 1], 72), (vec![1, 2], 18), (vec![2, 1], 8), (vec![2, 2], 2)];
-        let non = [(vec![1, 2], 99), (vec![2, 1], 10), (vec![2, 2], 9791)];
-        let pats: Vec<(Vec<u8>, u64)> =
-            matches.iter().chain(&non).map(|(k, c)| (k.clone(), *c as u64)).collect();
+        let pats = blocked_patterns();
         let model = model_from_known(&names, u, &known, 2, &[false, true], &pats, 1e4, 1e3, 500);
         assert!((model.fields[0].m[1] - 0.9).abs() < 0.01, "{:?}", model.fields[0].m);
         assert!((model.fields[1].m[1] - 0.8).abs() < 0.05, "{:?}", model.fields[1].m);
