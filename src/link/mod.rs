@@ -493,10 +493,58 @@ pub const ONE_TO_ONE_BASE: f64 = 0.99;
 /// Pairs per record a single automatic blocking rule may propose.
 pub const PAIRS_PER_RECORD: u64 = 25;
 
-/// Marks the location fields (see [`fellegi_sunter::total_weight`]) when there are two or more.
-fn with_locations(mut defs: Vec<FieldDef>, notes: &mut Vec<String>) -> Vec<FieldDef> {
+/// Share of the pairs of records sharing a code's value (a value 2 to 10 records hold) that
+/// have different first names, from which the code is a household's (a landline, a family
+/// email) rather than a person's.
+pub const GROUP_CODE_SHARE: f64 = 0.6;
+
+/// The `code` fields whose values are shared by people of one household (see
+/// [`GROUP_CODE_SHARE`]; at least 20 such pairs, and a first-name field to tell them by).
+fn household_codes(defs: &[FieldDef], fields: &[PreparedField]) -> Vec<bool> {
+    let Some((first, _)) = compare::swappable_names(fields) else {
+        return vec![false; fields.len()];
+    };
+    let shared = |f: &PreparedField| -> bool {
+        let (mut pairs, mut differ) = (0u64, 0u64);
+        for side in 0..2 {
+            let names = &fields[first].ids[side];
+            let mut holders: HashMap<u32, Vec<u32>> = HashMap::new();
+            for (&v, &name) in f.ids[side].iter().zip(names) {
+                if v != compare::NONE && (2..=10).contains(&f.counts[v as usize][side]) {
+                    holders.entry(v).or_default().push(name);
+                }
+            }
+            for names in holders.values() {
+                for (i, &a) in names.iter().enumerate() {
+                    for &b in
+                        names[i + 1..].iter().filter(|&&b| a != compare::NONE && b != compare::NONE)
+                    {
+                        pairs += 1;
+                        differ += u64::from(a != b);
+                    }
+                }
+            }
+        }
+        pairs >= 20 && differ as f64 >= GROUP_CODE_SHARE * pairs as f64
+    };
+    defs.iter()
+        .zip(fields)
+        .map(|(d, f)| d.kind == Kind::Code && !autoconfig::is_location(&d.name) && shared(f))
+        .collect()
+}
+
+/// Marks the location fields (see [`fellegi_sunter::total_weight`]) when there are two or more:
+/// the fields named like a place, and the codes a household shares ([`household_codes`]).
+fn with_locations(
+    mut defs: Vec<FieldDef>,
+    fields: &[PreparedField],
+    notes: &mut Vec<String>,
+) -> Vec<FieldDef> {
+    let household = household_codes(&defs, fields);
     let located: Vec<usize> = (0..defs.len())
-        .filter(|&f| defs[f].kind != Kind::Number && autoconfig::is_location(&defs[f].name))
+        .filter(|&f| {
+            defs[f].kind != Kind::Number && autoconfig::is_location(&defs[f].name) || household[f]
+        })
         .collect();
     if located.len() >= 2 {
         let named: Vec<&str> = located.iter().map(|&f| defs[f].name.as_str()).collect();
@@ -505,6 +553,13 @@ fn with_locations(mut defs: Vec<FieldDef>, notes: &mut Vec<String>) -> Vec<Field
              agreement counts",
             named.join(", ")
         ));
+        for d in defs.iter().zip(&household).filter(|x| *x.1).map(|x| x.0) {
+            notes.push(format!(
+                "`{}` is shared by records of different first names (a household's): it counts \
+                 with the location, not as a person's identifier",
+                d.name
+            ));
+        }
         for f in located {
             defs[f].location = true;
         }
@@ -528,6 +583,7 @@ pub const MIN_ANCHORS: usize = 20;
 /// from EM, the others' from the known matches).
 fn identifier_matches(
     specs: &[FieldSpec],
+    located: &[bool],
     fields: &[PreparedField],
     blocked: &[u64],
     levels: &[u8],
@@ -544,8 +600,10 @@ fn identifier_matches(
     let chosen: Vec<bool> = specs
         .iter()
         .zip(fields)
-        .map(|(s, f)| {
-            let named = s.kind == Kind::Code && !s.reason.contains("postcode") && !s.fixed;
+        .zip(located)
+        .map(|((s, f), &located)| {
+            let named =
+                s.kind == Kind::Code && !s.reason.contains("postcode") && !located && !s.fixed;
             let held = |pick: &dyn Fn(&[u32; 2]) -> bool| -> u64 {
                 f.counts.iter().filter(|c| pick(c)).map(|c| u64::from(c[0] + c[1])).sum()
             };
@@ -671,11 +729,13 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             location: false,
         })
         .collect();
-    let names = with_locations(names, &mut notes);
+    let names = with_locations(names, &fields, &mut notes);
     // Known matches: the caller's, else the pairs agreeing on an identifier held by few records,
     // whose m the others' m is learnt from (see `identifier_matches`).
     let (known, free) = if settings.known_matches.is_empty() {
-        let (anchors, free) = identifier_matches(&specs, &fields, &blocked, &levels, is_link);
+        let located: Vec<bool> = names.iter().map(|d| d.location).collect();
+        let (anchors, free) =
+            identifier_matches(&specs, &located, &fields, &blocked, &levels, is_link);
         let known: Vec<u8> =
             anchors.iter().flat_map(|&p| &levels[p * width..(p + 1) * width]).copied().collect();
         if !known.is_empty() {
