@@ -5,8 +5,12 @@
 //! - [`estimate_u`]: u (the level distribution among non-matches) from seeded random pairs, with
 //!   the exact level computed from the value frequencies instead of sampled;
 //! - [`train_m`]: m (the level distribution among matches) and the prior by expectation
-//!   maximisation on the blocked pairs, u held fixed, no labels;
-//! - [`Model`]: weights `ln(m/u)`, term-frequency adjustments of exact matches, posteriors.
+//!   maximisation on the blocked pairs, u held fixed, no labels; [`model_from_known`]: m from
+//!   known matches, EM for the prior and the fields that chose them;
+//! - [`unmix_u`]: u freed of the matches among the random pairs, once λ and m are known;
+//! - [`Model`]: weights `ln(m/u)` summed by [`total_weight`] (location fields that agree count
+//!   once), term-frequency adjustments of exact matches ([`tf_adjustments`], freed of the
+//!   matches among the pairs sharing a value), posteriors.
 //!
 //! The model is the usual one over *all* pairs: blocking only chooses which pairs get scored.
 //! When the blocking rules select pairs by their comparison levels, the posterior of a blocked

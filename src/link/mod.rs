@@ -9,7 +9,9 @@
 //! 3. block: several rules, chosen by their pair counts, are unioned ([`blocking`]);
 //! 4. compare: each proposed pair gets one level per field ([`compare`]);
 //! 5. train: u from seeded random pairs, m and the prior by EM without labels
-//!    ([`fellegi_sunter`]);
+//!    ([`fellegi_sunter`]), kept on duplicates rather than households: pairs sharing a rare
+//!    identifier teach m (`identifier_matches`), location fields agree once (`with_locations`),
+//!    and u is freed of the matches among its random pairs;
 //! 6. score: match weights plus term-frequency adjustments give each pair's posterior; pairs at
 //!    or above the threshold are accepted; when linking two files that look deduplicated, each
 //!    record is matched at most once, best probability first ([`one_to_one`]);
@@ -543,7 +545,7 @@ fn with_locations(
     let household = household_codes(&defs, fields);
     let located: Vec<usize> = (0..defs.len())
         .filter(|&f| {
-            defs[f].kind != Kind::Number && autoconfig::is_location(&defs[f].name) || household[f]
+            (defs[f].kind != Kind::Number && autoconfig::is_location(&defs[f].name)) || household[f]
         })
         .collect();
     if located.len() >= 2 {
@@ -814,7 +816,9 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
             let x = prior
                 + fellegi_sunter::total_weight(&model.fields, row, |f, l| match &tf[f] {
-                    Some(tf) if l == EXACT => weights[f][1] + tf[fields[f].ids[0][i] as usize],
+                    Some(tf) if l == EXACT => {
+                        weights[f][EXACT as usize] + tf[fields[f].ids[0][i] as usize]
+                    }
                     _ => weights[f][l as usize],
                 });
             let prob = fellegi_sunter::sigmoid(x);
