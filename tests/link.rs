@@ -420,3 +420,36 @@ fn household_members_of_a_customer_file_are_not_duplicates() {
         assert!(p >= 0.95 && r >= 0.95, "precision {p:.4} recall {r:.4} of {} pairs", truth.len());
     }
 }
+
+#[test]
+fn files_that_name_their_columns_differently_are_linked() {
+    // Abt-Buy and Amazon-Google style: `idA` / `idB`, `title` / `name`.
+    let dir = tempfile::tempdir().unwrap();
+    let brands = ["sony", "bose", "canon", "apple", "lg"];
+    let things = ["turntable", "speaker", "printer", "modem", "television", "camera", "phone"];
+    let n = brands.len() * things.len();
+    let (mut a, mut b) = (String::from("idA,title,price\n"), String::from("idB,name,price\n"));
+    for k in 0..n {
+        let p = format!("{} {}", brands[k % brands.len()], things[k / brands.len()]);
+        let price = 20.0 + 7.5 * k as f64;
+        a.push_str(&format!("a{k},{p} - MX{},${price:.2}\n", 100 + k));
+        b.push_str(&format!("b{k},{p} MX-{} in black,{price:.2}\n", 100 + k));
+    }
+    let (fa, fb) = (write(dir.path(), "a.csv", &a), write(dir.path(), "b.csv", &b));
+    let out = dir.path().join("pairs.csv");
+    let done = run(dir.path(), &["link", &fa, &fb, "--id", "idA", "--out", "p.csv"]);
+    let printed = String::from_utf8_lossy(&done.stderr).to_string();
+    assert!(!done.status.success() && printed.contains("--id LEFT_ID,RIGHT_ID"), "{printed}");
+    let args = ["link", &fa, &fb, "--id", "idA,idB", "--out", out.to_str().unwrap()];
+    let done = run(dir.path(), &args);
+    let printed = String::from_utf8_lossy(&done.stderr).to_string();
+    assert!(done.status.success(), "{printed}");
+    assert!(
+        printed.contains("`name` of") && printed.contains("compared with `title`"),
+        "{printed}"
+    );
+    let found = pairs(&out, false);
+    let truth: HashSet<(String, String)> =
+        (0..n).map(|k| (format!("a{k}"), format!("b{k}"))).collect();
+    assert_eq!(found, truth);
+}

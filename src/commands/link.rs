@@ -19,7 +19,8 @@ pub struct LinkArgs {
     pub left: PathBuf,
     /// The right file to link the left one to; omit to deduplicate LEFT.
     pub right: Option<PathBuf>,
-    /// The id column (in both files).
+    /// The id column (in both files), or `LEFT_ID,RIGHT_ID` when the two files name it
+    /// differently.
     #[arg(long)]
     pub id: String,
     /// Accept pairs whose match probability is at least this [default: 0.5].
@@ -88,8 +89,14 @@ fn settings(a: &LinkArgs) -> Result<Settings> {
     Ok(s)
 }
 
-fn read(path: &Path, id: &str) -> Result<Records> {
+fn read(path: &Path, id: &str, two_files: bool) -> Result<Records> {
     let table = read_table(path)?;
+    if let (true, Err(e)) = (two_files, table.column(id)) {
+        bail!(
+            "{e}; when the two files name their id column differently, give both: --id \
+             LEFT_ID,RIGHT_ID"
+        );
+    }
     Ok(Records::from_table(&table, id)?)
 }
 
@@ -105,11 +112,17 @@ fn field(s: &str) -> String {
 pub fn run(a: LinkArgs, g: &Global) -> Result<()> {
     let start = Instant::now();
     let settings = settings(&a)?;
-    let left = read(&a.left, &a.id)?;
-    let right = a.right.as_deref().map(|p| read(p, &a.id)).transpose()?;
+    let (left_id, right_id) = match a.id.split_once(',') {
+        Some((l, r)) if a.right.is_some() => (l.trim(), r.trim()),
+        _ => (a.id.as_str(), a.id.as_str()),
+    };
+    let two = a.right.is_some();
+    let left = read(&a.left, left_id, two)?;
+    let mut right = a.right.as_deref().map(|p| read(p, right_id, two)).transpose()?;
+    let paired = right.as_mut().map(|r| link::pair_columns(&left, r)).unwrap_or_default();
     let read_secs = start.elapsed().as_secs_f64();
     let r = link::link(&left, right.as_ref(), &settings)?;
-    for n in &r.notes {
+    for n in paired.iter().chain(&r.notes) {
         g.note(n);
     }
     let right_ids = right.as_ref().map_or(&left.ids, |r| &r.ids);

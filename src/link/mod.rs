@@ -325,6 +325,79 @@ pub struct FieldSpec {
     pub fixed: bool,
 }
 
+/// Least share of words in common (of the smaller vocabulary) for two differently named columns
+/// of the two files to be taken as one field (see [`pair_columns`]).
+pub const PAIR_WORD_SHARE: f64 = 0.3;
+
+/// Words of a column's values (the first 5,000 present; with adjacent words joined, see
+/// [`compare::word_hashes`]), for [`pair_columns`].
+fn vocabulary(values: &[Option<String>]) -> std::collections::HashSet<u64> {
+    values
+        .iter()
+        .flatten()
+        .take(5000)
+        .flat_map(|v| compare::word_hashes(&compare::words(v)))
+        .collect()
+}
+
+/// For a link, pairs the columns that only one file has (Amazon's `title`, Google's `name`):
+/// two such columns whose values read as the same kind (words, dates, numbers, codes) and share
+/// at least [`PAIR_WORD_SHARE`] of their words (of the smaller vocabulary) become one field,
+/// under the left name (the right column is renamed). Returns a note per pair.
+pub fn pair_columns(left: &Records, right: &mut Records) -> Vec<String> {
+    let only = |a: &Records, b: &Records| -> Vec<usize> {
+        (0..a.fields.len()).filter(|&f| b.column(&a.fields[f]).is_none()).collect()
+    };
+    let (ls, rs) = (only(left, right), only(right, left));
+    if ls.is_empty() || rs.is_empty() {
+        return Vec::new();
+    }
+    // Words (names, text, categories) pair with words, dates with dates, and so on.
+    let kind = |r: &Records, f: usize| {
+        let p = autoconfig::profile(r.columns[f].iter().map(|v| v.as_deref()));
+        match autoconfig::infer_kind(&r.fields[f], &p).0 {
+            Kind::Name | Kind::Text | Kind::Exact => Kind::Text,
+            k => k,
+        }
+    };
+    let mut scored: Vec<(f64, usize, usize)> = Vec::new();
+    for &l in &ls {
+        let (kl, wl) = (kind(left, l), vocabulary(&left.columns[l]));
+        for &r in &rs {
+            let wr = vocabulary(&right.columns[r]);
+            let smaller = wl.len().min(wr.len());
+            if smaller == 0 || kind(right, r) != kl {
+                continue;
+            }
+            let share = wl.intersection(&wr).count() as f64 / smaller as f64;
+            if share >= PAIR_WORD_SHARE {
+                scored.push((share, l, r));
+            }
+        }
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+    let (mut used_l, mut used_r) = (Vec::new(), Vec::new());
+    let mut notes = Vec::new();
+    for (share, l, r) in scored {
+        if used_l.contains(&l) || used_r.contains(&r) {
+            continue;
+        }
+        used_l.push(l);
+        used_r.push(r);
+        notes.push(format!(
+            "column `{}` of {} is compared with `{}` of {} (values of one kind, {:.0} % of \
+             words shared); rename a column to change this",
+            right.fields[r],
+            right.source,
+            left.fields[l],
+            left.source,
+            100.0 * share
+        ));
+        right.fields[r] = left.fields[l].clone();
+    }
+    notes
+}
+
 /// Chooses the kind of each field. For a link, only fields on both sides are compared; `notes`
 /// gets the ones left out. A field empty on every record is an error naming the fix.
 pub fn configure(
@@ -954,6 +1027,34 @@ mod tests {
             .map(|c| rows.iter().map(|r| (!r[c].is_empty()).then(|| r[c].to_string())).collect())
             .collect();
         Records::new(source, ids, fields, columns).unwrap()
+    }
+
+    #[test]
+    fn columns_named_differently_pair_up_by_their_values() {
+        // Amazon's `title` is Google's `name`; `maker` has no partner of its kind and words.
+        let col = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        let left = Records::new(
+            "amazon.csv",
+            vec!["a1".into(), "a2".into()],
+            vec!["title".into(), "price".into()],
+            vec![col(&["sony turntable pslx350h", "bose speaker am5"]), col(&["99.0", "45.5"])],
+        )
+        .unwrap();
+        let mut right = Records::new(
+            "google.csv",
+            vec!["g1".into(), "g2".into()],
+            vec!["name".into(), "price".into(), "maker".into()],
+            vec![
+                col(&["sony ps-lx350h turntable", "bose am5 speakers"]),
+                col(&["98.0", "45.0"]),
+                col(&["acme", "globex"]),
+            ],
+        )
+        .unwrap();
+        let notes = pair_columns(&left, &mut right);
+        assert_eq!(right.fields, ["title", "price", "maker"]);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("`name` of google.csv is compared with `title`"), "{notes:?}");
     }
 
     #[test]
