@@ -882,7 +882,10 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             })
         })
         .collect();
-    let scored: Vec<(usize, usize, f64)> = blocked
+    // Log-odds of every blocked pair that could matter: above the threshold, or (in a link,
+    // where a one-to-one reading may lift it) above ODDS_FLOOR.
+    let floor = if is_link { ODDS_FLOOR.ln() } else { fellegi_sunter::logit(settings.threshold) };
+    let logits: Vec<(usize, usize, f64)> = blocked
         .par_iter()
         .zip(levels.par_chunks(width))
         .filter_map(|(&p, row)| {
@@ -894,9 +897,13 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
                     }
                     _ => weights[f][l as usize],
                 });
-            let prob = fellegi_sunter::sigmoid(x);
-            (prob >= settings.threshold).then_some((i, j, prob))
+            (x >= floor).then_some((i, j, x))
         })
+        .collect();
+    let scored: Vec<(usize, usize, f64)> = logits
+        .iter()
+        .map(|&(i, j, x)| (i, j, fellegi_sunter::sigmoid(x)))
+        .filter(|p| p.2 >= settings.threshold)
         .collect();
     let above_threshold = scored.len();
     let one_to_one = is_link
@@ -910,7 +917,19 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
                 conflict_share(base) <= ONE_TO_ONE_CONFLICTS
             }
         };
-    let mut pairs = if one_to_one { assign_one_to_one(&scored) } else { scored };
+    let mut pairs = if one_to_one {
+        let coverage = (
+            (model.lambda * n_right.unwrap_or(0) as f64).min(MAX_COVERAGE),
+            (model.lambda * n_left as f64).min(MAX_COVERAGE),
+        );
+        let bipartite: Vec<(usize, usize, f64)> = one_to_one_posteriors(&logits, coverage)
+            .into_iter()
+            .filter(|p| p.2 >= settings.threshold)
+            .collect();
+        assign_one_to_one(&bipartite)
+    } else {
+        scored
+    };
 
     // Blocking recall, from the confident pairs.
     let base: Vec<(usize, usize)> = pairs
@@ -981,6 +1000,40 @@ fn tf_kind(k: Kind) -> bool {
     matches!(k, Kind::Name | Kind::Text | Kind::Exact | Kind::Code | Kind::Date)
 }
 
+/// Pairs whose Fellegi-Sunter odds are below this cannot reach a threshold even read
+/// one-to-one ([`one_to_one_posteriors`]); they are dropped before it.
+pub const ODDS_FLOOR: f64 = 1e-4;
+/// The highest share of a file's records taken to have a match in the other.
+pub const MAX_COVERAGE: f64 = 0.99;
+
+/// Posteriors of a one-to-one link. Each record has at most one match in the other file, and a
+/// share `coverage` (left, right: the expected matches over the file's records) has one. For
+/// left record `i` with candidates `k` of Fellegi-Sunter odds `o_ik`, the chance that `j` is its
+/// match is `o_ij / ((1 - coverage) + Σ_k o_ik)`: a record's only plausible candidate in a file
+/// where most records have a match is likely its match even when its pairwise posterior is
+/// modest, and two plausible candidates share the belief. A pair gets the lower of its two
+/// records' readings. `logits`: `(left, right, ln odds)`.
+pub fn one_to_one_posteriors(
+    logits: &[(usize, usize, f64)],
+    coverage: (f64, f64),
+) -> Vec<(usize, usize, f64)> {
+    let mut sum_left: HashMap<usize, f64> = HashMap::new();
+    let mut sum_right: HashMap<usize, f64> = HashMap::new();
+    for &(i, j, x) in logits {
+        *sum_left.entry(i).or_default() += x.exp();
+        *sum_right.entry(j).or_default() += x.exp();
+    }
+    logits
+        .iter()
+        .map(|&(i, j, x)| {
+            let o = x.exp();
+            let left = o / ((1.0 - coverage.0) + sum_left[&i]);
+            let right = o / ((1.0 - coverage.1) + sum_right[&j]);
+            (i, j, left.min(right))
+        })
+        .collect()
+}
+
 /// Share of accepted pairs that share a record with another accepted pair.
 pub fn conflict_share(pairs: &[(usize, usize, f64)]) -> f64 {
     if pairs.is_empty() {
@@ -1027,6 +1080,19 @@ mod tests {
             .map(|c| rows.iter().map(|r| (!r[c].is_empty()).then(|| r[c].to_string())).collect())
             .collect();
         Records::new(source, ids, fields, columns).unwrap()
+    }
+
+    #[test]
+    fn one_to_one_posteriors_share_belief_between_rival_candidates() {
+        // Odds 1 (pairwise posterior 0.5) with 90% of records matched: a record's only
+        // candidate is likely its match; two rival candidates split the belief.
+        let logits = [(0, 0, 0.0), (1, 1, 0.0), (1, 2, 0.0)];
+        let p = one_to_one_posteriors(&logits, (0.9, 0.9));
+        assert!((p[0].2 - 1.0 / 1.1).abs() < 1e-12, "{p:?}");
+        assert!((p[1].2 - 1.0 / 2.1).abs() < 1e-12 && (p[2].2 - 1.0 / 2.1).abs() < 1e-12);
+        // Where few records have a match, the same odds mean less.
+        let p = one_to_one_posteriors(&logits[..1], (0.1, 0.1));
+        assert!((p[0].2 - 1.0 / 1.9).abs() < 1e-12, "{p:?}");
     }
 
     #[test]
