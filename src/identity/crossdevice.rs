@@ -134,8 +134,8 @@ impl Activity {
     ) {
         self.grow(node);
         let n = node as usize;
-        if let Some(ts) = ts {
-            let t = ts.clamp(0, i64::from(u32::MAX - 1)) as u32;
+        let t = ts.map(|ts| ts.clamp(0, i64::from(u32::MAX - 1)) as u32);
+        if let Some(t) = t {
             self.first[n] = self.first[n].min(t);
             self.last[n] = self.last[n].max(t);
             if let Some(ip) = ip {
@@ -153,9 +153,7 @@ impl Activity {
             self.cats.push((node, c, 1));
         }
         if let Some(a) = agent {
-            let day =
-                ts.map_or(u32::MAX, |t| (t.clamp(0, i64::from(u32::MAX - 1)) / 86_400) as u32);
-            self.agents_seen.push((node, a, day));
+            self.agents_seen.push((node, a, t.map_or(u32::MAX, |t| t / 86_400)));
         }
         // Compacted again once a list has doubled since the last time (and holds 4M entries).
         let grown = |len: usize, compacted: usize| len >= (2 * compacted).max(1 << 22);

@@ -18,7 +18,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use super::compare::{soundex, swappable_names, word_holders, Kind, PreparedField, NONE};
+use super::compare::{fnv, soundex, swappable_names, word_holders, Kind, PreparedField, NONE};
 use crate::error::{Error, Result};
 
 /// How a field's value is turned into a blocking key.
@@ -254,7 +254,7 @@ fn mix(h: u64, x: u64) -> u64 {
 }
 
 fn str_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    fnv(s.as_bytes())
 }
 
 /// The key of one transform over a field's dictionary: per dictionary entry.

@@ -701,15 +701,18 @@ pub struct PreparedField {
 /// one (a model number, an unusual word of a title) get the level "a rare word shared".
 pub const RARE_HOLDERS: u32 = 2;
 
+/// The FNV-1a hash of some bytes (blocking keys, words).
+pub fn fnv(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+}
+
 /// The words of a value and each two adjacent words joined, as hashes, sorted, each once.
 pub fn word_hashes(v: &str) -> Vec<u64> {
-    let hash = |w: &[u8]| {
-        w.iter()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
-    };
     let w: Vec<&[u8]> = v.as_bytes().split(|&c| c == b' ').filter(|w| !w.is_empty()).collect();
-    let mut out: Vec<u64> = w.iter().map(|w| hash(w)).collect();
-    out.extend(w.windows(2).map(|p| hash(&[p[0], p[1]].concat())));
+    let mut out: Vec<u64> = w.iter().map(|w| fnv(w)).collect();
+    out.extend(w.windows(2).map(|p| fnv(&[p[0], p[1]].concat())));
     out.sort_unstable();
     out.dedup();
     out

@@ -283,17 +283,12 @@ pub fn unmix_u(model: &Model) -> Vec<Vec<f64>> {
         .fields
         .iter()
         .map(|f| {
-            let mut u: Vec<f64> =
+            let u: Vec<f64> =
                 f.u.iter()
                     .zip(&f.m)
                     .map(|(&u, &m)| ((u - lambda * m).max(u / 8.0) / (1.0 - lambda)).max(U_FLOOR))
                     .collect();
-            u[0] = 0.0;
-            let s: f64 = u[1..].iter().sum();
-            for x in &mut u[1..] {
-                *x /= s;
-            }
-            u
+            summing_to_one(u)
         })
         .collect()
 }
@@ -381,6 +376,16 @@ pub fn matched_by_value(
         })
 }
 
+/// A level distribution: the missing level 0 set to 0, levels 1.. scaled to sum to one.
+fn summing_to_one(mut v: Vec<f64>) -> Vec<f64> {
+    v[0] = 0.0;
+    let s: f64 = v[1..].iter().sum();
+    for x in &mut v[1..] {
+        *x /= s;
+    }
+    v
+}
+
 /// Distinct comparison vectors with their counts.
 pub fn patterns(levels: &[u8], width: usize) -> Vec<(Vec<u8>, u64)> {
     let mut map: HashMap<&[u8], u64> = HashMap::new();
@@ -457,13 +462,9 @@ fn em(
             if present <= 0.0 {
                 continue;
             }
-            let mut m: Vec<f64> =
+            let m: Vec<f64> =
                 num.iter().map(|x| (x / present).clamp(M_FLOOR, 1.0 - M_FLOOR)).collect();
-            m[0] = 0.0;
-            let s: f64 = m[1..].iter().sum();
-            for x in &mut m[1..] {
-                *x /= s;
-            }
+            let m = summing_to_one(m);
             for (a, b) in f.m.iter().zip(&m) {
                 change = change.max((a - b).abs());
             }
@@ -515,7 +516,7 @@ pub fn model_from_known(
                     counts[row[f] as usize] += 1.0;
                 }
                 let present: f64 = counts[1..].iter().sum();
-                let mut m: Vec<f64> = counts
+                let m: Vec<f64> = counts
                     .iter()
                     .zip(&prior)
                     .map(|(c, p)| {
@@ -523,12 +524,7 @@ pub fn model_from_known(
                             .clamp(M_FLOOR, 1.0 - M_FLOOR)
                     })
                     .collect();
-                m[0] = 0.0;
-                let s: f64 = m[1..].iter().sum();
-                for x in &mut m[1..] {
-                    *x /= s;
-                }
-                m
+                summing_to_one(m)
             };
             d.params(m, u)
         })
