@@ -433,7 +433,7 @@ fn files_that_name_their_columns_differently_are_linked() {
         let p = format!("{} {}", brands[k % brands.len()], things[k / brands.len()]);
         let price = 20.0 + 7.5 * k as f64;
         a.push_str(&format!("a{k},{p} - MX{},${price:.2}\n", 100 + k));
-        b.push_str(&format!("b{k},{p} MX-{} in black,{price:.2}\n", 100 + k));
+        b.push_str(&format!("b{k},{p} MX{} in black,{price:.2}\n", 100 + k));
     }
     let (fa, fb) = (write(dir.path(), "a.csv", &a), write(dir.path(), "b.csv", &b));
     let out = dir.path().join("pairs.csv");

@@ -325,24 +325,26 @@ pub struct FieldSpec {
     pub fixed: bool,
 }
 
-/// Least share of words in common (of the smaller vocabulary) for two differently named columns
-/// of the two files to be taken as one field (see [`pair_columns`]).
+/// Least share of words in common (the geometric mean of the shares of each column's
+/// vocabulary) for two differently named columns of the two files to be taken as one field (see
+/// [`pair_columns`]).
 pub const PAIR_WORD_SHARE: f64 = 0.3;
 
-/// Words of a column's values (the first 5,000 present; with adjacent words joined, see
-/// [`compare::word_hashes`]), for [`pair_columns`].
-fn vocabulary(values: &[Option<String>]) -> std::collections::HashSet<u64> {
+/// Words of a column's values (the first 5,000 present, normalised as text), for
+/// [`pair_columns`].
+fn vocabulary(values: &[Option<String>]) -> std::collections::HashSet<String> {
     values
         .iter()
         .flatten()
         .take(5000)
-        .flat_map(|v| compare::word_hashes(&compare::words(v)))
+        .flat_map(|v| compare::words(v).split(' ').map(str::to_string).collect::<Vec<_>>())
+        .filter(|w| !w.is_empty())
         .collect()
 }
 
 /// For a link, pairs the columns that only one file has (Amazon's `title`, Google's `name`):
 /// two such columns whose values read as the same kind (words, dates, numbers, codes) and share
-/// at least [`PAIR_WORD_SHARE`] of their words (of the smaller vocabulary) become one field,
+/// at least [`PAIR_WORD_SHARE`] of their words (see there) become one field,
 /// under the left name (the right column is renamed). Returns a note per pair.
 pub fn pair_columns(left: &Records, right: &mut Records) -> Vec<String> {
     let only = |a: &Records, b: &Records| -> Vec<usize> {
@@ -360,16 +362,19 @@ pub fn pair_columns(left: &Records, right: &mut Records) -> Vec<String> {
             k => k,
         }
     };
+    let rights: Vec<(Kind, _)> =
+        rs.iter().map(|&r| (kind(right, r), vocabulary(&right.columns[r]))).collect();
     let mut scored: Vec<(f64, usize, usize)> = Vec::new();
     for &l in &ls {
         let (kl, wl) = (kind(left, l), vocabulary(&left.columns[l]));
-        for &r in &rs {
-            let wr = vocabulary(&right.columns[r]);
-            let smaller = wl.len().min(wr.len());
-            if smaller == 0 || kind(right, r) != kl {
+        for (&r, (kr, wr)) in rs.iter().zip(&rights) {
+            if wl.is_empty() || wr.is_empty() || *kr != kl {
                 continue;
             }
-            let share = wl.intersection(&wr).count() as f64 / smaller as f64;
+            // Of each vocabulary, in the geometric mean: a small vocabulary (brand names) found
+            // inside a large one (descriptions) is not the same column.
+            let common = wl.intersection(wr).count() as f64;
+            let share = (common / wl.len() as f64 * common / wr.len() as f64).sqrt();
             if share >= PAIR_WORD_SHARE {
                 scored.push((share, l, r));
             }
@@ -574,9 +579,14 @@ pub const PAIRS_PER_RECORD: u64 = 25;
 pub const GROUP_CODE_SHARE: f64 = 0.6;
 
 /// The `code` fields whose values are shared by people of one household (see
-/// [`GROUP_CODE_SHARE`]; at least 20 such pairs, and a first-name field to tell them by).
-fn household_codes(defs: &[FieldDef], fields: &[PreparedField]) -> Vec<bool> {
-    let Some((first, _)) = compare::swappable_names(fields) else {
+/// [`GROUP_CODE_SHARE`]; at least 20 such pairs, and a first-name field to tell them by: the
+/// first of `swap`, see [`compare::swappable_names`]).
+fn household_codes(
+    defs: &[FieldDef],
+    fields: &[PreparedField],
+    swap: Option<(usize, usize)>,
+) -> Vec<bool> {
+    let Some((first, _)) = swap else {
         return vec![false; fields.len()];
     };
     let shared = |f: &PreparedField| -> bool {
@@ -613,9 +623,10 @@ fn household_codes(defs: &[FieldDef], fields: &[PreparedField]) -> Vec<bool> {
 fn with_locations(
     mut defs: Vec<FieldDef>,
     fields: &[PreparedField],
+    swap: Option<(usize, usize)>,
     notes: &mut Vec<String>,
 ) -> Vec<FieldDef> {
-    let household = household_codes(&defs, fields);
+    let household = household_codes(&defs, fields, swap);
     let located: Vec<usize> = (0..defs.len())
         .filter(|&f| {
             (defs[f].kind != Kind::Number && autoconfig::is_location(&defs[f].name)) || household[f]
@@ -804,7 +815,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             location: false,
         })
         .collect();
-    let names = with_locations(names, &fields, &mut notes);
+    let names = with_locations(names, &fields, swap, &mut notes);
     // Known matches: the caller's, else the pairs agreeing on an identifier held by few records,
     // whose m the others' m is learnt from (see `identifier_matches`).
     let (known, free) = if settings.known_matches.is_empty() {
