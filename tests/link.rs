@@ -421,6 +421,107 @@ fn household_members_of_a_customer_file_are_not_duplicates() {
     }
 }
 
+/// A customer file from three countries whose first names (by gender), surnames and cities are
+/// each country's own, from short lists, so namesakes of one city abound; 15% of the people also
+/// have a second account with a new email, 40% of those without the birth date and half at a new
+/// street. Returns the CSV and the true duplicate pairs.
+fn namesakes(seed: u64) -> (String, HashSet<(String, String)>) {
+    use rand::{seq::SliceRandom, Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let countries: [(&str, [&str; 6], [&str; 6], [&str; 7], [&str; 3]); 3] = [
+        (
+            "es",
+            ["jose", "antonio", "manuel", "francisco", "juan", "david"],
+            ["maria", "carmen", "ana", "laura", "isabel", "pilar"],
+            ["garcia", "fernandez", "lopez", "martinez", "sanchez", "perez", "gomez"],
+            ["madrid", "barcelona", "valencia"],
+        ),
+        (
+            "de",
+            ["lukas", "leon", "paul", "jonas", "felix", "max"],
+            ["anna", "lena", "lea", "hannah", "mia", "emma"],
+            ["muller", "schmidt", "schneider", "fischer", "weber", "meyer", "wagner"],
+            ["berlin", "hamburg", "munchen"],
+        ),
+        (
+            "fr",
+            ["louis", "gabriel", "arthur", "jules", "hugo", "paul"],
+            ["emma", "jade", "louise", "alice", "chloe", "lina"],
+            ["martin", "bernard", "dubois", "thomas", "robert", "richard", "petit"],
+            ["paris", "lyon", "marseille"],
+        ),
+    ];
+    let streets = ["main", "church", "mill", "park", "station", "high", "school", "king"];
+    let mut text = String::from(
+        "customer_id,first_name,last_name,gender,birth_date,email,street,city,country\n",
+    );
+    let mut truth = HashSet::new();
+    let mut id = 0;
+    for _ in 0..3000 {
+        let (country, men, women, surnames, cities) = countries.choose(&mut rng).unwrap();
+        let gender = if rng.gen_bool(0.5) { "m" } else { "f" };
+        let first = if gender == "m" { men } else { women }.choose(&mut rng).unwrap();
+        let last = surnames.choose(&mut rng).unwrap();
+        let city = cities.choose(&mut rng).unwrap();
+        let born = format!(
+            "19{:02}-{:02}-{:02}",
+            rng.gen_range(40..100),
+            rng.gen_range(1..13),
+            rng.gen_range(1..29)
+        );
+        let street =
+            format!("{} {} street", rng.gen_range(1..300), streets.choose(&mut rng).unwrap());
+        let mut ids = Vec::new();
+        for account in 0..if rng.gen_bool(0.15) { 2 } else { 1 } {
+            let email = if rng.gen_bool(0.9) {
+                format!("{first}.{last}{}@mail.example", rng.gen_range(100_000..1_000_000))
+            } else {
+                String::new()
+            };
+            let second = account == 1;
+            let b = if second && rng.gen_bool(0.4) { "" } else { born.as_str() };
+            let s = if second && rng.gen_bool(0.5) {
+                format!("{} oak road", rng.gen_range(1..300))
+            } else {
+                street.clone()
+            };
+            text.push_str(&format!(
+                "c{id},{first},{last},{gender},{b},{email},{s},{city},{country}\n"
+            ));
+            ids.push(format!("c{id}"));
+            id += 1;
+        }
+        if let [x, y] = &ids[..] {
+            truth.insert((x.clone(), y.clone()));
+        }
+    }
+    (text, truth)
+}
+
+#[test]
+fn namesakes_of_one_country_are_not_duplicates() {
+    // Before u was measured within country and gender, agreeing on a Spanish first name, a
+    // Spanish surname and Spain counted the country three times: about 70,000 pairs at
+    // precision 0.006 on such files (the namesakes of each city), recall 1.0.
+    for seed in [1, 2] {
+        let (text, truth) = namesakes(seed);
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(dir.path(), "customers.csv", &text);
+        let out = dir.path().join("pairs.csv");
+        let args = ["link", &f, "--id", "customer_id", "--out", out.to_str().unwrap()];
+        let done = run(dir.path(), &args);
+        let printed = String::from_utf8_lossy(&done.stderr).to_string();
+        assert!(done.status.success(), "{printed}");
+        assert!(printed.contains("measured among records of one gender and country"), "{printed}");
+        let found = pairs(&out, true);
+        let tp = found.intersection(&truth).count() as f64;
+        let (p, r) = (tp / found.len() as f64, tp / truth.len() as f64);
+        // A second account without its birth date, at a new street, is a namesake to anyone:
+        // about a fifth of the duplicates cannot be told.
+        assert!(p >= 0.9 && r >= 0.7, "precision {p:.4} recall {r:.4} of {} pairs", truth.len());
+    }
+}
+
 #[test]
 fn files_that_name_their_columns_differently_are_linked() {
     // Abt-Buy and Amazon-Google style: `idA` / `idB`, `title` / `name`.

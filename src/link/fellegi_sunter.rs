@@ -29,6 +29,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::compare::{compare_row, Kind, PreparedField, EXACT, MISSING};
+use super::strata::Strata;
 
 /// Smallest m kept: no level is ever proof against a match.
 pub const M_FLOOR: f64 = 1e-4;
@@ -164,6 +165,9 @@ pub fn all_pairs(n_left: usize, n_right: Option<usize>) -> f64 {
 /// `n_right` is given, else distinct records of the left side). The exact level's u is computed
 /// from the value counts (the chance two random records share a value), the other levels are
 /// rescaled to fill the rest. Levels never seen get the sampling resolution as their u.
+///
+/// With `within`, the fields it marks get their u from random pairs of records in one stratum
+/// instead (see [`super::strata`]).
 pub fn estimate_u(
     fields: &[PreparedField],
     swap: Option<(usize, usize)>,
@@ -171,6 +175,7 @@ pub fn estimate_u(
     n_right: Option<usize>,
     samples: usize,
     seed: u64,
+    within: Option<(&Strata, &[bool])>,
 ) -> Vec<Vec<f64>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let total = all_pairs(n_left, n_right);
@@ -199,14 +204,36 @@ pub fn estimate_u(
             })
             .collect()
     };
+    let link = n_right.is_some();
+    let counts = level_counts(fields, swap, pairs, link);
+    let mut u: Vec<Vec<f64>> = fields
+        .iter()
+        .zip(counts)
+        .map(|(f, counts)| u_from_counts(&counts, exact_u(f, link)))
+        .collect();
+    if let Some((strata, marked)) = within {
+        let pairs = strata.random_pairs(link, samples, seed ^ 0x5354_5241_5441);
+        let counts = level_counts(fields, swap, pairs, link);
+        for (f, counts) in counts.iter().enumerate().filter(|x| marked[x.0]) {
+            u[f] = u_from_counts(counts, strata.exact_u(&fields[f], link));
+        }
+    }
+    u
+}
+
+/// Level counts per field over `pairs` (left record, right record or second left record).
+fn level_counts(
+    fields: &[PreparedField],
+    swap: Option<(usize, usize)>,
+    mut pairs: Vec<(u32, u32)>,
+    link: bool,
+) -> Vec<Vec<u64>> {
     // In record order, for locality (the counts do not depend on the order).
-    let mut pairs = pairs;
     pairs.par_sort_unstable();
-    let sj = usize::from(n_right.is_some());
-    // Level counts per field, over chunks of pairs in parallel (integer sums: the result does
-    // not depend on the split).
+    let sj = usize::from(link);
+    // Over chunks of pairs in parallel (integer sums: the result does not depend on the split).
     let zero = || -> Vec<Vec<u64>> { fields.iter().map(|f| vec![0u64; f.kind.levels()]).collect() };
-    let all_counts = pairs
+    pairs
         .par_chunks(4096)
         .map(|chunk| {
             let mut counts = zero();
@@ -226,32 +253,30 @@ pub fn estimate_u(
                 }
             }
             a
-        });
-    fields
-        .iter()
-        .zip(all_counts)
-        .map(|(f, counts)| {
-            let present: u64 = counts[1..].iter().sum();
-            let floor = (0.5 / present.max(1) as f64).max(U_FLOOR);
-            let mut u: Vec<f64> =
-                counts.iter().map(|&c| c as f64 / present.max(1) as f64).collect();
-            u[0] = 0.0;
-            let exact = exact_u(f, sj == 1).clamp(U_FLOOR, 1.0 - U_FLOOR);
-            let rest: f64 = u[2..].iter().sum();
-            for x in &mut u[2..] {
-                *x = if rest > 0.0 { *x / rest * (1.0 - exact) } else { 0.0 };
-            }
-            u[1] = exact;
-            let last = u.len() - 1;
-            if rest == 0.0 {
-                u[last] = 1.0 - exact;
-            }
-            for x in &mut u[1..] {
-                *x = x.clamp(floor, 1.0 - U_FLOOR);
-            }
-            u
         })
-        .collect()
+}
+
+/// u of one field from its level counts among random pairs and the chance `exact` of agreeing
+/// exactly: the exact level is `exact`, the other levels share the rest as counted.
+fn u_from_counts(counts: &[u64], exact: f64) -> Vec<f64> {
+    let present: u64 = counts[1..].iter().sum();
+    let floor = (0.5 / present.max(1) as f64).max(U_FLOOR);
+    let mut u: Vec<f64> = counts.iter().map(|&c| c as f64 / present.max(1) as f64).collect();
+    u[0] = 0.0;
+    let exact = exact.clamp(U_FLOOR, 1.0 - U_FLOOR);
+    let rest: f64 = u[2..].iter().sum();
+    for x in &mut u[2..] {
+        *x = if rest > 0.0 { *x / rest * (1.0 - exact) } else { 0.0 };
+    }
+    u[1] = exact;
+    let last = u.len() - 1;
+    if rest == 0.0 {
+        u[last] = 1.0 - exact;
+    }
+    for x in &mut u[1..] {
+        *x = x.clamp(floor, 1.0 - U_FLOOR);
+    }
+    u
 }
 
 /// The chance that two random records (two sides, or two distinct records of one side) hold the
@@ -667,7 +692,7 @@ mod tests {
         let f = PreparedField::new("x", Kind::Exact, &l, None);
         // Pairs of distinct records sharing a value: (a,a) once among 6 pairs.
         assert!((exact_u(&f, false) - 2.0 / 12.0).abs() < 1e-12);
-        let u = estimate_u(&[f], None, 4, None, 1000, 7);
+        let u = estimate_u(&[f], None, 4, None, 1000, 7, None);
         assert!((u[0][1] - 1.0 / 6.0).abs() < 1e-12);
         assert!((u[0][2] - 5.0 / 6.0).abs() < 1e-12);
     }

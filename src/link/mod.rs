@@ -27,6 +27,7 @@ pub mod blocking;
 pub mod cluster;
 pub mod compare;
 pub mod fellegi_sunter;
+pub mod strata;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -42,6 +43,7 @@ use crate::table::Table;
 use blocking::{Candidate, Rule, RuleKeys};
 use compare::{PreparedField, EXACT};
 use fellegi_sunter::{FieldDef, Model};
+use strata::Strata;
 
 /// Records to link: an id per record and one column of optional values per field.
 #[derive(Debug, Clone)]
@@ -792,20 +794,6 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
 
     // Training.
     let clock = Instant::now();
-    let u = fellegi_sunter::estimate_u(
-        &fields,
-        swap,
-        n_left,
-        n_right,
-        settings.u_samples,
-        settings.seed,
-    );
-    let patterns = fellegi_sunter::patterns(&levels, width);
-    let total = fellegi_sunter::all_pairs(n_left, n_right);
-    let expected = match n_right {
-        Some(nr) => n_left.min(nr) as f64 * 0.5,
-        None => n_left as f64 * 0.1,
-    };
     let names: Vec<FieldDef> = specs
         .iter()
         .map(|s| FieldDef {
@@ -816,6 +804,38 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         })
         .collect();
     let names = with_locations(names, &fields, swap, &mut notes);
+    // u of the fields other than the categories and the location, within strata.
+    let strata = Strata::new(&fields, n_left, n_right).map(|s| {
+        let within: Vec<bool> = (0..width)
+            .map(|f| !s.fields.contains(&f) && !names[f].location && fields[f].kind != Kind::Ignore)
+            .collect();
+        (s, within)
+    });
+    if let Some((s, within)) = &strata {
+        let by: Vec<&str> = s.fields.iter().map(|&f| fields[f].name.as_str()).collect();
+        let measured: Vec<&str> =
+            (0..width).filter(|&f| within[f]).map(|f| fields[f].name.as_str()).collect();
+        notes.push(format!(
+            "u of {} is measured among records of one {} (values follow such categories)",
+            measured.join(", "),
+            by.join(" and ")
+        ));
+    }
+    let u = fellegi_sunter::estimate_u(
+        &fields,
+        swap,
+        n_left,
+        n_right,
+        settings.u_samples,
+        settings.seed,
+        strata.as_ref().map(|(s, w)| (s, w.as_slice())),
+    );
+    let patterns = fellegi_sunter::patterns(&levels, width);
+    let total = fellegi_sunter::all_pairs(n_left, n_right);
+    let expected = match n_right {
+        Some(nr) => n_left.min(nr) as f64 * 0.5,
+        None => n_left as f64 * 0.1,
+    };
     // Known matches: the caller's, else the pairs agreeing on an identifier held by few records,
     // whose m the others' m is learnt from (see `identifier_matches`).
     let (known, free) = if settings.known_matches.is_empty() {
@@ -893,6 +913,14 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             })
         })
         .collect();
+    // Term frequencies within a stratum, for pairs of one stratum (see `strata`).
+    let within_tf: Vec<Option<[Vec<f32>; 2]>> = (0..width)
+        .map(|f| match &strata {
+            Some((s, within)) if within[f] && tf[f].is_some() => Some(s.tf_corrections(&fields[f])),
+            _ => None,
+        })
+        .collect();
+    let together = |i: usize, j: usize| strata.as_ref().is_some_and(|(s, _)| s.together(i, sj, j));
     // Log-odds of every blocked pair that could matter: above the threshold, or (in a link,
     // where a one-to-one reading may lift it) above ODDS_FLOOR.
     let floor = if is_link { ODDS_FLOOR.ln() } else { fellegi_sunter::logit(settings.threshold) };
@@ -901,10 +929,15 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         .zip(levels.par_chunks(width))
         .filter_map(|(&p, row)| {
             let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
+            let same_stratum = together(i, j);
             let x = prior
                 + fellegi_sunter::total_weight(&model.fields, row, |f, l| match &tf[f] {
                     Some(tf) if l == EXACT => {
-                        weights[f][EXACT as usize] + tf[fields[f].ids[0][i] as usize]
+                        let within = match &within_tf[f] {
+                            Some(c) if same_stratum => f64::from(c[0][i]),
+                            _ => 0.0,
+                        };
+                        weights[f][EXACT as usize] + tf[fields[f].ids[0][i] as usize] + within
                     }
                     _ => weights[f][l as usize],
                 });
