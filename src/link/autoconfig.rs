@@ -187,6 +187,11 @@ pub fn is_location(name: &str) -> bool {
     has(LOCATION_WORDS) || has(POSTCODE_WORDS)
 }
 
+/// Whether a column's name says it holds a gender (`gender`, `sex`, `customerGender`).
+pub fn is_gender(name: &str) -> bool {
+    name_words(name).iter().any(|w| w == "gender" || w == "sex")
+}
+
 /// Splits a column name into lowercase words (`dateOfBirth`, `date_of_birth` → date, of, birth).
 pub fn name_words(name: &str) -> Vec<String> {
     let mut out = Vec::new();

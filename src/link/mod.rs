@@ -734,7 +734,12 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         .map(|s| {
             let l = left.column(&s.name).expect("configured field");
             let r = right.map(|r| r.column(&s.name).expect("configured field"));
-            PreparedField::new(&s.name, s.kind, l, r)
+            if s.kind == Kind::Exact && autoconfig::is_gender(&s.name) {
+                let r = r.map(gender_codes);
+                PreparedField::new(&s.name, s.kind, &gender_codes(l), r.as_deref())
+            } else {
+                PreparedField::new(&s.name, s.kind, l, r)
+            }
         })
         .collect();
     t.prepare = clock.elapsed().as_secs_f64();
@@ -1039,6 +1044,20 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     })
 }
 
+/// A gender column's values as `m` and `f` where they read as a gender in one of the languages
+/// [`normalize_gender`](crate::normalize::normalize_gender) knows (`M`, `Male`, `H` for hombre
+/// or homme, `W` for weiblich), the others as they are.
+fn gender_codes(values: &[Option<String>]) -> Vec<Option<String>> {
+    values
+        .iter()
+        .map(|v| {
+            v.as_ref().map(|v| {
+                crate::normalize::normalize_gender(v).map_or_else(|_| v.clone(), String::from)
+            })
+        })
+        .collect()
+}
+
 /// Kinds whose exact matches get a term-frequency adjustment.
 fn tf_kind(k: Kind) -> bool {
     matches!(k, Kind::Name | Kind::Text | Kind::Exact | Kind::Code | Kind::Date)
@@ -1165,6 +1184,17 @@ mod tests {
         assert_eq!(right.fields, ["title", "price", "maker"]);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].contains("`name` of google.csv is compared with `title`"), "{notes:?}");
+    }
+
+    #[test]
+    fn genders_written_in_several_ways_agree() {
+        let v = |s: &[&str]| -> Vec<Option<String>> {
+            s.iter().map(|x| (!x.is_empty()).then(|| x.to_string())).collect()
+        };
+        let codes = gender_codes(&v(&["M", "Male", "H", "f", "Female", "W", "", "x"]));
+        assert_eq!(codes, v(&["m", "m", "m", "f", "f", "f", "", "x"]));
+        assert!(autoconfig::is_gender("customerGender") && autoconfig::is_gender("sex"));
+        assert!(!autoconfig::is_gender("sextant") && !autoconfig::is_gender("state"));
     }
 
     #[test]
