@@ -166,8 +166,8 @@ pub fn all_pairs(n_left: usize, n_right: Option<usize>) -> f64 {
 /// from the value counts (the chance two random records share a value), the other levels are
 /// rescaled to fill the rest. Levels never seen get the sampling resolution as their u.
 ///
-/// With `within`, the fields it marks get their u from random pairs of records in one stratum
-/// instead (see [`super::strata`]).
+/// With `strata`, the fields it measures within strata get their u from random pairs of records
+/// in one stratum instead (see [`super::strata`]).
 pub fn estimate_u(
     fields: &[PreparedField],
     swap: Option<(usize, usize)>,
@@ -175,7 +175,7 @@ pub fn estimate_u(
     n_right: Option<usize>,
     samples: usize,
     seed: u64,
-    within: Option<(&Strata, &[bool])>,
+    strata: Option<&Strata>,
 ) -> Vec<Vec<f64>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let total = all_pairs(n_left, n_right);
@@ -211,10 +211,10 @@ pub fn estimate_u(
         .zip(counts)
         .map(|(f, counts)| u_from_counts(&counts, exact_u(f, link)))
         .collect();
-    if let Some((strata, marked)) = within {
+    if let Some(strata) = strata {
         let pairs = strata.random_pairs(link, samples, seed ^ 0x5354_5241_5441);
         let counts = level_counts(fields, swap, pairs, link);
-        for (f, counts) in counts.iter().enumerate().filter(|x| marked[x.0]) {
+        for (f, counts) in counts.iter().enumerate().filter(|x| strata.within[x.0]) {
             u[f] = u_from_counts(counts, strata.exact_u(&fields[f], link));
         }
     }

@@ -810,16 +810,12 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         .collect();
     let names = with_locations(names, &fields, swap, &mut notes);
     // u of the fields other than the categories and the location, within strata.
-    let strata = Strata::new(&fields, n_left, n_right).map(|s| {
-        let within: Vec<bool> = (0..width)
-            .map(|f| !s.fields.contains(&f) && !names[f].location && fields[f].kind != Kind::Ignore)
-            .collect();
-        (s, within)
-    });
-    if let Some((s, within)) = &strata {
+    let located: Vec<bool> = names.iter().map(|d| d.location).collect();
+    let strata = Strata::new(&fields, &located, n_left, n_right);
+    if let Some(s) = &strata {
         let by: Vec<&str> = s.fields.iter().map(|&f| fields[f].name.as_str()).collect();
         let measured: Vec<&str> =
-            (0..width).filter(|&f| within[f]).map(|f| fields[f].name.as_str()).collect();
+            (0..width).filter(|&f| s.within[f]).map(|f| fields[f].name.as_str()).collect();
         notes.push(format!(
             "u of {} is measured among records of one {} (values follow such categories)",
             measured.join(", "),
@@ -833,7 +829,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         n_right,
         settings.u_samples,
         settings.seed,
-        strata.as_ref().map(|(s, w)| (s, w.as_slice())),
+        strata.as_ref(),
     );
     let patterns = fellegi_sunter::patterns(&levels, width);
     let total = fellegi_sunter::all_pairs(n_left, n_right);
@@ -844,7 +840,6 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     // Known matches: the caller's, else the pairs agreeing on an identifier held by few records,
     // whose m the others' m is learnt from (see `identifier_matches`).
     let (known, free) = if settings.known_matches.is_empty() {
-        let located: Vec<bool> = names.iter().map(|d| d.location).collect();
         let (anchors, free) =
             identifier_matches(&specs, &located, &fields, &blocked, &levels, is_link);
         let known: Vec<u8> =
@@ -921,11 +916,11 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     // Term frequencies within a stratum, for pairs of one stratum (see `strata`).
     let within_tf: Vec<Option<[Vec<f32>; 2]>> = (0..width)
         .map(|f| match &strata {
-            Some((s, within)) if within[f] && tf[f].is_some() => Some(s.tf_corrections(&fields[f])),
+            Some(s) if s.within[f] && tf[f].is_some() => Some(s.tf_corrections(&fields[f])),
             _ => None,
         })
         .collect();
-    let together = |i: usize, j: usize| strata.as_ref().is_some_and(|(s, _)| s.together(i, sj, j));
+    let together = |i: usize, j: usize| strata.as_ref().is_some_and(|s| s.together(i, sj, j));
     // Log-odds of every blocked pair that could matter: above the threshold, or (in a link,
     // where a one-to-one reading may lift it) above ODDS_FLOOR.
     let floor = if is_link { ODDS_FLOOR.ln() } else { fellegi_sunter::logit(settings.threshold) };
