@@ -322,6 +322,30 @@ mod tests {
     }
 
     #[test]
+    fn strata_of_a_link_pair_records_across_the_two_files() {
+        // Each file: 11 Spanish records named Jose, 11 German ones named Jan.
+        let side = |c: &str, n: &str| -> Vec<Option<String>> {
+            (0..22).map(|i| Some(if i < 11 { c } else { n }.to_string())).collect()
+        };
+        let fields = [
+            PreparedField::new("country", Kind::Exact, &side("es", "de"), Some(&side("es", "de"))),
+            PreparedField::new(
+                "first",
+                Kind::Name,
+                &side("jose", "jan"),
+                Some(&side("jose", "jan")),
+            ),
+        ];
+        let s = Strata::new(&fields, &[false, false], 22, Some(22)).expect("country is a category");
+        assert!(s.together(0, 1, 10) && !s.together(0, 1, 11));
+        // Within a country every left-right pair shares the name; across the files, half.
+        assert!((s.exact_u(&fields[1], true) - 1.0).abs() < 1e-12);
+        let pairs = s.random_pairs(true, 100, 3);
+        assert_eq!(pairs.len(), 100);
+        assert!(pairs.iter().all(|&(i, j)| s.together(i as usize, 1, j as usize)));
+    }
+
+    #[test]
     fn a_nearly_constant_or_rare_category_makes_no_strata() {
         let constant = field("country", Kind::Exact, &["es"; 40]);
         assert!(Strata::new(&[constant], &[false], 40, None).is_none());
