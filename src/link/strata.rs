@@ -87,9 +87,9 @@ impl Strata {
         // Duplicates share their category, so agreement on an identifier is concentrated
         // within strata whatever the category: only common values tell whether a field follows
         // it.
+        let all = Self::of_categories(fields, vec![], measured(&candidates), n);
         let followed = |c: usize| {
             let one = Self::of_categories(fields, vec![c], measured(&candidates), n);
-            let all = Self::of_categories(fields, vec![], one.within.clone(), n);
             (0..fields.len()).filter(|&f| one.within[f]).any(|f| {
                 let global = all.agreement(&fields[f], link, COMMON_VALUE);
                 global > 0.0
