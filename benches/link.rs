@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let pats = patterns(&levels, width);
-    let u = estimate_u(&fields, None, N, Some(N), 20_000, 1);
+    let u = estimate_u(&fields, None, N, Some(N), 20_000, 1, None);
     let names: Vec<FieldDef> = fields
         .iter()
         .map(|f| FieldDef { name: f.name.clone(), kind: f.kind, tf: false, location: false })

@@ -425,7 +425,10 @@ fn household_members_of_a_customer_file_are_not_duplicates() {
 fn namesakes(seed: u64) -> (String, HashSet<(String, String)>) {
     use rand::{seq::SliceRandom, Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let countries: [(&str, [&str; 6], [&str; 6], [&str; 7], [&str; 3]); 3] = [
+    // (country, men's first names, women's, surnames, cities)
+    type Country =
+        (&'static str, [&'static str; 6], [&'static str; 6], [&'static str; 7], [&'static str; 3]);
+    let countries: [Country; 3] = [
         (
             "es",
             ["jose", "antonio", "manuel", "francisco", "juan", "david"],

@@ -115,8 +115,8 @@ impl Strata {
         let mut index: HashMap<Vec<u32>, u32> = HashMap::new();
         let mut members: Vec<[Vec<u32>; 2]> = Vec::new();
         let mut of = [vec![NONE; n[0]], vec![NONE; n[1]]];
-        for side in 0..2 {
-            for r in 0..n[side] {
+        for (side, of) in of.iter_mut().enumerate() {
+            for (r, stratum) in of.iter_mut().enumerate() {
                 let key: Vec<u32> = categories.iter().map(|&f| fields[f].ids[side][r]).collect();
                 if key.contains(&NONE) {
                     continue;
@@ -127,7 +127,7 @@ impl Strata {
                     members.push([Vec::new(), Vec::new()]);
                 }
                 members[s as usize][side].push(r as u32);
-                of[side][r] = s;
+                *stratum = s;
             }
         }
         Strata { fields: categories, within, of, members }
