@@ -40,6 +40,10 @@ pub const MIN_DEPENDENCE: f64 = 1.5;
 /// Values held by at least this many records are common: a pair of duplicates weighs little
 /// among the pairs agreeing on them.
 pub const COMMON_VALUE: u32 = 10;
+/// Least share of a field's records holding a common value for the field to speak in the
+/// dependence test: a few common birth dates (FEBRL3 has 2, held by 10-12 records, mostly one
+/// person's duplicates) are noise.
+pub const MIN_COMMON_SHARE: f64 = 0.2;
 
 /// The records of both sides grouped by the values of the file's category fields.
 #[derive(Debug, Clone)]
@@ -88,9 +92,14 @@ impl Strata {
         // within strata whatever the category: only common values tell whether a field follows
         // it.
         let all = Self::of_categories(fields, vec![], measured(&candidates), n);
+        let speaks = |f: &PreparedField| {
+            let held: Vec<u32> = f.counts.iter().map(|c| c[0] + c[1]).collect();
+            let common: u32 = held.iter().filter(|&&h| h >= COMMON_VALUE).sum();
+            f64::from(common) >= MIN_COMMON_SHARE * f64::from(held.iter().sum::<u32>())
+        };
         let followed = |c: usize| {
             let one = Self::of_categories(fields, vec![c], measured(&candidates), n);
-            (0..fields.len()).filter(|&f| one.within[f]).any(|f| {
+            (0..fields.len()).filter(|&f| one.within[f] && speaks(&fields[f])).any(|f| {
                 let global = all.agreement(&fields[f], link, COMMON_VALUE);
                 global > 0.0
                     && one.agreement(&fields[f], link, COMMON_VALUE) >= MIN_DEPENDENCE * global
