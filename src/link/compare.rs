@@ -861,6 +861,30 @@ impl PreparedField {
             self.kind.level_distinct(&self.dict[a], &self.dict[b])
         }
     }
+
+    /// The level of this field's value of left record `i` against `other`'s value of record `j`
+    /// on side `sj` (first name against last name), compared as this field's kind: the level
+    /// [`Kind::level`] gives, on the fast path where both values allow it.
+    fn compare_across(&self, i: usize, other: &PreparedField, sj: usize, j: usize) -> u8 {
+        let (a, b) = (self.ids[0][i], other.ids[sj][j]);
+        if a == NONE || b == NONE {
+            return MISSING;
+        }
+        let (a, b) = (a as usize, b as usize);
+        let ((sa, la), (sb, lb)) = (self.spans[a], other.spans[b]);
+        if la < FAST_LEN as u32 && lb < FAST_LEN as u32 {
+            let x = &self.arena[sa as usize..(sa + la) as usize];
+            let y = &other.arena[sb as usize..(sb + lb) as usize];
+            if x == y {
+                return EXACT;
+            }
+            let bags = self.bags.get(a).zip(other.bags.get(b));
+            if let Some(level) = self.kind.level_fast(x, y, bags) {
+                return level;
+            }
+        }
+        self.kind.level(&self.dict[a], &other.dict[b])
+    }
 }
 
 /// The first-name and last-name fields of a record layout, whose values are also compared
@@ -907,19 +931,11 @@ pub fn compare_row(
     if straight.0 == MISSING || straight.1 == MISSING || straight == (EXACT, EXACT) {
         return;
     }
-    fn value(f: &PreparedField, side: usize, r: usize) -> Option<&str> {
-        match f.ids[side][r] {
-            NONE => None,
-            id => Some(f.dict[id as usize].as_str()),
-        }
-    }
-    let (Some(ai), Some(bj), Some(bi), Some(aj)) =
-        (value(fa, 0, i), value(fb, sj, j), value(fb, 0, i), value(fa, sj, j))
-    else {
+    let crossed = (fa.compare_across(i, fb, sj, j), fb.compare_across(i, fa, sj, j));
+    if crossed.0 == MISSING || crossed.1 == MISSING {
         return;
-    };
+    }
     // Levels run from exact (1) to different (the last): a smaller sum agrees better.
-    let crossed = (fa.kind.level(ai, bj), fb.kind.level(bi, aj));
     if u32::from(crossed.0) + u32::from(crossed.1) < u32::from(straight.0) + u32::from(straight.1) {
         out[a] = crossed.0;
         out[b] = crossed.1;
@@ -1095,6 +1111,23 @@ mod tests {
                     let plain = if rare { 2 } else { kind.level(a, b) };
                     assert_eq!(f.compare(0, i, 1, j), plain, "{kind} {a:?} {b:?}");
                 }
+            }
+        }
+        // Across two fields (first name against last name), as the crosswise comparison does.
+        let rev: Vec<Option<String>> = r.iter().rev().cloned().collect();
+        let first = PreparedField::new("first", Kind::Name, &l, Some(&r));
+        let last = PreparedField::new("last", Kind::Name, &rev, Some(&l));
+        let level = |a: &Option<String>, b: &Option<String>| {
+            let norm = |v: &Option<String>| v.as_deref().and_then(|v| Kind::Name.normalise(v));
+            match (norm(a), norm(b)) {
+                (Some(a), Some(b)) => Kind::Name.level(&a, &b),
+                _ => MISSING,
+            }
+        };
+        for i in 0..l.len() {
+            for j in 0..l.len() {
+                assert_eq!(first.compare_across(i, &last, 1, j), level(&l[i], &l[j]));
+                assert_eq!(last.compare_across(i, &first, 0, j), level(&rev[i], &l[j]));
             }
         }
     }
