@@ -14,6 +14,8 @@
 
 use std::collections::HashSet;
 
+use rayon::prelude::*;
+
 use super::compare::{normalise_date, number_value, Kind};
 
 /// Statistics of a column's non-missing values.
@@ -299,7 +301,7 @@ pub const REPEAT_SAMPLE: usize = 20_000;
 pub fn repeated_fields(columns: &[Vec<Option<&str>>], fixed: &[bool]) -> Vec<Repeated> {
     // Per field, per record: its sorted distinct words (empty when missing).
     let words: Vec<Vec<Vec<String>>> = columns
-        .iter()
+        .par_iter()
         .map(|col| {
             col.iter()
                 .map(|v| {

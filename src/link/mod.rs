@@ -427,21 +427,25 @@ pub fn configure(
             )));
         }
     }
+    // Each column's profile over both sides, in parallel; `None` for a column only the left
+    // file has.
+    let profiles: Vec<Option<autoconfig::Profile>> = (0..left.fields.len())
+        .into_par_iter()
+        .map(|f| {
+            let r = match right {
+                Some(r) => Some(r.column(&left.fields[f])?),
+                None => None,
+            };
+            let values = left.columns[f].iter().chain(r.into_iter().flatten());
+            Some(autoconfig::profile(values.map(|v| v.as_deref())))
+        })
+        .collect();
     let mut specs = Vec::new();
-    for (f, name) in left.fields.iter().enumerate() {
-        let r = match right {
-            Some(r) => match r.column(name) {
-                Some(c) => Some(c),
-                None => {
-                    notes.push(format!("column `{name}` is only in {}: not compared", left.source));
-                    continue;
-                }
-            },
-            None => None,
+    for (name, p) in left.fields.iter().zip(profiles) {
+        let Some(p) = p else {
+            notes.push(format!("column `{name}` is only in {}: not compared", left.source));
+            continue;
         };
-        let l = &left.columns[f];
-        let values = l.iter().chain(r.into_iter().flatten()).map(|v| v.as_deref());
-        let p = autoconfig::profile(values);
         let chosen = overrides.iter().rev().find(|(n, _)| n == name).map(|(_, k)| *k);
         if p.present == 0 && chosen != Some(Kind::Ignore) {
             return Err(Error::user(format!(
