@@ -367,5 +367,19 @@ mod tests {
         let first: Vec<&str> = (0..40).map(|i| if i % 4 < 2 { "a" } else { "b" }).collect();
         let fields = [field("consent", Kind::Exact, &consent), field("first", Kind::Name, &first)];
         assert!(Strata::new(&fields, &[false, false], 40, None).is_none());
+        // One person's ten duplicates share a birth date and a country: the date is common but
+        // held by a tenth of the records only, which says nothing of the country (FEBRL3).
+        let country: Vec<&str> = (0..100).map(|i| if i % 2 == 0 { "es" } else { "de" }).collect();
+        let births: Vec<String> = (0..100)
+            .map(|i| if i < 20 && i % 2 == 0 { "d0".into() } else { format!("d{i}") })
+            .collect();
+        let births: Vec<&str> = births.iter().map(String::as_str).collect();
+        let first: Vec<&str> = (0..100).map(|i| if i % 4 < 2 { "a" } else { "b" }).collect();
+        let fields = [
+            field("country", Kind::Exact, &country),
+            field("birth", Kind::Code, &births),
+            field("first", Kind::Name, &first),
+        ];
+        assert!(Strata::new(&fields, &[false; 3], 100, None).is_none());
     }
 }
