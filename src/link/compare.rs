@@ -849,16 +849,31 @@ impl PreparedField {
                     return 2;
                 }
             }
-            let ((sa, la), (sb, lb)) = (self.spans[a], self.spans[b]);
-            if la < FAST_LEN as u32 && lb < FAST_LEN as u32 {
-                let x = &self.arena[sa as usize..(sa + la) as usize];
-                let y = &self.arena[sb as usize..(sb + lb) as usize];
-                let bags = self.bags.get(a).zip(self.bags.get(b));
-                if let Some(level) = self.kind.level_fast(x, y, bags) {
-                    return level;
-                }
+            self.entry_level(a, self, b, true)
+        }
+    }
+
+    /// The level of this field's dictionary entry `a` against `other`'s entry `b` (`other` is
+    /// this field, or the other name field), on the fast path where both values allow it;
+    /// `distinct` when the two are known to differ (two different entries of one dictionary).
+    #[inline]
+    fn entry_level(&self, a: usize, other: &PreparedField, b: usize, distinct: bool) -> u8 {
+        let ((sa, la), (sb, lb)) = (self.spans[a], other.spans[b]);
+        if la < FAST_LEN as u32 && lb < FAST_LEN as u32 {
+            let x = &self.arena[sa as usize..(sa + la) as usize];
+            let y = &other.arena[sb as usize..(sb + lb) as usize];
+            if !distinct && x == y {
+                return EXACT;
             }
-            self.kind.level_distinct(&self.dict[a], &self.dict[b])
+            let bags = self.bags.get(a).zip(other.bags.get(b));
+            if let Some(level) = self.kind.level_fast(x, y, bags) {
+                return level;
+            }
+        }
+        if distinct {
+            self.kind.level_distinct(&self.dict[a], &other.dict[b])
+        } else {
+            self.kind.level(&self.dict[a], &other.dict[b])
         }
     }
 
@@ -870,20 +885,7 @@ impl PreparedField {
         if a == NONE || b == NONE {
             return MISSING;
         }
-        let (a, b) = (a as usize, b as usize);
-        let ((sa, la), (sb, lb)) = (self.spans[a], other.spans[b]);
-        if la < FAST_LEN as u32 && lb < FAST_LEN as u32 {
-            let x = &self.arena[sa as usize..(sa + la) as usize];
-            let y = &other.arena[sb as usize..(sb + lb) as usize];
-            if x == y {
-                return EXACT;
-            }
-            let bags = self.bags.get(a).zip(other.bags.get(b));
-            if let Some(level) = self.kind.level_fast(x, y, bags) {
-                return level;
-            }
-        }
-        self.kind.level(&self.dict[a], &other.dict[b])
+        self.entry_level(a as usize, other, b as usize, false)
     }
 }
 

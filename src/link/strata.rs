@@ -23,6 +23,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::compare::{Kind, PreparedField, NONE};
+use super::fellegi_sunter::all_pairs;
 
 /// Most distinct values a category may have.
 pub const MAX_CATEGORY_VALUES: usize = 64;
@@ -97,12 +98,17 @@ impl Strata {
             let common: u32 = held.iter().filter(|&&h| h >= COMMON_VALUE).sum();
             f64::from(common) >= MIN_COMMON_SHARE * f64::from(held.iter().sum::<u32>())
         };
+        // Per field that can speak, its agreement on common values over all records (else 0).
+        let global: Vec<f64> = (0..fields.len())
+            .map(|f| match all.within[f] && speaks(&fields[f]) {
+                true => all.agreement(&fields[f], link, COMMON_VALUE),
+                false => 0.0,
+            })
+            .collect();
         let followed = |c: usize| {
             let one = Self::of_categories(fields, vec![c], measured(&candidates), n);
-            (0..fields.len()).filter(|&f| one.within[f] && speaks(&fields[f])).any(|f| {
-                let global = all.agreement(&fields[f], link, COMMON_VALUE);
-                global > 0.0
-                    && one.agreement(&fields[f], link, COMMON_VALUE) >= MIN_DEPENDENCE * global
+            (0..fields.len()).filter(|&f| global[f] > 0.0).any(|f| {
+                one.agreement(&fields[f], link, COMMON_VALUE) >= MIN_DEPENDENCE * global[f]
             })
         };
         let categories: Vec<usize> = candidates.iter().copied().filter(|&c| followed(c)).collect();
@@ -144,7 +150,12 @@ impl Strata {
 
     /// Number of pairs of records in one stratum.
     fn pairs_within(&self, link: bool) -> f64 {
-        self.members.iter().map(|m| pairs_of(m[0].len() as f64, m[1].len() as f64, link)).sum()
+        self.sizes(link).iter().sum()
+    }
+
+    /// Per stratum, its number of pairs of records.
+    fn sizes(&self, link: bool) -> Vec<f64> {
+        self.members.iter().map(|m| pairs_of(m[0].len(), m[1].len(), link)).collect()
     }
 
     /// Whether records `i` (left) and `j` (right side `sj`) are in one stratum.
@@ -156,11 +167,7 @@ impl Strata {
     /// `samples` random pairs of records in one stratum, drawn with `seed`, each pair of the
     /// population within strata equally likely (every such pair when there are no more).
     pub fn random_pairs(&self, link: bool, samples: usize, seed: u64) -> Vec<(u32, u32)> {
-        let sizes: Vec<f64> = self
-            .members
-            .iter()
-            .map(|m| pairs_of(m[0].len() as f64, m[1].len() as f64, link))
-            .collect();
+        let sizes = self.sizes(link);
         let total: f64 = sizes.iter().sum();
         let right = usize::from(link);
         if total <= samples as f64 {
@@ -217,17 +224,7 @@ impl Strata {
             c[0] + c[1] >= holders
         };
         for m in &self.members {
-            let mut by_value: HashMap<u32, [f64; 2]> = HashMap::new();
-            let mut held = [0.0f64; 2];
-            for side in 0..=usize::from(link) {
-                for &r in &m[side] {
-                    let v = f.ids[side][r as usize];
-                    if v != NONE {
-                        by_value.entry(v).or_default()[side] += 1.0;
-                        held[side] += 1.0;
-                    }
-                }
-            }
+            let (by_value, held) = value_counts(m, f);
             agree += by_value
                 .iter()
                 .filter(|(v, _)| counted(v))
@@ -250,24 +247,15 @@ impl Strata {
         let total: f64 = f.counts.iter().map(|c| f64::from(c[0] + c[1])).sum();
         let mut out = [vec![0.0f32; self.of[0].len()], vec![0.0f32; self.of[1].len()]];
         for m in &self.members {
-            let mut by_value: HashMap<u32, f64> = HashMap::new();
-            let mut held = 0.0;
-            for (side, records) in m.iter().enumerate() {
-                for &r in records {
-                    let v = f.ids[side][r as usize];
-                    if v != NONE {
-                        *by_value.entry(v).or_default() += 1.0;
-                        held += 1.0;
-                    }
-                }
-            }
+            let (by_value, held) = value_counts(m, f);
+            let held = (held[0] + held[1]) as f64;
             for (side, records) in m.iter().enumerate() {
                 for &r in records {
                     let v = f.ids[side][r as usize];
                     if v != NONE {
                         let c = f.counts[v as usize];
                         let p = f64::from(c[0] + c[1]) / total;
-                        let p_s = by_value[&v] / held;
+                        let p_s = (by_value[&v][0] + by_value[&v][1]) as f64 / held;
                         out[side][r as usize] = (p / p_s).ln() as f32;
                     }
                 }
@@ -278,12 +266,25 @@ impl Strata {
 }
 
 /// Pairs among `a` records (a dedupe) or between `a` and `b` records (a link).
-fn pairs_of(a: f64, b: f64, link: bool) -> f64 {
-    if link {
-        a * b
-    } else {
-        a * (a - 1.0).max(0.0) / 2.0
+fn pairs_of(a: usize, b: usize, link: bool) -> f64 {
+    all_pairs(a, link.then_some(b))
+}
+
+/// Per value of `f` held in stratum `m`, its holders per side, and the stratum's records holding
+/// a value per side (a dedupe has no right side).
+fn value_counts(m: &[Vec<u32>; 2], f: &PreparedField) -> (HashMap<u32, [usize; 2]>, [usize; 2]) {
+    let mut by_value: HashMap<u32, [usize; 2]> = HashMap::new();
+    let mut held = [0; 2];
+    for (side, records) in m.iter().enumerate() {
+        for &r in records {
+            let v = f.ids[side][r as usize];
+            if v != NONE {
+                by_value.entry(v).or_default()[side] += 1;
+                held[side] += 1;
+            }
+        }
     }
+    (by_value, held)
 }
 
 #[cfg(test)]
