@@ -222,7 +222,9 @@ pub fn read_traits_where(
     if !path.exists() {
         return Ok(None);
     }
-    let t = crate::table::read_parquet_where(&path, |name| name == PID_COLUMN || keep(name))?;
+    let t = crate::table::read_parquet_where(&path, crate::table::Typing::Strict, |name| {
+        name == PID_COLUMN || keep(name)
+    })?;
     let pids = match &t.column(PID_COLUMN)?.data {
         ColumnData::Int(v) => v.iter().map(|p| p.unwrap_or(0) as Pid).collect(),
         _ => {

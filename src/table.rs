@@ -11,6 +11,9 @@
 //!
 //! Bad input gets an error naming the file, the row (1-based data row; CSV also gives the line)
 //! and the column: non-UTF-8 bytes, an empty file, NaN, mixed types, unknown column types.
+//! Record linkage reads with [`Typing::Text`], which compares values as text: there a column of
+//! mostly numbers with some words (patent numbers `5828387` and `D564528`) is a code column, not
+//! a mistake, and a list column (co-authors) is its items joined by `; `.
 //!
 //! It does not own what the columns mean: import, linking and models decide that.
 
@@ -161,14 +164,31 @@ pub fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
-/// Reads a CSV (optionally `.gz`) or Parquet file, chosen by its extension.
+/// How a reader types text columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typing {
+    /// Values become traits: a column that is almost all numbers with a few words is refused as
+    /// mixed, and list columns are refused.
+    Strict,
+    /// Values are compared as text (record linkage): such a column is kept as text, and a list
+    /// column becomes its items joined by `; `.
+    Text,
+}
+
+/// Reads a CSV (optionally `.gz`) or Parquet file, chosen by its extension, with
+/// [`Typing::Strict`].
 pub fn read_table(path: impl AsRef<Path>) -> Result<Table> {
+    read_table_as(path, Typing::Strict)
+}
+
+/// Reads a CSV (optionally `.gz`) or Parquet file, chosen by its extension.
+pub fn read_table_as(path: impl AsRef<Path>, typing: Typing) -> Result<Table> {
     let path = path.as_ref();
     let name = path.to_string_lossy().to_lowercase();
     if name.ends_with(".parquet") || name.ends_with(".pq") {
-        read_parquet(path)
+        read_parquet_where(path, typing, |_| true)
     } else if [".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz"].iter().any(|e| name.ends_with(e)) {
-        read_csv(path)
+        read_csv(path, typing)
     } else {
         Err(Error::user(format!(
             "{}: unknown table format; give a .csv, .tsv (optionally .gz) or .parquet file",
@@ -177,7 +197,7 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<Table> {
     }
 }
 
-fn read_csv(path: &Path) -> Result<Table> {
+fn read_csv(path: &Path, typing: Typing) -> Result<Table> {
     let bytes = csv_bytes(path)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::user(format!(
@@ -189,16 +209,16 @@ fn read_csv(path: &Path) -> Result<Table> {
         .into_reader_with_file_handle(Cursor::new(bytes))
         .finish()
         .map_err(|e| Error::user(format!("{}: cannot read as CSV: {e}", path.display())))?;
-    from_frame(path, true, df)
-}
-
-fn read_parquet(path: &Path) -> Result<Table> {
-    read_parquet_where(path, |_| true)
+    from_frame(path, true, typing, df)
 }
 
 /// Reads only the columns of a Parquet file that `keep` accepts (the others are never decoded:
 /// the store's traits table is gigabytes when most of it is about to be replaced).
-pub fn read_parquet_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Table> {
+pub fn read_parquet_where(
+    path: &Path,
+    typing: Typing,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Table> {
     let bad = |e: polars::error::PolarsError| {
         Error::user(format!("{}: cannot read as Parquet: {e}", path.display()))
     };
@@ -212,7 +232,7 @@ pub fn read_parquet_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Ta
         .map(|n| n.to_string())
         .collect();
     let df = reader.with_columns(Some(names)).finish().map_err(bad)?;
-    from_frame(path, false, df)
+    from_frame(path, false, typing, df)
 }
 
 /// The field separator of a delimited text file: of `,`, `;`, tab and `|`, the one its header
@@ -293,7 +313,7 @@ fn check_utf8(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn from_frame(path: &Path, is_csv: bool, df: DataFrame) -> Result<Table> {
+fn from_frame(path: &Path, is_csv: bool, typing: Typing, df: DataFrame) -> Result<Table> {
     let rows = df.height();
     if df.columns().is_empty() || (rows == 0 && is_csv) {
         return Err(Error::user(format!(
@@ -325,8 +345,36 @@ fn from_frame(path: &Path, is_csv: bool, df: DataFrame) -> Result<Table> {
             DataType::String => {
                 let ca = col.str().map_err(|e| bad(e.to_string()))?;
                 let values: Vec<Option<&str>> = ca.iter().collect();
-                infer_text(&values)
+                infer_text(&values, typing)
                     .map_err(|(i, msg)| bad(format!("{}: {msg}", row_label(is_csv, i))))?
+            }
+            DataType::List(_) if typing == Typing::Text => {
+                let ca = col.list().map_err(|e| bad(e.to_string()))?;
+                let mut values = Vec::with_capacity(rows);
+                for i in 0..rows {
+                    let joined = match ca.get_as_series(i) {
+                        Some(s) => {
+                            let s = s.cast(&DataType::String).map_err(|_| {
+                                bad(format!(
+                                    "type {} is not supported; store it as text or a number",
+                                    col.dtype()
+                                ))
+                            })?;
+                            let words: Vec<&str> = s
+                                .str()
+                                .map_err(|e| bad(e.to_string()))?
+                                .iter()
+                                .flatten()
+                                .map(str::trim)
+                                .filter(|w| !w.is_empty())
+                                .collect();
+                            Some(words.join("; ")).filter(|j| !j.is_empty())
+                        }
+                        None => None,
+                    };
+                    values.push(joined);
+                }
+                ColumnData::Str(values)
             }
             dt if dt.is_integer() => {
                 let c = col.cast(&DataType::Int64).map_err(|e| bad(format!("{e}")))?;
@@ -389,7 +437,10 @@ fn is_nan_like(s: &str) -> bool {
 }
 
 /// Types a text column. Err((row, message)) for a numeric column with NaN or with a few words.
-fn infer_text(values: &[Option<&str>]) -> std::result::Result<ColumnData, (usize, String)> {
+fn infer_text(
+    values: &[Option<&str>],
+    typing: Typing,
+) -> std::result::Result<ColumnData, (usize, String)> {
     let trimmed = values.iter().map(|v| v.map(str::trim).filter(|s| !s.is_empty()));
     let present = trimmed.clone().flatten().count();
     if present > 0 {
@@ -425,8 +476,9 @@ fn infer_text(values: &[Option<&str>]) -> std::result::Result<ColumnData, (usize
         {
             return Ok(ColumnData::Str(trimmed.map(|v| v.map(str::to_string)).collect()));
         }
-        // Mostly numbers and a few words: a data-entry mistake, not a text column.
-        if numeric * 10 >= present * 9 && present >= 10 {
+        // Mostly numbers and a few words: a data-entry mistake, not a text column (but a code
+        // column when the values are only compared).
+        if numeric * 10 >= present * 9 && present >= 10 && typing == Typing::Strict {
             let (i, v) = first_non_numeric();
             return Err((
                 i,
@@ -849,6 +901,48 @@ mod tests {
         assert_eq!(types, ["text", "bool", "int", "float", "text", "text"]);
         assert_eq!(t.column("zip").unwrap().data.text(0).as_deref(), Some("02134"));
         assert!(t.column("name").unwrap().data.is_missing(1));
+    }
+
+    #[test]
+    fn text_typing_keeps_codes_among_numbers_and_joins_lists() {
+        let mut text = String::from("id,patent\n");
+        for i in 0..20 {
+            text += &format!(
+                "m{i},{}\n",
+                if i == 7 { "D564528".to_string() } else { (5828387 + i).to_string() }
+            );
+        }
+        let (_d, p) = csv(&text);
+        let e = read_table(&p).unwrap_err().to_string();
+        assert!(e.contains("mixed types") && e.contains("`patent`") && e.contains("row 8"), "{e}");
+        let t = read_table_as(&p, Typing::Text).unwrap();
+        let patent = &t.column("patent").unwrap().data;
+        assert_eq!(patent.type_name(), "text");
+        assert_eq!(patent.text(7).as_deref(), Some("D564528"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let names = [
+            Series::new("".into(), &["Ann Lee", "Bo Kim"]),
+            Series::new("".into(), &[" ", ""]),
+            Series::new("".into(), &["Cy"]),
+        ];
+        let mut df = DataFrame::new(
+            3,
+            vec![
+                Series::new("id".into(), &["a", "b", "c"]).into_column(),
+                Series::new("coinventors".into(), &names).into_column(),
+            ],
+        )
+        .unwrap();
+        ParquetWriter::new(std::fs::File::create(&path).unwrap()).finish(&mut df).unwrap();
+        let e = read_table(&path).unwrap_err().to_string();
+        assert!(e.contains("`coinventors`") && e.contains("not supported"), "{e}");
+        let t = read_table_as(&path, Typing::Text).unwrap();
+        let c = &t.column("coinventors").unwrap().data;
+        assert_eq!(c.text(0).as_deref(), Some("Ann Lee; Bo Kim"));
+        assert!(c.is_missing(1), "a list of blanks is missing");
+        assert_eq!(c.text(2).as_deref(), Some("Cy"));
     }
 
     #[test]

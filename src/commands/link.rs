@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use audience::link::{self, Linkage, OneToOne, Records, Settings, SettingsFile};
-use audience::table::read_table;
+use audience::table::{read_table_as, Typing};
 
 use super::Global;
 
@@ -90,7 +90,7 @@ fn settings(a: &LinkArgs) -> Result<Settings> {
 }
 
 fn read(path: &Path, id: &str, two_files: bool) -> Result<Records> {
-    let table = read_table(path)?;
+    let table = read_table_as(path, Typing::Text)?;
     if let (true, Err(e)) = (two_files, table.column(id)) {
         bail!(
             "{e}; when the two files name their id column differently, give both: --id \

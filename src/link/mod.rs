@@ -662,6 +662,9 @@ fn with_locations(
 /// An identifier value held by at most this many records (on each side of a link: 2) makes the
 /// pairs agreeing on it known matches.
 pub const ANCHOR_HOLDERS: u32 = 3;
+/// The first [`Kind::Name`] level of names that are not one person's spellings
+/// (`jw>=0.70|words>=0.5`): an identifier whose pairs mostly reach it on some name is not one.
+const NAMES_DIFFER: u8 = 4;
 /// Fewest known matches worth learning m from.
 pub const MIN_ANCHORS: usize = 20;
 
@@ -670,7 +673,8 @@ pub const MIN_ANCHORS: usize = 20;
 /// postcode, phone), not duplicates. Two records agreeing on an identifier that few records hold
 /// (an email, a national id: a `code` column named like an identifier, not a postcode, with at
 /// least half its records holding a value at most [`ANCHOR_HOLDERS`] records hold) are nearly
-/// always one person, so such pairs (if at least [`MIN_ANCHORS`]) are taken as known matches.
+/// always one person, so such pairs (if at least [`MIN_ANCHORS`]) are taken as known matches,
+/// unless most of them differ on some name (see [`NAMES_DIFFER`]).
 /// Returns their indexes in `blocked` and, per field, whether it chose them (its m then comes
 /// from EM, the others' from the known matches).
 fn identifier_matches(
@@ -680,6 +684,7 @@ fn identifier_matches(
     blocked: &[u64],
     levels: &[u8],
     is_link: bool,
+    notes: &mut Vec<String>,
 ) -> (Vec<usize>, Vec<bool>) {
     let width = fields.len();
     let few = |c: &[u32; 2]| {
@@ -705,18 +710,45 @@ fn identifier_matches(
     if !chosen.contains(&true) {
         return (Vec::new(), chosen);
     }
+    let pair_levels = |p: usize| &levels[p * width..(p + 1) * width];
+    let anchored_by = |f: usize, p: usize, pair: u64| {
+        let i = (pair >> 32) as usize;
+        chosen[f] && pair_levels(p)[f] == EXACT && {
+            let v = fields[f].ids[0][i];
+            fields[f].counts.get(v as usize).is_some_and(few)
+        }
+    };
+    // A code that records of different names share (a patent number shared by co-inventors, an
+    // order number by a household) identifies something else than the record's person.
+    let names: Vec<usize> = (0..width).filter(|&f| fields[f].kind == Kind::Name).collect();
+    let chosen: Vec<bool> = (0..width)
+        .map(|f| {
+            if !chosen[f] {
+                return false;
+            }
+            let (mut named, mut differ) = (0usize, 0usize);
+            for (p, &pair) in blocked.iter().enumerate() {
+                let l = pair_levels(p);
+                if !anchored_by(f, p, pair) || names.iter().all(|&n| l[n] == compare::MISSING) {
+                    continue;
+                }
+                named += 1;
+                differ += usize::from(names.iter().any(|&n| l[n] >= NAMES_DIFFER));
+            }
+            if 2 * differ > named {
+                notes.push(format!(
+                    "`{}` is shared by records of different names ({differ} of {named} pairs): \
+                     not taken as an identifier of the records' person",
+                    fields[f].name
+                ));
+            }
+            2 * differ <= named
+        })
+        .collect();
     let anchors: Vec<usize> = blocked
         .iter()
         .enumerate()
-        .filter(|&(p, &pair)| {
-            let i = (pair >> 32) as usize;
-            levels[p * width..(p + 1) * width].iter().enumerate().any(|(f, &l)| {
-                chosen[f] && l == EXACT && {
-                    let v = fields[f].ids[0][i];
-                    fields[f].counts.get(v as usize).is_some_and(few)
-                }
-            })
-        })
+        .filter(|&(p, &pair)| (0..width).any(|f| chosen[f] && anchored_by(f, p, pair)))
         .map(|(p, _)| p)
         .collect();
     if anchors.len() < MIN_ANCHORS {
@@ -845,7 +877,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     // whose m the others' m is learnt from (see `identifier_matches`).
     let (known, free) = if settings.known_matches.is_empty() {
         let (anchors, free) =
-            identifier_matches(&specs, &located, &fields, &blocked, &levels, is_link);
+            identifier_matches(&specs, &located, &fields, &blocked, &levels, is_link, &mut notes);
         let known: Vec<u8> =
             anchors.iter().flat_map(|&p| &levels[p * width..(p + 1) * width]).copied().collect();
         if !known.is_empty() {
