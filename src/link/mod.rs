@@ -685,7 +685,7 @@ fn identifier_matches(
     levels: &[u8],
     is_link: bool,
     notes: &mut Vec<String>,
-) -> (Vec<usize>, Vec<bool>) {
+) -> (Vec<usize>, Vec<bool>, Vec<usize>) {
     let width = fields.len();
     let few = |c: &[u32; 2]| {
         if is_link {
@@ -708,7 +708,7 @@ fn identifier_matches(
         })
         .collect();
     if !chosen.contains(&true) {
-        return (Vec::new(), chosen);
+        return (Vec::new(), chosen, Vec::new());
     }
     let pair_levels = |p: usize| &levels[p * width..(p + 1) * width];
     let anchored_by = |f: usize, p: usize, pair: u64| {
@@ -719,32 +719,31 @@ fn identifier_matches(
         }
     };
     // A code that records of different names share (a patent number shared by co-inventors, an
-    // order number by a household) identifies something else than the record's person.
+    // order number by a household) identifies something else than the record's person: agreeing
+    // on it is no evidence of one person, so it is not compared either.
     let names: Vec<usize> = (0..width).filter(|&f| fields[f].kind == Kind::Name).collect();
-    let chosen: Vec<bool> = (0..width)
-        .map(|f| {
-            if !chosen[f] {
-                return false;
+    let mut shared = Vec::new();
+    for f in (0..width).filter(|&f| chosen[f]) {
+        let (mut named, mut differ) = (0usize, 0usize);
+        for (p, &pair) in blocked.iter().enumerate() {
+            let l = pair_levels(p);
+            if !anchored_by(f, p, pair) || names.iter().all(|&n| l[n] == compare::MISSING) {
+                continue;
             }
-            let (mut named, mut differ) = (0usize, 0usize);
-            for (p, &pair) in blocked.iter().enumerate() {
-                let l = pair_levels(p);
-                if !anchored_by(f, p, pair) || names.iter().all(|&n| l[n] == compare::MISSING) {
-                    continue;
-                }
-                named += 1;
-                differ += usize::from(names.iter().any(|&n| l[n] >= NAMES_DIFFER));
-            }
-            if 2 * differ > named {
-                notes.push(format!(
-                    "`{}` is shared by records of different names ({differ} of {named} pairs): \
-                     not taken as an identifier of the records' person",
-                    fields[f].name
-                ));
-            }
-            2 * differ <= named
-        })
-        .collect();
+            named += 1;
+            differ += usize::from(names.iter().any(|&n| l[n] >= NAMES_DIFFER));
+        }
+        if 2 * differ > named {
+            notes.push(format!(
+                "`{0}` is shared by records of different names ({differ} of {named} pairs): not \
+                 taken as an identifier of the records' person, nor compared (`--compare \
+                 {0}:code` compares it)",
+                fields[f].name
+            ));
+            shared.push(f);
+        }
+    }
+    let chosen: Vec<bool> = (0..width).map(|f| chosen[f] && !shared.contains(&f)).collect();
     let anchors: Vec<usize> = blocked
         .iter()
         .enumerate()
@@ -752,9 +751,9 @@ fn identifier_matches(
         .map(|(p, _)| p)
         .collect();
     if anchors.len() < MIN_ANCHORS {
-        return (Vec::new(), chosen);
+        return (Vec::new(), chosen, shared);
     }
-    (anchors, chosen)
+    (anchors, chosen, shared)
 }
 
 /// Links `left` to `right`, or deduplicates `left` when `right` is `None`.
@@ -867,17 +866,16 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         settings.seed,
         strata.as_ref(),
     );
-    let patterns = fellegi_sunter::patterns(&levels, width);
-    let total = fellegi_sunter::all_pairs(n_left, n_right);
-    let expected = match n_right {
-        Some(nr) => n_left.min(nr) as f64 * 0.5,
-        None => n_left as f64 * 0.1,
-    };
     // Known matches: the caller's, else the pairs agreeing on an identifier held by few records,
     // whose m the others' m is learnt from (see `identifier_matches`).
     let (known, free) = if settings.known_matches.is_empty() {
-        let (anchors, free) =
+        let (anchors, free, shared) =
             identifier_matches(&specs, &located, &fields, &blocked, &levels, is_link, &mut notes);
+        for row in levels.chunks_exact_mut(width) {
+            for &f in &shared {
+                row[f] = compare::MISSING;
+            }
+        }
         let known: Vec<u8> =
             anchors.iter().flat_map(|&p| &levels[p * width..(p + 1) * width]).copied().collect();
         if !known.is_empty() {
@@ -897,6 +895,12 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             compare::compare_row(&fields, swap, i, sj, j, row);
         }
         (known, vec![false; width])
+    };
+    let patterns = fellegi_sunter::patterns(&levels, width);
+    let total = fellegi_sunter::all_pairs(n_left, n_right);
+    let expected = match n_right {
+        Some(nr) => n_left.min(nr) as f64 * 0.5,
+        None => n_left as f64 * 0.1,
     };
     let train = |u: Vec<Vec<f64>>, expected: f64| {
         if known.is_empty() {
@@ -1241,6 +1245,43 @@ mod tests {
         assert!(e.to_string().contains("`a` appears twice (records 1 and 2)"), "{e}");
         let e = Records::new("f.csv", vec![" ".into()], vec![], vec![]).unwrap_err();
         assert!(e.to_string().contains("empty id"), "{e}");
+    }
+
+    #[test]
+    fn a_code_shared_by_different_names_is_not_an_identifier() {
+        // Inventor mentions: 60 inventors on two patents each; on 25 patents two co-inventors
+        // of one surname share the patent number. It marks co-inventors, not duplicates, so it
+        // must not teach m.
+        let syl = ["ka", "lo", "mi", "ra", "te", "su", "no", "vi"];
+        let firsts = ["anna", "bela", "cyril", "dora", "emil", "flora", "gustav", "hedda"];
+        let (mut ids, mut first, mut last, mut patent) = (vec![], vec![], vec![], vec![]);
+        let mut push = |first_name: &str, surname: &str, p: usize| {
+            ids.push(format!("m{}", ids.len()));
+            first.push(Some(first_name.to_string()));
+            last.push(Some(surname.to_string()));
+            patent.push(Some(format!("{}", 5_000_000 + p)));
+        };
+        for k in 0..60 {
+            let surname = format!("{}{}{}", syl[k % 8], syl[k / 8 % 8], syl[(k + 3) % 8]);
+            push(firsts[k % 8], &surname, k);
+            push(firsts[k % 8], &surname, 100 + k);
+            if k < 25 {
+                push(firsts[(k + 1) % 8], &surname, k);
+            }
+        }
+        let fields = vec!["first_name".into(), "surname".into(), "patent_id".into()];
+        let r = Records::new("mentions.csv", ids, fields, vec![first, last, patent]).unwrap();
+        let out = link(&r, None, &Settings::default()).unwrap();
+        assert!(
+            out.notes.iter().any(|n| n.contains("`patent_id` is shared by records of different")),
+            "{:?}",
+            out.notes
+        );
+        let same_patent = |p: &(usize, usize, f64)| r.columns[2][p.0] == r.columns[2][p.1];
+        let merged: Vec<_> = out.pairs.iter().filter(|p| same_patent(p)).collect();
+        assert!(merged.is_empty(), "co-inventors merged: {merged:?} {:?}", out.notes);
+        let duplicates = out.pairs.iter().filter(|p| r.columns[0][p.0] == r.columns[0][p.1]);
+        assert!(duplicates.count() >= 55, "{:?}", out.pairs);
     }
 
     #[test]
