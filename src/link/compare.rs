@@ -774,6 +774,61 @@ pub struct PreparedField {
     /// For [`Kind::Text`], per dictionary entry: its rare words (see [`RARE_HOLDERS`]), as sorted
     /// hashes. Empty for the other kinds.
     rare: Vec<Vec<u64>>,
+    /// For the Jaro-Winkler kinds, per dictionary entry off the fast path (not ASCII, or 64 bytes
+    /// or longer): its distinct words as sorted hashes with their counts, so that the word
+    /// overlaps of long values need no splitting and searching at each comparison. Empty for
+    /// the other entries and kinds.
+    word_counts: Vec<Box<[(u64, u32)]>>,
+}
+
+/// The distinct words of a normalised value (split at spaces) as sorted hashes, with counts.
+fn word_counts(v: &str) -> Box<[(u64, u32)]> {
+    let mut hashes: Vec<u64> =
+        v.split(' ').filter(|w| !w.is_empty()).map(|w| fnv(w.as_bytes())).collect();
+    hashes.sort_unstable();
+    let mut out: Vec<(u64, u32)> = Vec::with_capacity(hashes.len());
+    for h in hashes {
+        match out.last_mut() {
+            Some((last, n)) if *last == h => *n += 1,
+            _ => out.push((h, 1)),
+        }
+    }
+    out.into_boxed_slice()
+}
+
+impl Kind {
+    /// [`Kind::level_distinct`] of two different values of a Jaro-Winkler kind, with their
+    /// [`word_counts`]: the same level, the word overlaps counted by one merge.
+    fn level_by_words(self, a: &str, b: &str, wa: &[(u64, u32)], wb: &[(u64, u32)]) -> u8 {
+        let (mut i, mut j) = (0, 0);
+        let (mut shared, mut hit_a, mut hit_b) = (0usize, 0u32, 0u32);
+        while i < wa.len() && j < wb.len() {
+            match wa[i].0.cmp(&wb[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    shared += 1;
+                    hit_a += wa[i].1;
+                    hit_b += wb[j].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        if a.len().max(b.len()) > LONG_TEXT {
+            // `word_set_overlap`: the share of the distinct words of the value with fewer.
+            let fewer = wa.len().min(wb.len());
+            let o = if fewer == 0 { 0.0 } else { shared as f64 / fewer as f64 };
+            return self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || o);
+        }
+        // `word_overlap`: the share of the shorter value's words (repeats counted) in the other.
+        let (hit, short) = if a.len() <= b.len() { (hit_a, wa) } else { (hit_b, wb) };
+        let n: u32 = short.iter().map(|w| w.1).sum();
+        self.jw_level(
+            jaro_winkler(a, b),
+            || if n == 0 { 0.0 } else { f64::from(hit) / f64::from(n) },
+        )
+    }
 }
 
 /// A word of a text (or two adjacent words joined: `ps lx350h` has `pslx350h`) held by at most
@@ -901,6 +956,22 @@ impl PreparedField {
         } else {
             Vec::new()
         };
+        let word_counts = match kind {
+            Kind::Name | Kind::Text => dict
+                .iter()
+                .zip(&spans)
+                .map(
+                    |(v, &(_, len))| {
+                        if len == FAST_LEN as u32 {
+                            word_counts(v)
+                        } else {
+                            Box::default()
+                        }
+                    },
+                )
+                .collect(),
+            _ => Vec::new(),
+        };
         PreparedField {
             name: name.to_string(),
             kind,
@@ -911,6 +982,7 @@ impl PreparedField {
             arena,
             spans,
             rare,
+            word_counts,
         }
     }
 
@@ -950,10 +1022,15 @@ impl PreparedField {
                 return level;
             }
         }
-        if distinct {
-            self.kind.level_distinct(&self.dict[a], &other.dict[b])
-        } else {
-            self.kind.level(&self.dict[a], &other.dict[b])
+        let (x, y) = (&self.dict[a], &other.dict[b]);
+        if !distinct && x == y {
+            return EXACT;
+        }
+        match (self.word_counts.get(a), other.word_counts.get(b)) {
+            (Some(wa), Some(wb)) if !wa.is_empty() && !wb.is_empty() => {
+                self.kind.level_by_words(x, y, wa, wb)
+            }
+            _ => self.kind.level_distinct(x, y),
         }
     }
 
@@ -1178,6 +1255,18 @@ mod tests {
                 let n = rng.gen_range(1..top);
                 side.push(Some((0..n).map(|_| abc[rng.gen_range(0..abc.len())] as char).collect()));
             }
+        }
+        // Titles and descriptions (65-400 bytes) sharing some of their words.
+        let vocab = ["data", "joins", "fast", "a", "study", "of", "graph", "streams", "zoë", "x1"];
+        for k in 0..30 {
+            let n = 12 + k * 2;
+            let words: Vec<&str> = (0..n).map(|_| vocab[rng.gen_range(0..vocab.len())]).collect();
+            let mut other = words.clone();
+            for w in other.iter_mut().take(k % 7 * 3) {
+                *w = vocab[rng.gen_range(0..vocab.len())];
+            }
+            l.push(Some(words.join(" ")));
+            r.push(Some(other.join(" ")));
         }
         l.push(Some("zoë ann".into()));
         r.push(Some("zoe ann".into()));
