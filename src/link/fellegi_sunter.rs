@@ -471,11 +471,15 @@ fn em(
     let mut iterations = 0;
     for it in 0..max_iter {
         iterations = it + 1;
-        let model = Model { fields: fields.clone(), lambda, iterations };
+        // Each level's weight once per round, not once per pattern.
+        let weights: Vec<Vec<f64>> =
+            fields.iter().map(|f| (0..f.m.len()).map(|l| f.weight(l as u8)).collect()).collect();
+        let prior = logit(lambda);
         let mut m_num: Vec<Vec<f64>> = fields.iter().map(|f| vec![0.0; f.m.len()]).collect();
         let mut matches = 0.0;
         for (levels, count) in patterns {
-            let w = model.probability(levels) * *count as f64;
+            let x = prior + total_weight(&fields, levels, |f, l| weights[f][l as usize]);
+            let w = sigmoid(x) * *count as f64;
             matches += w;
             for (f, &l) in levels.iter().enumerate() {
                 m_num[f][l as usize] += w;
