@@ -644,8 +644,14 @@ fn jaro_winkler_wide(x: &[u8], y: &[u8]) -> f64 {
         })
     };
     let t = positions(fa).zip(positions(fb)).filter(|&(i, j)| x[i] != y[j]).count();
+    winkler(x, y, matches, t)
+}
+
+/// Jaro-Winkler similarity from the number of matched bytes and of transposed ones (`t`, each
+/// transposition counted at both ends), as `strsim` computes it.
+fn winkler(x: &[u8], y: &[u8], matches: usize, t: usize) -> f64 {
     let m = matches as f64;
-    let sim = (m / la as f64 + m / lb as f64 + (matches - t / 2) as f64 / m) / 3.0;
+    let sim = (m / x.len() as f64 + m / y.len() as f64 + (matches - t / 2) as f64 / m) / 3.0;
     if sim > 0.7 {
         let prefix = x.iter().zip(y).take(4).take_while(|(p, q)| p == q).count();
         sim + 0.1 * prefix as f64 * (1.0 - sim)
@@ -697,14 +703,7 @@ fn jaro_winkler_ascii(x: &[u8], y: &[u8]) -> f64 {
         ma &= ma - 1;
         mb &= mb - 1;
     }
-    let m = matches as f64;
-    let sim = (m / la as f64 + m / lb as f64 + (matches - t / 2) as f64 / m) / 3.0;
-    if sim > 0.7 {
-        let prefix = x.iter().zip(y).take(4).take_while(|(p, q)| p == q).count();
-        sim + 0.1 * prefix as f64 * (1.0 - sim)
-    } else {
-        sim
-    }
+    winkler(x, y, matches, t)
 }
 
 /// American Soundex of the first word (letters only); `None` when it has no letter.
