@@ -675,8 +675,9 @@ pub const MIN_ANCHORS: usize = 20;
 /// least half its records holding a value at most [`ANCHOR_HOLDERS`] records hold) are nearly
 /// always one person, so such pairs (if at least [`MIN_ANCHORS`]) are taken as known matches,
 /// unless most of them differ on some name (see [`NAMES_DIFFER`]).
-/// Returns their indexes in `blocked` and, per field, whether it chose them (its m then comes
-/// from EM, the others' from the known matches).
+/// Returns their indexes in `blocked`; per field, whether it chose them (its m then comes from
+/// EM, the others' from the known matches); and the codes shared by records of different names,
+/// which the caller leaves uncompared.
 fn identifier_matches(
     specs: &[FieldSpec],
     located: &[bool],
