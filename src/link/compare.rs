@@ -592,13 +592,10 @@ thread_local! {
 fn jaro_winkler_wide(x: &[u8], y: &[u8]) -> f64 {
     debug_assert!(x.len().max(y.len()) <= WIDE_LEN && x.is_ascii() && y.is_ascii());
     let (la, lb) = (x.len(), y.len());
-    if la == 0 && lb == 0 {
-        return 1.0;
-    } else if la == 0 || lb == 0 {
-        return 0.0;
-    }
-    let below = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
-    let range = (la.max(lb) / 2).saturating_sub(1);
+    let range = match jaro_window(la, lb) {
+        Ok(range) => range,
+        Err(sim) => return sim,
+    };
     let (fa, fb, matches) = WIDE_MASKS.with(|m| {
         let mut pm = m.borrow_mut();
         for (j, &c) in y.iter().enumerate() {
@@ -613,7 +610,7 @@ fn jaro_winkler_wide(x: &[u8], y: &[u8]) -> f64 {
             }
             for w in lo / 64..=(hi - 1) / 64 {
                 let start = w * 64;
-                let window = below(hi - start) & !below(lo.saturating_sub(start));
+                let window = low_bits(hi - start) & !low_bits(lo.saturating_sub(start));
                 let cand = pm[c as usize][w] & window & !fb[w];
                 if cand != 0 {
                     fb[w] |= cand & cand.wrapping_neg();
@@ -647,6 +644,25 @@ fn jaro_winkler_wide(x: &[u8], y: &[u8]) -> f64 {
     winkler(x, y, matches, t)
 }
 
+/// The match window of Jaro's greedy matching for values of `la` and `lb` bytes (each byte
+/// matches an equal one at most this far away), or the similarity when a value is empty.
+fn jaro_window(la: usize, lb: usize) -> std::result::Result<usize, f64> {
+    match (la, lb) {
+        (0, 0) => Err(1.0),
+        (0, _) | (_, 0) => Err(0.0),
+        _ => Ok((la.max(lb) / 2).saturating_sub(1)),
+    }
+}
+
+/// The `n` lowest bits set (all of them from 64 on).
+fn low_bits(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
 /// Jaro-Winkler similarity from the number of matched bytes and of transposed ones (`t`, each
 /// transposition counted at both ends), as `strsim` computes it.
 fn winkler(x: &[u8], y: &[u8], matches: usize, t: usize) -> f64 {
@@ -664,13 +680,10 @@ fn winkler(x: &[u8], y: &[u8], matches: usize, t: usize) -> f64 {
 fn jaro_winkler_ascii(x: &[u8], y: &[u8]) -> f64 {
     debug_assert!(x.len() <= FAST_LEN && y.len() <= FAST_LEN && x.is_ascii() && y.is_ascii());
     let (la, lb) = (x.len(), y.len());
-    if la == 0 && lb == 0 {
-        return 1.0;
-    } else if la == 0 || lb == 0 {
-        return 0.0;
-    }
-    let below = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
-    let range = (la.max(lb) / 2).saturating_sub(1);
+    let range = match jaro_window(la, lb) {
+        Ok(range) => range,
+        Err(sim) => return sim,
+    };
     // Matched positions of `x` and `y`, from the positions of each byte in `y`.
     let (fa, fb, matches) = with_masks(y, |pm| {
         let mut fa = 0u64;
@@ -682,7 +695,7 @@ fn jaro_winkler_ascii(x: &[u8], y: &[u8]) -> f64 {
             if lo >= hi {
                 continue;
             }
-            let cand = pm[c as usize] & below(hi) & !below(lo) & !fb;
+            let cand = pm[c as usize] & low_bits(hi) & !low_bits(lo) & !fb;
             if cand != 0 {
                 fb |= cand & cand.wrapping_neg();
                 fa |= 1 << i;

@@ -113,6 +113,11 @@ impl FieldParams {
             (self.m[level as usize] / self.u[level as usize]).ln()
         }
     }
+
+    /// [`FieldParams::weight`] of every level, index = level.
+    pub fn weights(&self) -> Vec<f64> {
+        (0..self.m.len()).map(|l| self.weight(l as u8)).collect()
+    }
 }
 
 /// A trained Fellegi-Sunter model.
@@ -472,8 +477,7 @@ fn em(
     for it in 0..max_iter {
         iterations = it + 1;
         // Each level's weight once per round, not once per pattern.
-        let weights: Vec<Vec<f64>> =
-            fields.iter().map(|f| (0..f.m.len()).map(|l| f.weight(l as u8)).collect()).collect();
+        let weights: Vec<Vec<f64>> = fields.iter().map(FieldParams::weights).collect();
         let prior = logit(lambda);
         let mut m_num: Vec<Vec<f64>> = fields.iter().map(|f| vec![0.0; f.m.len()]).collect();
         let mut matches = 0.0;
