@@ -217,52 +217,47 @@ impl Store {
     }
 }
 
-/// The one helper that writes a file: `fill` writes into a temporary file beside `path`, which is
-/// flushed, fsynced and renamed over `path`, then the directory is fsynced. If `fill` fails, the
-/// temporary file is removed and `path` keeps its old content.
+/// The one helper that writes a file: `fill` writes into an [`AtomicFile`] for `path`, which is
+/// committed if `fill` succeeds. If `fill` fails, the temporary file is removed and `path` keeps
+/// its old content.
 pub fn write_atomic(
     path: impl AsRef<Path>,
     fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
 ) -> Result<()> {
-    let path = path.as_ref();
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::internal(format!("{} has no file name", path.display())))?
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let file = File::create(&tmp).at(&tmp)?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
-        file.sync_all().at(&tmp)?;
-        fs::rename(&tmp, path).at(path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
-    }
-    sync_dir(dir);
-    Ok(())
+    let mut file = AtomicFile::create(path)?;
+    fill(file.writer())?;
+    file.commit()
 }
 
-/// A file written in a stream and published atomically, for writers that cannot fit in one
-/// [`write_atomic`] closure (several tables filled chunk after chunk). It writes into a temporary
-/// file beside `path`; [`AtomicFile::commit`] flushes, fsyncs and renames it over `path`, then
-/// fsyncs the directory. Dropped without a commit, it removes the temporary file and `path` keeps
-/// its old content.
+/// A file written in a stream and published atomically. It writes into a temporary file beside
+/// `path`; [`AtomicFile::commit`] flushes, fsyncs and renames it over `path`, then fsyncs the
+/// directory. Dropped without a commit, it removes the temporary file and `path` keeps its old
+/// content.
+///
+/// A `path` that is a device or a pipe (`/dev/stdout`, `/dev/null`) is written in place: a file
+/// renamed over it would replace the device itself (as root, `/dev/null` would become a plain
+/// file, which every program reading it then sees). A symbolic link keeps its link: the file it
+/// names is replaced.
 #[derive(Debug)]
 pub struct AtomicFile {
     path: PathBuf,
-    tmp: PathBuf,
+    /// The temporary file; `None` when `path` is written in place.
+    tmp: Option<PathBuf>,
     writer: Option<BufWriter<File>>,
 }
 
 impl AtomicFile {
     /// Creates the temporary file for `path` (whose directory must exist).
     pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile> {
-        let path = path.as_ref().to_path_buf();
+        let mut path = path.as_ref().to_path_buf();
+        let writer = |file| Some(BufWriter::with_capacity(1 << 20, file));
+        if fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = fs::OpenOptions::new().write(true).open(&path).at(&path)?;
+            return Ok(AtomicFile { writer: writer(file), path, tmp: None });
+        }
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            path = fs::canonicalize(&path).at(&path)?;
+        }
         let name = path
             .file_name()
             .ok_or_else(|| Error::internal(format!("{} has no file name", path.display())))?
@@ -270,7 +265,7 @@ impl AtomicFile {
             .to_string();
         let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
         let file = File::create(&tmp).at(&tmp)?;
-        Ok(AtomicFile { path, tmp, writer: Some(BufWriter::with_capacity(1 << 20, file)) })
+        Ok(AtomicFile { path, tmp: Some(tmp), writer: writer(file) })
     }
 
     /// The writer into the temporary file.
@@ -281,13 +276,16 @@ impl AtomicFile {
     /// Flushes, fsyncs and renames the temporary file over the target.
     pub fn commit(mut self) -> Result<()> {
         let w = self.writer.take().expect("committed once");
+        let Some(tmp) = self.tmp.take() else {
+            return w.into_inner().map(drop).map_err(|e| Error::io(&self.path, e.into_error()));
+        };
         let result = (|| {
-            let file = w.into_inner().map_err(|e| Error::io(&self.tmp, e.into_error()))?;
-            file.sync_all().at(&self.tmp)?;
-            fs::rename(&self.tmp, &self.path).at(&self.path)
+            let file = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+            file.sync_all().at(&tmp)?;
+            fs::rename(&tmp, &self.path).at(&self.path)
         })();
         if result.is_err() {
-            let _ = fs::remove_file(&self.tmp);
+            let _ = fs::remove_file(&tmp);
             return result;
         }
         let dir =
@@ -299,8 +297,8 @@ impl AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
+        if let (Some(_), Some(tmp)) = (self.writer.take(), &self.tmp) {
+            let _ = fs::remove_file(tmp);
         }
     }
 }
@@ -353,6 +351,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileTypeExt;
 
     #[test]
     fn init_then_open_round_trips_and_refuses_a_second_init() {
@@ -398,6 +397,33 @@ mod tests {
         assert_eq!(fs::read(&p).unwrap(), b"old");
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "temp file must be removed");
+    }
+
+    #[test]
+    fn a_pipe_is_written_in_place_and_a_link_keeps_its_link() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pipe (as `--out /dev/stdout` is under `| head`): renamed over, it would be gone.
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let reader = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || fs::read(fifo).unwrap())
+            };
+            write_atomic(&fifo, |w| w.write_all(b"id,cluster\n").at("pipe")).unwrap();
+            // Before the join: a file renamed over the pipe would leave the reader waiting.
+            assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+            assert_eq!(reader.join().unwrap(), b"id,cluster\n");
+        } else {
+            eprintln!("skipping the pipe half: no mkfifo here");
+        }
+        let target = dir.path().join("target.csv");
+        let link = dir.path().join("link.csv");
+        fs::write(&target, "old").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, |w| w.write_all(b"new").at("link")).unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
     }
 
     #[test]
