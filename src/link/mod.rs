@@ -677,7 +677,7 @@ pub const MIN_ANCHORS: usize = 20;
 /// unless most of them differ on some name (see [`NAMES_DIFFER`]).
 /// Returns their indexes in `blocked`; per field, whether it chose them (its m then comes from
 /// EM, the others' from the known matches); and the codes shared by records of different names,
-/// which the caller leaves uncompared.
+/// which the caller drops from the comparisons.
 fn identifier_matches(
     specs: &[FieldSpec],
     located: &[bool],
@@ -757,15 +757,20 @@ fn identifier_matches(
     (anchors, chosen, shared)
 }
 
+/// The items of `v` whose `keep` is true.
+fn kept<T>(v: Vec<T>, keep: &[bool]) -> Vec<T> {
+    v.into_iter().zip(keep).filter(|x| *x.1).map(|x| x.0).collect()
+}
+
 /// Links `left` to `right`, or deduplicates `left` when `right` is `None`.
 pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Result<Linkage> {
     settings.check()?;
     let mut t = Timings::default();
     let clock = Instant::now();
     let mut notes = Vec::new();
-    let specs = configure(left, right, &settings.compare, &mut notes)?;
+    let mut specs = configure(left, right, &settings.compare, &mut notes)?;
     let is_link = right.is_some();
-    let fields: Vec<PreparedField> = specs
+    let mut fields: Vec<PreparedField> = specs
         .par_iter()
         .map(|s| {
             let l = left.column(&s.name).expect("configured field");
@@ -815,10 +820,10 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
 
     // Comparison.
     let clock = Instant::now();
-    let width = fields.len();
+    let mut width = fields.len();
     let sj = usize::from(is_link);
     let mut levels = vec![0u8; blocked.len() * width];
-    let swap = compare::swappable_names(&fields);
+    let mut swap = compare::swappable_names(&fields);
     if let Some((a, b)) = swap {
         notes.push(format!(
             "`{}` and `{}` are also compared crosswise (first and last names swapped)",
@@ -844,9 +849,39 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             location: false,
         })
         .collect();
-    let names = with_locations(names, &fields, swap, &mut notes);
+    let mut names = with_locations(names, &fields, swap, &mut notes);
+    let mut located: Vec<bool> = names.iter().map(|d| d.location).collect();
+    // Known matches: the caller's, else the pairs agreeing on an identifier held by few records,
+    // whose m the others' m is learnt from (see `identifier_matches`).
+    let (anchors, mut free, shared) = if settings.known_matches.is_empty() {
+        identifier_matches(&specs, &located, &fields, &blocked, &levels, is_link, &mut notes)
+    } else {
+        (Vec::new(), vec![false; width], Vec::new())
+    };
+    // A code shared by records of different names is no comparison: it leaves before u and m are
+    // learnt.
+    if !shared.is_empty() {
+        let keep: Vec<bool> = (0..width).map(|f| !shared.contains(&f)).collect();
+        let index: Vec<usize> = keep
+            .iter()
+            .scan(0, |next, &k| {
+                *next += usize::from(k);
+                Some(*next - 1)
+            })
+            .collect();
+        levels = levels
+            .chunks_exact(width)
+            .flat_map(|row| row.iter().zip(&keep).filter(|x| *x.1).map(|x| *x.0))
+            .collect();
+        specs = kept(specs, &keep);
+        fields = kept(fields, &keep);
+        names = kept(names, &keep);
+        located = kept(located, &keep);
+        free = kept(free, &keep);
+        swap = swap.map(|(a, b)| (index[a], index[b]));
+        width = fields.len();
+    }
     // u of the fields other than the categories and the location, within strata.
-    let located: Vec<bool> = names.iter().map(|d| d.location).collect();
     let strata = Strata::new(&fields, &located, n_left, n_right);
     if let Some(s) = &strata {
         let by: Vec<&str> = s.fields.iter().map(|&f| fields[f].name.as_str()).collect();
@@ -867,19 +902,8 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         settings.seed,
         strata.as_ref(),
     );
-    // Known matches: the caller's, else the pairs agreeing on an identifier held by few records,
-    // whose m the others' m is learnt from (see `identifier_matches`).
-    let (known, free) = if settings.known_matches.is_empty() {
-        let (anchors, free, shared) =
-            identifier_matches(&specs, &located, &fields, &blocked, &levels, is_link, &mut notes);
-        for row in levels.chunks_exact_mut(width) {
-            for &f in &shared {
-                row[f] = compare::MISSING;
-            }
-        }
-        let known: Vec<u8> =
-            anchors.iter().flat_map(|&p| &levels[p * width..(p + 1) * width]).copied().collect();
-        if !known.is_empty() {
+    let known: Vec<u8> = if settings.known_matches.is_empty() {
+        if !anchors.is_empty() {
             let named: Vec<&str> =
                 specs.iter().zip(&free).filter(|x| *x.1).map(|x| x.0.name.as_str()).collect();
             notes.push(format!(
@@ -889,13 +913,13 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
                 named.join(" or ")
             ));
         }
-        (known, free)
+        anchors.iter().flat_map(|&p| &levels[p * width..(p + 1) * width]).copied().collect()
     } else {
         let mut known = vec![0u8; settings.known_matches.len() * width];
         for (row, &(i, j)) in known.chunks_exact_mut(width).zip(&settings.known_matches) {
             compare::compare_row(&fields, swap, i, sj, j, row);
         }
-        (known, vec![false; width])
+        known
     };
     let patterns = fellegi_sunter::patterns(&levels, width);
     let total = fellegi_sunter::all_pairs(n_left, n_right);
@@ -1278,6 +1302,9 @@ mod tests {
             "{:?}",
             out.notes
         );
+        // Nor compared: it is out of the comparisons `--explain` lists and of the model.
+        assert!(out.fields.iter().all(|f| f.name != "patent_id"), "{:?}", out.fields);
+        assert_eq!(out.model.fields.len(), out.fields.len());
         let same_patent = |p: &(usize, usize, f64)| r.columns[2][p.0] == r.columns[2][p.1];
         let merged: Vec<_> = out.pairs.iter().filter(|p| same_patent(p)).collect();
         assert!(merged.is_empty(), "co-inventors merged: {merged:?} {:?}", out.notes);
