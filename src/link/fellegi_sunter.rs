@@ -454,9 +454,23 @@ pub fn train_m(
     expected_matches: f64,
     max_iter: usize,
 ) -> Model {
+    let held = vec![false; defs.len()];
+    train_m_holding(defs, u, patterns, total_pairs, expected_matches, max_iter, &held)
+}
+
+/// [`train_m`] with the m of the `held` fields kept at their start ([`initial_m`]).
+pub fn train_m_holding(
+    defs: &[FieldDef],
+    u: Vec<Vec<f64>>,
+    patterns: &[(Vec<u8>, u64)],
+    total_pairs: f64,
+    expected_matches: f64,
+    max_iter: usize,
+    held: &[bool],
+) -> Model {
     let fields: Vec<FieldParams> =
         defs.iter().zip(u).map(|(d, u)| d.params(initial_m(d.kind), u)).collect();
-    let free = vec![true; fields.len()];
+    let free: Vec<bool> = held.iter().map(|h| !h).collect();
     em(fields, &free, patterns, total_pairs, expected_matches, max_iter)
 }
 

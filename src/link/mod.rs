@@ -665,6 +665,10 @@ pub const ANCHOR_HOLDERS: u32 = 3;
 /// The first [`Kind::Name`] level of names that are not one person's spellings
 /// (`jw>=0.70|words>=0.5`): an identifier whose pairs mostly reach it on some name is not one.
 const NAMES_DIFFER: u8 = 4;
+/// A person-name field whose m over u at its `different` level is above this after EM (names
+/// that differ are nearly as common among EM's matches as among random pairs) tells that EM's
+/// match class is not one person.
+const NAMES_IGNORED: f64 = 0.5;
 /// Fewest known matches worth learning m from.
 pub const MIN_ANCHORS: usize = 20;
 
@@ -927,9 +931,17 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         Some(nr) => n_left.min(nr) as f64 * 0.5,
         None => n_left as f64 * 0.1,
     };
-    let train = |u: Vec<Vec<f64>>, expected: f64| {
+    let train = |u: Vec<Vec<f64>>, expected: f64, held: &[bool]| {
         if known.is_empty() {
-            fellegi_sunter::train_m(&names, u, &patterns, total, expected, settings.max_iter)
+            fellegi_sunter::train_m_holding(
+                &names,
+                u,
+                &patterns,
+                total,
+                expected,
+                settings.max_iter,
+                held,
+            )
         } else {
             fellegi_sunter::model_from_known(
                 &names,
@@ -944,10 +956,43 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             )
         }
     };
-    let mut model = train(u, expected);
+    let mut held = vec![false; width];
+    let mut model = train(u, expected, &held);
+    // EM finds the commonest structure among the blocked pairs; when that is not one person
+    // (all its names may differ freely: records of one company or one field of work, which many
+    // columns that follow one another make look alike), the names' m is held at its start.
+    if known.is_empty() {
+        let ignored: Vec<usize> = (0..width)
+            .filter(|&f| {
+                let p = &model.fields[f];
+                let last = p.m.len() - 1;
+                p.kind == Kind::Name && p.m[last] / p.u[last] > NAMES_IGNORED
+            })
+            .collect();
+        // The names most records hold (not a second surname or a rare contact's name).
+        let held_by_most = |f: &usize| {
+            let present = fields[*f].ids.iter().flatten().filter(|&&v| v != compare::NONE);
+            2 * present.count() >= n_records as usize
+        };
+        let common: Vec<usize> =
+            (0..width).filter(|&f| fields[f].kind == Kind::Name).filter(held_by_most).collect();
+        if !common.is_empty() && common.iter().all(|f| ignored.contains(f)) {
+            let named: Vec<&str> = ignored.iter().map(|&f| fields[f].name.as_str()).collect();
+            notes.push(format!(
+                "the commonest structure EM found lets {} differ freely: not one person; their \
+                 m is held at its start (most matches agree)",
+                named.join(", ")
+            ));
+            for f in ignored {
+                held[f] = true;
+            }
+            let u = model.fields.iter().map(|p| p.u.clone()).collect();
+            model = train(u, expected, &held);
+        }
+    }
     if settings.known_matches.is_empty() {
         // Once m and the prior are known, u can be freed of the matches among its random pairs.
-        model = train(fellegi_sunter::unmix_u(&model), model.lambda * total);
+        model = train(fellegi_sunter::unmix_u(&model), model.lambda * total, &held);
     }
     t.train = clock.elapsed().as_secs_f64();
 
@@ -1310,6 +1355,53 @@ mod tests {
         assert!(merged.is_empty(), "co-inventors merged: {merged:?} {:?}", out.notes);
         let duplicates = out.pairs.iter().filter(|p| r.columns[0][p.0] == r.columns[0][p.1]);
         assert!(duplicates.count() >= 55, "{:?}", out.pairs);
+    }
+
+    #[test]
+    fn em_is_held_to_the_names_when_a_group_s_columns_outweigh_them() {
+        // 20 teams of 30 people; four columns (site, field, unit, lab) hold the team's value in
+        // 80% of records, and 100 people have a second record with a typo. EM's commonest
+        // structure is "one team", in which names differ freely: held to the names, it must
+        // accept far fewer team-mates of other names, and still every duplicate.
+        let syl = ["ka", "lo", "mi", "ra", "te", "su", "no", "vi", "da", "pe", "zo", "bu"];
+        let word = |p: usize, order: [usize; 3]| {
+            let digits = [p % 12, p / 12 % 12, p / 144 % 12];
+            order.iter().map(|&d| syl[digits[d]]).collect::<String>()
+        };
+        let columns = ["site", "field", "unit", "lab"];
+        let mut ids = vec![];
+        let mut cols: Vec<Vec<Option<String>>> = vec![vec![]; 2 + columns.len()];
+        let mut push = |person: usize, typo: bool| {
+            let mut first = word(person, [0, 1, 2]);
+            if typo {
+                first.insert(1, 'h');
+            }
+            cols[0].push(Some(first));
+            cols[1].push(Some(word(person, [2, 0, 1])));
+            for (c, name) in columns.iter().enumerate() {
+                let x = ((ids.len() * 7 + c) as u64 * 2_654_435_761 + 12_345) % (1 << 32);
+                let team = if x % 1000 < 800 { person / 30 } else { (x / 1000 % 20) as usize };
+                let value = format!("{}{}{}", syl[team % 12], syl[team / 12], syl[(team + c) % 12]);
+                cols[2 + c].push(Some(format!("{value} {name}")));
+            }
+            ids.push(format!("r{}", ids.len()));
+        };
+        for person in 0..600 {
+            push(person, false);
+        }
+        for person in (0..600).step_by(6) {
+            push(person, true);
+        }
+        let mut names: Vec<String> = vec!["first_name".into(), "last_name".into()];
+        names.extend(columns.map(String::from));
+        let r = Records::new("staff.csv", ids, names, cols).unwrap();
+        let out = link(&r, None, &Settings::default()).unwrap();
+        assert!(out.notes.iter().any(|n| n.contains("EM found lets")), "{:?}", out.notes);
+        let person = |i: usize| if i < 600 { i } else { (i - 600) * 6 };
+        let right = out.pairs.iter().filter(|p| person(p.0) == person(p.1)).count();
+        // Counted as independent, the team's columns still outweigh the names in part: 12,975
+        // pairs without the hold, 3,520 with it.
+        assert!(right == 100 && out.pairs.len() < 5_000, "{right} of {}", out.pairs.len());
     }
 
     #[test]
