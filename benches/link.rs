@@ -87,7 +87,10 @@ fn bench(c: &mut Criterion) {
         .map(|f| FieldDef { name: f.name.clone(), kind: f.kind, tf: false, location: false })
         .collect();
     c.bench_function("em 100 iterations over the patterns", |b| {
-        b.iter(|| black_box(train_m(&names, u.clone(), &pats, (N * N) as f64, N as f64 / 2.0, 100)))
+        let held = vec![false; names.len()];
+        b.iter(|| {
+            black_box(train_m(&names, u.clone(), &pats, (N * N) as f64, N as f64 / 2.0, 100, &held))
+        })
     });
     c.bench_function("patterns of 20k pairs", |b| b.iter(|| black_box(patterns(&levels, width))));
 }

@@ -443,23 +443,11 @@ pub fn initial_m(kind: Kind) -> Vec<f64> {
     m
 }
 
-/// Trains m and the prior by EM on the comparison `patterns` of the blocked pairs, u fixed.
-/// `total_pairs` is the number of pairs in the population (all pairs), `expected_matches` the
-/// starting guess for the number of matches among them.
+/// Trains m and the prior by EM on the comparison `patterns` of the blocked pairs, u fixed, the
+/// m of the `held` fields kept at their start ([`initial_m`]). `total_pairs` is the number of
+/// pairs in the population (all pairs), `expected_matches` the starting guess for the number of
+/// matches among them.
 pub fn train_m(
-    defs: &[FieldDef],
-    u: Vec<Vec<f64>>,
-    patterns: &[(Vec<u8>, u64)],
-    total_pairs: f64,
-    expected_matches: f64,
-    max_iter: usize,
-) -> Model {
-    let held = vec![false; defs.len()];
-    train_m_holding(defs, u, patterns, total_pairs, expected_matches, max_iter, &held)
-}
-
-/// [`train_m`] with the m of the `held` fields kept at their start ([`initial_m`]).
-pub fn train_m_holding(
     defs: &[FieldDef],
     u: Vec<Vec<f64>>,
     patterns: &[(Vec<u8>, u64)],
@@ -659,7 +647,7 @@ mod tests {
             *pats.entry(k.clone()).or_default() += c;
         }
         let pats: Vec<_> = pats.into_iter().collect();
-        let model = train_m(&names, u, &pats, 10_000.0, 1000.0, 500);
+        let model = train_m(&names, u, &pats, 10_000.0, 1000.0, 500, &[false; 2]);
         assert!((model.fields[0].m[1] - 0.9).abs() < 0.05, "{:?}", model.fields[0].m);
         assert!((model.fields[1].m[1] - 0.8).abs() < 0.05, "{:?}", model.fields[1].m);
         let expected = model.lambda * 10_000.0;

@@ -933,15 +933,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     };
     let train = |u: Vec<Vec<f64>>, expected: f64, held: &[bool]| {
         if known.is_empty() {
-            fellegi_sunter::train_m_holding(
-                &names,
-                u,
-                &patterns,
-                total,
-                expected,
-                settings.max_iter,
-                held,
-            )
+            fellegi_sunter::train_m(&names, u, &patterns, total, expected, settings.max_iter, held)
         } else {
             fellegi_sunter::model_from_known(
                 &names,
