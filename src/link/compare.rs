@@ -587,6 +587,21 @@ thread_local! {
     static WIDE_MASKS: RefCell<Box<[[u64; 4]; 128]>> = RefCell::new(Box::new([[0; 4]; 128]));
 }
 
+/// [`with_masks`] for a value of up to [`WIDE_LEN`] bytes: four words per byte.
+fn with_wide_masks<R>(v: &[u8], f: impl FnOnce(&[[u64; 4]; 128]) -> R) -> R {
+    WIDE_MASKS.with(|m| {
+        let mut pm = m.borrow_mut();
+        for (j, &c) in v.iter().enumerate() {
+            pm[c as usize][j / 64] |= 1 << (j % 64);
+        }
+        let out = f(&pm);
+        for &c in v {
+            pm[c as usize] = [0; 4];
+        }
+        out
+    })
+}
+
 /// [`jaro_winkler_ascii`] for ASCII values up to [`WIDE_LEN`] bytes: the same greedy matching,
 /// the window's first unmatched equal byte searched word by word.
 fn jaro_winkler_wide(x: &[u8], y: &[u8]) -> f64 {
@@ -596,11 +611,7 @@ fn jaro_winkler_wide(x: &[u8], y: &[u8]) -> f64 {
         Ok(range) => range,
         Err(sim) => return sim,
     };
-    let (fa, fb, matches) = WIDE_MASKS.with(|m| {
-        let mut pm = m.borrow_mut();
-        for (j, &c) in y.iter().enumerate() {
-            pm[c as usize][j / 64] |= 1 << (j % 64);
-        }
+    let (fa, fb, matches) = with_wide_masks(y, |pm| {
         let (mut fa, mut fb, mut matches) = ([0u64; 4], [0u64; 4], 0usize);
         for (i, &c) in x.iter().enumerate() {
             let lo = i.saturating_sub(range);
@@ -619,9 +630,6 @@ fn jaro_winkler_wide(x: &[u8], y: &[u8]) -> f64 {
                     break;
                 }
             }
-        }
-        for &c in y {
-            pm[c as usize] = [0; 4];
         }
         (fa, fb, matches)
     });
