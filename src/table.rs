@@ -349,17 +349,19 @@ fn from_frame(path: &Path, is_csv: bool, typing: Typing, df: DataFrame) -> Resul
                     .map_err(|(i, msg)| bad(format!("{}: {msg}", row_label(is_csv, i))))?
             }
             DataType::List(_) if typing == Typing::Text => {
-                let ca = col.list().map_err(|e| bad(e.to_string()))?;
+                // Items as text, cast once for the whole column.
+                let as_text =
+                    col.cast(&DataType::List(Box::new(DataType::String))).map_err(|_| {
+                        bad(format!(
+                            "type {} is not supported; store it as text or a number",
+                            col.dtype()
+                        ))
+                    })?;
+                let ca = as_text.list().map_err(|e| bad(e.to_string()))?;
                 let mut values = Vec::with_capacity(rows);
-                for i in 0..rows {
-                    let joined = match ca.get_as_series(i) {
+                for items in ca.series_iter() {
+                    let joined = match items {
                         Some(s) => {
-                            let s = s.cast(&DataType::String).map_err(|_| {
-                                bad(format!(
-                                    "type {} is not supported; store it as text or a number",
-                                    col.dtype()
-                                ))
-                            })?;
                             let words: Vec<&str> = s
                                 .str()
                                 .map_err(|e| bad(e.to_string()))?
@@ -927,11 +929,17 @@ mod tests {
             Series::new("".into(), &[" ", ""]),
             Series::new("".into(), &["Cy"]),
         ];
+        let sequences = [
+            Series::new("".into(), &[0i64, 1]),
+            Series::new("".into(), &[2i64]),
+            Series::new("".into(), &[3i64, 4, 5]),
+        ];
         let mut df = DataFrame::new(
             3,
             vec![
                 Series::new("id".into(), &["a", "b", "c"]).into_column(),
                 Series::new("coinventors".into(), &names).into_column(),
+                Series::new("sequence".into(), &sequences).into_column(),
             ],
         )
         .unwrap();
@@ -943,6 +951,8 @@ mod tests {
         assert_eq!(c.text(0).as_deref(), Some("Ann Lee; Bo Kim"));
         assert!(c.is_missing(1), "a list of blanks is missing");
         assert_eq!(c.text(2).as_deref(), Some("Cy"));
+        let seq = &t.column("sequence").unwrap().data;
+        assert_eq!(seq.text(2).as_deref(), Some("3; 4; 5"), "a list of numbers joins as text");
     }
 
     #[test]
