@@ -247,7 +247,8 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Creates the temporary file for `path` (whose directory must exist).
+    /// Creates the temporary file for `path` (whose directory must exist), or opens a device or
+    /// pipe `path` for writing in place.
     pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile> {
         let mut path = path.as_ref().to_path_buf();
         let writer = |file| Some(BufWriter::with_capacity(1 << 20, file));
@@ -273,7 +274,8 @@ impl AtomicFile {
         self.writer.as_mut().expect("an AtomicFile is written only before its commit")
     }
 
-    /// Flushes, fsyncs and renames the temporary file over the target.
+    /// Flushes, fsyncs and renames the temporary file over the target (a device or pipe written
+    /// in place is only flushed).
     pub fn commit(mut self) -> Result<()> {
         let w = self.writer.take().expect("committed once");
         let Some(tmp) = self.tmp.take() else {
