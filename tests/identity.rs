@@ -102,9 +102,10 @@ fn pids_are_stable_when_sources_grow_and_a_merge_keeps_the_smallest() {
     assert_eq!(aliases.get(&gone.to_string()), Some(&keep), "{aliases:?}");
 }
 
-/// Floors just below the figures measured on this world (precision 0.9913, recall 0.5044, recall
-/// among identifiers with evidence 0.6118 with the default merge rule; see README "Identity
-/// resolution"): a change that loses matching power or merges people fails here.
+/// Floors just below the figures measured on this world (precision 0.9904, recall 0.5368, recall
+/// among identifiers with evidence 0.6494 with the default merge rule, session 11; before order
+/// matching 0.9923 / 0.5038; see README "Identity resolution"): a change that loses matching
+/// power or merges people fails here.
 #[test]
 fn resolve_quality_on_a_generated_world_stays_above_the_measured_floors() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,6 +114,10 @@ fn resolve_quality_on_a_generated_world_stays_above_the_measured_floors() {
     let r = resolve(&mut store, &w, &ResolveOptions::default()).unwrap();
     assert!(r.crm.links > 0, "the CRM dedupe found duplicates: {:?}", r.crm);
     assert!(r.cross_device.links > 0, "cross-device links: {:?}", r.cross_device);
+    // Every online order has its web purchase within minutes, and most customers order twice.
+    let o = &r.orders;
+    assert!(o.orders > 0 && o.orders_with_candidates == o.orders, "{o:?}");
+    assert!(o.links_repeated > o.links_single && o.links_single > 0, "{o:?}");
     let q = quality(&store, &w.join("truth")).unwrap();
     assert!(q.precision >= PRECISION_FLOOR, "precision {:.4}", q.precision);
     assert!(q.recall >= RECALL_FLOOR, "recall {:.4}", q.recall);
@@ -131,7 +136,7 @@ fn resolve_quality_on_a_generated_world_stays_above_the_measured_floors() {
 }
 
 const PRECISION_FLOOR: f64 = 0.98;
-const RECALL_FLOOR: f64 = 0.50;
+const RECALL_FLOOR: f64 = 0.52;
 
 /// The ad server's log read through `sources.toml` roles: renamed IP and user agent columns
 /// give the same profiles; a log without them still resolves, with fewer cross-device pairs.

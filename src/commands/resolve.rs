@@ -119,6 +119,14 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
         x.links_90,
         r.refused_cross_device
     );
+    let o = &r.orders;
+    if o.orders > 0 {
+        println!(
+            "order matching: {} online orders, {} web purchases, {} orders with a candidate; {} \
+             links met in several orders, {} single-order links",
+            o.orders, o.purchases, o.orders_with_candidates, o.links_repeated, o.links_single
+        );
+    }
     if !r.hubs_cut.is_empty() || r.public_ips > 0 {
         let hubs: Vec<String> = r.hubs_cut.iter().map(|(k, v)| format!("{v} {k}")).collect();
         println!(

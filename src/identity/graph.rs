@@ -87,7 +87,9 @@ impl Kind {
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// A CRM record carries both (its customer id and its email, phone or loyalty card); two
-    /// records sharing a normalised email or phone meet through it.
+    /// records sharing a normalised email or phone meet through it. Also the canonical mailbox
+    /// of a CRM email (Gmail dots and `+tags` removed) with the same address seen as such
+    /// elsewhere (a login's hashed email).
     CrmRecord,
     /// An online order or a receipt names both a customer id and a loyalty card.
     Receipt,
@@ -99,6 +101,9 @@ pub enum Rule {
     PartnerSync,
     /// Fellegi-Sunter match of two CRM records (score = match probability).
     CrmProbabilistic,
+    /// A customer's online orders matched to the web purchases of a cookie, device or login
+    /// email by time and category (score = confidence; see [`super::orders`]).
+    OrderMatch,
     /// Cookies seen on one household IP with similar behaviour (score = confidence).
     CrossDevice,
 }
@@ -106,7 +111,7 @@ pub enum Rule {
 impl Rule {
     /// Deterministic rules need no score.
     pub fn is_deterministic(self) -> bool {
-        !matches!(self, Rule::CrmProbabilistic | Rule::CrossDevice)
+        !matches!(self, Rule::CrmProbabilistic | Rule::OrderMatch | Rule::CrossDevice)
     }
 }
 

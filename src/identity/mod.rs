@@ -35,6 +35,7 @@ pub mod contact_store;
 pub mod crm;
 pub mod crossdevice;
 pub mod graph;
+pub mod orders;
 pub mod sources;
 
 use std::collections::{BTreeMap, HashMap};
@@ -57,6 +58,7 @@ use crate::table::{
 pub use crm::CrmReport;
 pub use crossdevice::CrossDeviceReport;
 pub use graph::{Clustering, Graph, Kind, Link, MergeRule, Rule};
+pub use orders::OrderReport;
 use sources::SourcesConfig;
 
 /// Rows read at a time from a large source.
@@ -125,6 +127,8 @@ pub struct ResolveReport {
     pub crm: CrmReport,
     /// The cross-device step.
     pub cross_device: CrossDeviceReport,
+    /// Order matching (online orders to web purchases).
+    pub orders: OrderReport,
     /// Profiles after resolution.
     pub profiles: usize,
     /// Profiles that got a new pid.
@@ -278,18 +282,17 @@ fn build_graph(
         report.crm = crm::dedupe(&mut g, &nodes, crm_fields, opts.seed)?;
     }
 
+    let mut orders = orders::Orders::default();
     if let Some(path) = cfg.file(dir, "receipts") {
-        let cols = [
-            (col("receipts", "customer_id"), Kind::CustomerId),
-            (col("receipts", "loyalty_card"), Kind::LoyaltyCard),
-        ];
-        link_columns(&mut g, &path, &cols, false, Rule::Receipt, |_| {})?;
+        let roles = RECEIPT_ROLES.map(|r| col("receipts", r));
+        read_receipts(&mut g, &mut orders, &path, &roles)?;
     }
 
     if let Some(path) = cfg.file(dir, "web_events") {
         let roles = EVENT_ROLES.map(|r| col("web_events", r));
-        read_events(&mut g, &mut act, &path, &roles)?;
+        read_events(&mut g, &mut act, Some(&mut orders), &path, &roles)?;
     }
+    report.orders = orders.link(&mut g);
     if let Some(path) = cfg.file(dir, "email_events") {
         let name = col("email_events", "email_sha256");
         read_source_batches(
@@ -306,10 +309,10 @@ fn build_graph(
         // The ad server's log: no login and no page category, but the IP and user agent of
         // each request.
         let roles = EVENT_ROLES.map(|r| match r {
-            "email_sha256" | "category" | "device_type" => String::new(),
+            "email_sha256" | "category" | "device_type" | "event_type" => String::new(),
             _ => col("ad_exposures", r),
         });
-        read_events(&mut g, &mut act, &path, &roles)?;
+        read_events(&mut g, &mut act, None, &path, &roles)?;
     }
     if let Some(path) = cfg.file(dir, "partner_syncs") {
         let cols = [
@@ -333,13 +336,77 @@ fn build_graph(
         )?;
     }
     read_providers(dir, &mut g, &mut facts)?;
+    // A CRM email's canonical mailbox (`jdoe@gmail.com` for `J.Doe+shop@gmail.com`) seen as a
+    // plain address in another source (a login) is the same mailbox.
+    let same_mailbox: Vec<(u32, u32)> = (0..g.len() as u32)
+        .filter(|&n| g.kind(n) == Kind::EmailCanon)
+        .filter_map(|n| Some((n, g.get(Kind::Email, g.value(n))?)))
+        .collect();
+    for (canon, plain) in same_mailbox {
+        g.link(canon, plain, Rule::CrmRecord, 1.0);
+    }
     g.dedup_links();
     Ok((g, facts, act))
 }
 
 /// The roles of an event source read by [`read_events`], in order.
-const EVENT_ROLES: [&str; 8] =
-    ["cookie", "device_id", "ip", "email_sha256", "ts", "category", "device_type", "user_agent"];
+const EVENT_ROLES: [&str; 9] = [
+    "cookie",
+    "device_id",
+    "ip",
+    "email_sha256",
+    "ts",
+    "category",
+    "device_type",
+    "user_agent",
+    "event_type",
+];
+
+/// The roles of a receipt, in the order [`read_receipts`] takes their columns.
+const RECEIPT_ROLES: [&str; 5] = ["customer_id", "loyalty_card", "ts", "channel", "category"];
+
+/// Reads the receipts: a receipt naming a customer id and a loyalty card links them
+/// ([`Rule::Receipt`]); an online order (channel `online`, `web`, ...: [`orders::is_online`];
+/// every receipt when there is no channel column) with a customer id and a time goes to
+/// `orders`, to be matched with the web purchases.
+fn read_receipts(
+    g: &mut Graph,
+    orders: &mut orders::Orders,
+    path: &Path,
+    names: &[String; 5],
+) -> Result<()> {
+    let wanted: Vec<(&str, SourceKind, bool)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), if i == 2 { SourceKind::Int } else { SourceKind::Key }, false))
+        .collect();
+    read_source_batches(path, &wanted, BATCH_ROWS, |t, _| {
+        let (ck, cd) = codes(&t, &names[0]);
+        let (lk, ld) = codes(&t, &names[1]);
+        let (hk, hd) = codes(&t, &names[3]);
+        let (gk, gd) = codes(&t, &names[4]);
+        let ts = match t.get(&names[2]) {
+            Some(SourceColumn::Int(v)) => v.as_slice(),
+            _ => &[],
+        };
+        let customers = dict_nodes(g, Kind::CustomerId, cd);
+        let cards = dict_nodes(g, Kind::LoyaltyCard, ld);
+        let online: Vec<bool> = hd.iter().map(|v| orders::is_online(v)).collect();
+        let cats: Vec<u32> = gd.iter().map(|v| orders.category(Some(v))).collect();
+        for r in 0..t.rows {
+            let Some(c) = at(ck, &customers, r) else { continue };
+            if let Some(card) = at(lk, &cards, r) {
+                g.link(c, card, Rule::Receipt, 1.0);
+            }
+            let is_order =
+                hk.is_empty() || hk.get(r).and_then(|&k| online.get(k as usize)) == Some(&true);
+            if let (true, Some(Some(ts))) = (is_order, ts.get(r)) {
+                orders.order(*ts, c, at(gk, &cats, r).unwrap_or(orders::NO_CATEGORY));
+            }
+        }
+        Ok(())
+    })
+}
 
 /// Reads an event source (web events, ad exposures) whose columns play [`EVENT_ROLES`] (an
 /// empty name: the source has no such column): a cookie and a device id on one row are one
@@ -347,8 +414,9 @@ const EVENT_ROLES: [&str; 8] =
 fn read_events(
     g: &mut Graph,
     act: &mut crossdevice::Activity,
+    mut orders: Option<&mut orders::Orders>,
     path: &Path,
-    names: &[String; 8],
+    names: &[String; 9],
 ) -> Result<()> {
     let wanted: Vec<(&str, SourceKind, bool)> = names
         .iter()
@@ -384,6 +452,12 @@ fn read_events(
         let cats: Vec<u32> = gd.iter().map(|v| act.category(v)).collect();
         let types: Vec<u32> = td.iter().map(|v| u32::from(act.device_type(v))).collect();
         let agents: Vec<u32> = ud.iter().map(|v| act.user_agent(v)).collect();
+        let (pk, pd) = codes(&t, &names[8]);
+        let purchase: Vec<bool> = pd.iter().map(|v| orders::is_purchase(v)).collect();
+        let order_cats: Vec<u32> = match orders.as_deref_mut() {
+            Some(o) => gd.iter().map(|v| o.category(Some(v))).collect(),
+            None => Vec::new(),
+        };
         for r in 0..t.rows {
             // A browser event carries a cookie, an app event a device id (or both).
             let cn = at(ck, &cookies, r);
@@ -392,11 +466,18 @@ fn read_events(
             if let (Some(cn), Some(dn)) = (cn, dn) {
                 g.link(dn, cn, Rule::AppDevice, 1.0);
             }
-            if let Some(en) = at(ek, &emails, r) {
+            let email = at(ek, &emails, r);
+            if let Some(en) = email {
                 g.link(node, en, Rule::Login, 1.0);
             }
             let ip = at(ik, &ips, r);
             let ts = ts.get(r).copied().flatten();
+            if let (Some(o), Some(ts)) = (orders.as_deref_mut(), ts) {
+                if pk.get(r).and_then(|&k| purchase.get(k as usize)) == Some(&true) {
+                    let cat = at(gk, &order_cats, r).unwrap_or(orders::NO_CATEGORY);
+                    o.purchase(ts, email.unwrap_or(node), cat);
+                }
+            }
             let dtype = at(tk, &types, r).map(|x| x as u8);
             let agent = at(uk, &agents, r);
             act.see(node, ip, ts, dtype, at(gk, &cats, r), agent);
@@ -687,6 +768,7 @@ fn rule_name(r: Rule) -> &'static str {
         Rule::AppDevice => "AppDevice",
         Rule::PartnerSync => "PartnerSync",
         Rule::CrmProbabilistic => "CrmProbabilistic",
+        Rule::OrderMatch => "OrderMatch",
         Rule::CrossDevice => "CrossDevice",
     }
 }

@@ -40,7 +40,7 @@ pub const DEFAULTS: &[(&str, &[&str])] = &[
             "ad_consent",
         ],
     ),
-    ("receipts", &["ts", "loyalty_card", "customer_id"]),
+    ("receipts", &["ts", "loyalty_card", "customer_id", "channel", "category"]),
     (
         "web_events",
         &[
@@ -52,6 +52,7 @@ pub const DEFAULTS: &[(&str, &[&str])] = &[
             "user_agent",
             "category",
             "email_sha256",
+            "event_type",
         ],
     ),
     ("email_events", &["email_sha256"]),
