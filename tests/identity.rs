@@ -118,6 +118,12 @@ fn resolve_quality_on_a_generated_world_stays_above_the_measured_floors() {
     let o = &r.orders;
     assert!(o.orders > 0 && o.orders_with_candidates == o.orders, "{o:?}");
     assert!(o.links_repeated > o.links_single && o.links_single > 0, "{o:?}");
+    // Customers without a CRM email (or with another one) reach the digital world through them.
+    let via = &r.onboarding.by_match_type;
+    assert!(
+        via.get("OrderMatch").is_some_and(|&n| n > 0) && via["Login"] > via["OrderMatch"],
+        "{via:?}"
+    );
     let q = quality(&store, &w.join("truth")).unwrap();
     assert!(q.precision >= PRECISION_FLOOR, "precision {:.4}", q.precision);
     assert!(q.recall >= RECALL_FLOOR, "recall {:.4}", q.recall);

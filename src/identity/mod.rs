@@ -104,7 +104,8 @@ pub struct Onboarding {
     pub matched: usize,
     /// `matched / crm_records`.
     pub match_rate: f64,
-    /// Matched records by the strongest kind of link that reached the digital world.
+    /// Matched records by match type: the strongest rule reaching the digital world inside the
+    /// record's deterministic profile, or else the probabilistic rule that joined it to the rest.
     pub by_match_type: BTreeMap<String, usize>,
 }
 
@@ -695,7 +696,7 @@ fn resolve_profiles(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Res
     drop(used);
     report.aliases = aliases.len();
     report.profiles = cluster_roots.len();
-    report.onboarding = onboarding(&g, &roots, &facts);
+    report.onboarding = onboarding(&g, &roots, &facts, opts.max_cluster);
     drop(roots);
     stage(&mut report, "pids+onboarding");
 
@@ -859,24 +860,45 @@ fn previous_pids(store: &Store, g: &Graph) -> Result<Vec<Pid>> {
     Ok(prev)
 }
 
-fn onboarding(g: &Graph, roots: &[u32], facts: &Facts) -> Onboarding {
-    // The kinds of link inside each cluster that reach the digital world.
+/// The onboarding report. A matched record's match type is the strongest rule that reaches the
+/// digital world inside its deterministic profile (the customer record with its email, phone and
+/// card, their logins, ...), or else the probabilistic rule that joined that profile to the rest
+/// of the final one (an order match, a CRM match, a cross-device link).
+fn onboarding(g: &Graph, roots: &[u32], facts: &Facts, cap: usize) -> Onboarding {
+    let det = g.cluster(MergeRule::Deterministic, cap).roots;
+    let mut reached: FxHashSet<u32> = FxHashSet::default();
     let mut reach: FxHashMap<u32, Rule> = FxHashMap::default();
+    let mut attach: FxHashMap<u32, Rule> = FxHashMap::default();
+    let strongest = |m: &mut FxHashMap<u32, Rule>, at: u32, rule: Rule| {
+        let e = m.entry(at).or_insert(rule);
+        *e = (*e).min(rule);
+    };
     for l in &g.links {
-        let (ka, kb) = (g.kind(l.a), g.kind(l.b));
-        let r = roots[l.a as usize];
-        if roots[l.b as usize] == r && (ka.is_digital() || kb.is_digital()) {
-            let e = reach.entry(r).or_insert(l.rule);
-            if l.rule < *e {
-                *e = l.rule;
+        if roots[l.a as usize] != roots[l.b as usize] {
+            continue;
+        }
+        let (da, db) = (det[l.a as usize], det[l.b as usize]);
+        if g.kind(l.a).is_digital() || g.kind(l.b).is_digital() {
+            reached.insert(roots[l.a as usize]);
+            if da == db {
+                strongest(&mut reach, da, l.rule);
             }
+        }
+        if da != db {
+            strongest(&mut attach, da, l.rule);
+            strongest(&mut attach, db, l.rule);
         }
     }
     let mut o = Onboarding { crm_records: facts.crm_records.len(), ..Default::default() };
     for &n in &facts.crm_records {
-        if let Some(rule) = reach.get(&roots[n as usize]) {
+        if reached.contains(&roots[n as usize]) {
+            let d = det[n as usize];
+            let rule = reach
+                .get(&d)
+                .or_else(|| attach.get(&d))
+                .map_or("other".into(), |r| format!("{r:?}"));
             o.matched += 1;
-            *o.by_match_type.entry(format!("{rule:?}")).or_default() += 1;
+            *o.by_match_type.entry(rule).or_default() += 1;
         }
     }
     o.match_rate = o.matched as f64 / o.crm_records.max(1) as f64;
