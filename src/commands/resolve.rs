@@ -126,6 +126,12 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
              links met in several orders, {} single-order links",
             o.orders, o.purchases, o.orders_with_candidates, o.links_repeated, o.links_single
         );
+        if !o.categories_compared {
+            println!(
+                "  categories ignored: fewer than half the orders' categories appear on a web \
+                 purchase (map the receipts' `category` role in sources.toml to the web's names)"
+            );
+        }
     }
     if !r.hubs_cut.is_empty() || r.public_ips > 0 {
         let hubs: Vec<String> = r.hubs_cut.iter().map(|(k, v)| format!("{v} {k}")).collect();

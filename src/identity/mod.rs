@@ -45,7 +45,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::hash::FxHashMap;
+use crate::hash::{FxHashMap, FxHashSet};
 use crate::idmap::IdMap;
 use crate::index::Pid;
 use crate::normalize::{normalize_email, normalize_maid, parse_phone, sha256_hex, EmailRules};
@@ -756,9 +756,6 @@ impl Members {
         self.start.len() - 1
     }
 }
-
-type FxHashSet<T> =
-    std::collections::HashSet<T, std::hash::BuildHasherDefault<crate::hash::FxHasher>>;
 
 /// The name of a rule as stored (`Login`, `CrossDevice`, ...).
 fn rule_name(r: Rule) -> &'static str {

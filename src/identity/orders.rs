@@ -10,7 +10,9 @@
 //! ([`Rule::OrderMatch`]):
 //! 1. **candidates**: for each order, the web purchases from [`BEFORE`] seconds before to
 //!    [`AFTER`] seconds after it, of the same category when both have one. The identifier of a
-//!    purchase is its email when logged in, else its cookie, else its device id.
+//!    purchase is its email when logged in, else its cookie, else its device id. When the two
+//!    sources name categories differently (fewer than half the orders' categories are ever seen
+//!    on a web purchase), categories are ignored rather than trusted to match nothing.
 //! 2. **pairs**: a customer and an identifier are linked when they meet in at least two orders
 //!    and in at least half of the orders of each (the customer's orders, the identifier's
 //!    purchases), confidence [`SCORE_REPEATED`]; or when the customer has one order, the
@@ -26,7 +28,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hash::FxHashMap;
+use crate::hash::{FxHashMap, FxHashSet};
 
 use super::graph::{Graph, Rule};
 
@@ -83,6 +85,8 @@ pub struct OrderReport {
     pub links_repeated: usize,
     /// Links of single orders ([`SCORE_SINGLE`]).
     pub links_single: usize,
+    /// False when the orders' and the purchases' categories were too different to be compared.
+    pub categories_compared: bool,
 }
 
 impl Orders {
@@ -111,6 +115,14 @@ impl Orders {
             purchases: self.purchases.len(),
             ..Default::default()
         };
+        // Categories are compared only when most orders' categories appear among the purchases'.
+        let seen: FxHashSet<u32> = self.purchases.iter().map(|p| p.2).collect();
+        let with = self.orders.iter().filter(|o| o.2 != NO_CATEGORY);
+        let known = with.clone().filter(|o| seen.contains(&o.2)).count();
+        report.categories_compared = 2 * known >= with.count();
+        if !report.categories_compared {
+            self.orders.iter_mut().for_each(|o| o.2 = NO_CATEGORY);
+        }
         self.purchases.sort_unstable();
         self.orders.sort_unstable();
         let count = |nodes: &mut dyn Iterator<Item = u32>| {
@@ -225,6 +237,22 @@ mod tests {
         let report = o.link(&mut g);
         assert_eq!(report.orders_with_candidates, 0);
         assert!(g.links.is_empty());
+    }
+
+    #[test]
+    fn categories_named_otherwise_on_the_web_are_ignored() {
+        let mut g = Graph::default();
+        let mut o = Orders::default();
+        let c = g.node(Kind::CustomerId, "C");
+        let e = g.node(Kind::Email, "e");
+        let (shoes, web_shoes) = (o.category(Some("Shoes")), o.category(Some("womens-shoes")));
+        for ts in [1_000_000, 2_000_000] {
+            o.order(ts, c, shoes);
+            o.purchase(ts - 60, e, web_shoes);
+        }
+        let report = o.link(&mut g);
+        assert!(!report.categories_compared);
+        assert_eq!((report.orders_with_candidates, report.links_repeated), (2, 1));
     }
 
     #[test]
