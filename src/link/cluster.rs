@@ -1,11 +1,15 @@
 //! Clusters: records joined by accepted pairs, through a union-find with a size cap.
 //!
-//! Owns [`Clusters`]: pairs are merged in order of decreasing probability; a merge that would make
-//! a cluster larger than the cap is refused and counted (a chain of weak links otherwise glues
-//! thousands of records into one "person"). Cluster numbers are dense, in the order of each
-//! cluster's first record.
+//! Owns [`Clusters`] and [`cluster`]: pairs are merged in order of decreasing probability; a merge
+//! that would make a cluster larger than the cap is refused and counted (a chain of weak links
+//! otherwise glues thousands of records into one "person"), and so is a merge of two clusters
+//! whose compared pairs were mostly rejected (average linkage over the pairs compared: one
+//! accepted pair between two people's records does not outweigh the others that told them
+//! apart). Cluster numbers are dense, in the order of each cluster's first record.
 //!
 //! It does not own which pairs are accepted ([`super`]).
+
+use crate::hash::{FxHashMap, FxHashSet};
 
 /// A union-find over `n` records with a cluster size cap.
 #[derive(Debug, Clone)]
@@ -68,10 +72,33 @@ impl Clusters {
     }
 }
 
-/// Clusters `n` records from `pairs` (record indices and probability), strongest first, with
-/// clusters of at most `cap` records. Returns each record's cluster number and the number of
-/// merges refused by the cap.
-pub fn cluster(n: usize, pairs: &[(usize, usize, f64)], cap: usize) -> (Vec<usize>, usize) {
+/// A merge of two clusters needs at least this share of the compared pairs between them
+/// accepted (the accepted pair that proposes the merge counts).
+pub const MIN_ACCEPTED_SHARE: f64 = 0.5;
+
+/// The result of [`cluster`].
+#[derive(Debug, Clone, Default)]
+pub struct Clustering {
+    /// Dense cluster number per record, in order of each cluster's first record.
+    pub labels: Vec<usize>,
+    /// Merges refused because the cluster would exceed the cap.
+    pub refused_cap: usize,
+    /// Merges refused because most compared pairs between the two clusters were rejected.
+    pub refused_split: usize,
+}
+
+/// Clusters `n` records from the accepted `pairs` (record indices and probability), strongest
+/// first, with clusters of at most `cap` records. `compared` lists every compared pair
+/// (accepted or not; each call starts the list again): two clusters merge only when at least
+/// [`MIN_ACCEPTED_SHARE`] of the compared pairs between them were accepted, so one weak pair
+/// cannot chain two people whose other records were compared and told apart. Pairs never
+/// compared are no evidence either way.
+pub fn cluster<I: Iterator<Item = (usize, usize)>>(
+    n: usize,
+    pairs: &[(usize, usize, f64)],
+    compared: impl Fn() -> I,
+    cap: usize,
+) -> Clustering {
     let mut order: Vec<usize> = (0..pairs.len()).collect();
     order.sort_by(|&a, &b| {
         pairs[b]
@@ -79,21 +106,99 @@ pub fn cluster(n: usize, pairs: &[(usize, usize, f64)], cap: usize) -> (Vec<usiz
             .total_cmp(&pairs[a].2)
             .then((pairs[a].0, pairs[a].1).cmp(&(pairs[b].0, pairs[b].1)))
     });
-    let mut uf = Clusters::new(n, cap);
-    for k in order {
-        uf.union(pairs[k].0, pairs[k].1);
+    // The compared pairs between records of some accepted pair, as adjacency lists; the top bit
+    // of a neighbour marks an accepted pair.
+    const ACCEPTED: u32 = 1 << 31;
+    let mut in_pair = vec![false; n];
+    let mut accepted: FxHashSet<(u32, u32)> = FxHashSet::default();
+    for &(a, b, _) in pairs {
+        in_pair[a] = true;
+        in_pair[b] = true;
+        accepted.insert((a.min(b) as u32, a.max(b) as u32));
     }
-    let refused = uf.refused;
-    (uf.labels(), refused)
+    let mut start = vec![0u32; n + 1];
+    for (a, b) in compared() {
+        if in_pair[a] && in_pair[b] {
+            start[a + 1] += 1;
+            start[b + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut adj = vec![0u32; start[n] as usize];
+    let mut fill = start.clone();
+    for (a, b) in compared() {
+        if in_pair[a] && in_pair[b] {
+            let flag =
+                if accepted.contains(&(a.min(b) as u32, a.max(b) as u32)) { ACCEPTED } else { 0 };
+            adj[fill[a] as usize] = b as u32 | flag;
+            fill[a] += 1;
+            adj[fill[b] as usize] = a as u32 | flag;
+            fill[b] += 1;
+        }
+    }
+    drop(fill);
+    drop(accepted);
+
+    let mut uf = Clusters::new(n, cap);
+    // Members of each cluster as a circular list.
+    let mut next: Vec<u32> = (0..n as u32).collect();
+    // Refused merges by cluster pair, with their combined size then (a root only grows, so the
+    // same size means the same two clusters).
+    let mut refused: FxHashMap<(usize, usize), u32> = FxHashMap::default();
+    let mut refused_split = 0;
+    for k in order {
+        let (ra, rb) = (uf.find(pairs[k].0), uf.find(pairs[k].1));
+        if ra == rb {
+            continue;
+        }
+        let total = uf.size[ra] + uf.size[rb];
+        let key = (ra.min(rb), ra.max(rb));
+        if refused.get(&key) == Some(&total) {
+            continue;
+        }
+        let (small, big) = if uf.size[ra] <= uf.size[rb] { (ra, rb) } else { (rb, ra) };
+        let (mut seen, mut yes) = (0usize, 0usize);
+        let mut m = small;
+        loop {
+            for &v in &adj[start[m] as usize..start[m + 1] as usize] {
+                if uf.find((v & !ACCEPTED) as usize) == big {
+                    seen += 1;
+                    yes += usize::from(v & ACCEPTED != 0);
+                }
+            }
+            m = next[m] as usize;
+            if m == small {
+                break;
+            }
+        }
+        if (yes as f64) < MIN_ACCEPTED_SHARE * seen as f64 {
+            refused.insert(key, total);
+            refused_split += 1;
+            continue;
+        }
+        if uf.union(ra, rb) {
+            next.swap(ra, rb);
+        }
+    }
+    Clustering { labels: uf.labels(), refused_cap: uf.refused, refused_split }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Clusters with only the accepted pairs compared.
+    fn accepted_only(n: usize, pairs: &[(usize, usize, f64)], cap: usize) -> (Vec<usize>, usize) {
+        let c = cluster(n, pairs, || pairs.iter().map(|p| (p.0, p.1)), cap);
+        assert_eq!(c.refused_split, 0);
+        (c.labels, c.refused_cap)
+    }
+
     #[test]
     fn pairs_join_records_transitively() {
-        let (labels, refused) = cluster(5, &[(0, 1, 0.9), (1, 2, 0.8), (3, 4, 0.7)], 10);
+        let (labels, refused) = accepted_only(5, &[(0, 1, 0.9), (1, 2, 0.8), (3, 4, 0.7)], 10);
         assert_eq!(labels, vec![0, 0, 0, 1, 1]);
         assert_eq!(refused, 0);
     }
@@ -102,11 +207,28 @@ mod tests {
     fn the_cap_refuses_the_weakest_merges() {
         // A chain 0-1-2-3-4: with a cap of 2, the strongest links win and the rest are refused.
         let pairs = [(0, 1, 0.6), (1, 2, 0.99), (2, 3, 0.7), (3, 4, 0.98)];
-        let (labels, refused) = cluster(5, &pairs, 2);
+        let (labels, refused) = accepted_only(5, &pairs, 2);
         assert_eq!(labels, vec![0, 1, 1, 2, 2]);
         assert_eq!(refused, 2);
-        let (labels, refused) = cluster(5, &pairs, 3);
+        let (labels, refused) = accepted_only(5, &pairs, 3);
         assert_eq!(labels, vec![0, 0, 0, 1, 1]);
         assert_eq!(refused, 1);
+    }
+
+    #[test]
+    fn one_weak_pair_does_not_chain_two_entities_told_apart() {
+        // Two entities {0, 1, 2} and {3, 4, 5}, each pair within accepted; 2-3 accepted too, but
+        // every other pair across was compared and rejected.
+        let mut pairs = vec![(0, 1, 0.99), (0, 2, 0.98), (1, 2, 0.97)];
+        pairs.extend([(3, 4, 0.99), (3, 5, 0.98), (4, 5, 0.97), (2, 3, 0.6)]);
+        let across: Vec<(usize, usize)> =
+            (0..3).flat_map(|a| (3..6).map(move |b| (a, b))).filter(|&p| p != (2, 3)).collect();
+        let compared = || pairs.iter().map(|p| (p.0, p.1)).chain(across.iter().copied());
+        let c = cluster(6, &pairs, compared, 100);
+        assert_eq!(c.labels, vec![0, 0, 0, 1, 1, 1]);
+        assert_eq!((c.refused_split, c.refused_cap), (1, 0));
+        // Never compared across, the pair is the only evidence: one cluster.
+        let (labels, _) = accepted_only(6, &pairs, 100);
+        assert_eq!(labels, vec![0; 6]);
     }
 }

@@ -562,6 +562,8 @@ pub struct Linkage {
     pub clusters: Vec<usize>,
     /// Merges refused by the cluster cap.
     pub refused_merges: usize,
+    /// Merges refused because most pairs compared between the two clusters were rejected.
+    pub refused_splits: usize,
     /// Time per stage.
     pub timings: Timings,
 }
@@ -1100,7 +1102,18 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let n_all = n_left + n_right.unwrap_or(0);
     let edges: Vec<(usize, usize, f64)> =
         pairs.iter().map(|&(i, j, p)| (i, j + offset, p)).collect();
-    let (clusters, refused_merges) = cluster::cluster(n_all, &edges, settings.cluster_cap);
+    let compared =
+        || blocked.iter().map(move |&p| ((p >> 32) as usize, (p & 0xffff_ffff) as usize + offset));
+    let clustering = cluster::cluster(n_all, &edges, compared, settings.cluster_cap);
+    let (clusters, refused_merges) = (clustering.labels, clustering.refused_cap);
+    if clustering.refused_split > 0 {
+        notes.push(format!(
+            "{} merges of clusters were refused because most of the pairs compared between \
+             them were rejected (a chain of single pairs is not one entity); pairs.csv keeps \
+             every accepted pair",
+            clustering.refused_split
+        ));
+    }
     if refused_merges > 0 {
         notes.push(format!(
             "warning: {refused_merges} merges were refused because a cluster would have grown \
@@ -1137,6 +1150,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         one_to_one,
         clusters,
         refused_merges,
+        refused_splits: clustering.refused_split,
         timings: t,
     })
 }
