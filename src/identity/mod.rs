@@ -181,6 +181,25 @@ fn dict_nodes(g: &mut Graph, kind: Kind, dict: &[String]) -> Vec<u32> {
     dict.iter().map(|v| g.node(kind, &identifier_value(kind, v))).collect()
 }
 
+/// An integer column of a batch (empty when absent).
+fn ints<'a>(t: &'a SourceTable, name: &str) -> &'a [Option<i64>] {
+    match t.get(name) {
+        Some(SourceColumn::Int(v)) => v,
+        _ => &[],
+    }
+}
+
+/// The columns of `names` (an empty name: the source has none), all optional, as text keys but
+/// the one at `int` (the time), read as integers.
+fn optional_roles(names: &[String], int: usize) -> Vec<(&str, SourceKind, bool)> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.is_empty())
+        .map(|(i, n)| (n.as_str(), if i == int { SourceKind::Int } else { SourceKind::Key }, false))
+        .collect()
+}
+
 /// The node of row `i` of a column, given the nodes of its values.
 fn at(codes: &[u32], nodes: &[u32], i: usize) -> Option<u32> {
     codes.get(i).and_then(|&c| nodes.get(c as usize)).copied()
@@ -376,20 +395,12 @@ fn read_receipts(
     path: &Path,
     names: &[String; 5],
 ) -> Result<()> {
-    let wanted: Vec<(&str, SourceKind, bool)> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), if i == 2 { SourceKind::Int } else { SourceKind::Key }, false))
-        .collect();
-    read_source_batches(path, &wanted, BATCH_ROWS, |t, _| {
+    read_source_batches(path, &optional_roles(names, 2), BATCH_ROWS, |t, _| {
         let (ck, cd) = codes(&t, &names[0]);
         let (lk, ld) = codes(&t, &names[1]);
         let (hk, hd) = codes(&t, &names[3]);
         let (gk, gd) = codes(&t, &names[4]);
-        let ts = match t.get(&names[2]) {
-            Some(SourceColumn::Int(v)) => v.as_slice(),
-            _ => &[],
-        };
+        let ts = ints(&t, &names[2]);
         let customers = dict_nodes(g, Kind::CustomerId, cd);
         let cards = dict_nodes(g, Kind::LoyaltyCard, ld);
         let online: Vec<bool> = hd.iter().map(|v| orders::is_online(v)).collect();
@@ -419,13 +430,7 @@ fn read_events(
     path: &Path,
     names: &[String; 9],
 ) -> Result<()> {
-    let wanted: Vec<(&str, SourceKind, bool)> = names
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| !n.is_empty())
-        .map(|(i, n)| (n.as_str(), if i == 4 { SourceKind::Int } else { SourceKind::Key }, false))
-        .collect();
-    read_source_batches(path, &wanted, BATCH_ROWS, |t, _| {
+    read_source_batches(path, &optional_roles(names, 4), BATCH_ROWS, |t, _| {
         let (ck, cd) = codes(&t, &names[0]);
         let (dk, dd) = codes(&t, &names[1]);
         let (ik, id) = codes(&t, &names[2]);
@@ -442,10 +447,7 @@ fn read_events(
                 names[1]
             )));
         }
-        let ts = match t.get(&names[4]) {
-            Some(SourceColumn::Int(v)) => v.as_slice(),
-            _ => &[],
-        };
+        let ts = ints(&t, &names[4]);
         let cookies = dict_nodes(g, Kind::Cookie, cd);
         let devices = dict_nodes(g, Kind::Device, dd);
         let emails = dict_nodes(g, Kind::Email, ed);
