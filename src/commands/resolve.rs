@@ -126,6 +126,13 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
              links met in several orders, {} single-order links",
             o.orders, o.purchases, o.orders_with_candidates, o.links_repeated, o.links_single
         );
+        if o.clock_offset_secs != 0 {
+            println!(
+                "  the receipts' clock differs from the web's: orders shifted by {:+} s (the \
+                 shift under which the most orders find their web purchase)",
+                o.clock_offset_secs
+            );
+        }
         if !o.categories_compared {
             println!(
                 "  categories ignored: fewer than half the orders' categories appear on a web \

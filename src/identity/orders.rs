@@ -12,7 +12,10 @@
 //!    [`AFTER`] seconds after it, of the same category when both have one. The identifier of a
 //!    purchase is its email when logged in, else its cookie, else its device id. When the two
 //!    sources name categories differently (fewer than half the orders' categories are ever seen
-//!    on a web purchase), categories are ignored rather than trusted to match nothing.
+//!    on a web purchase), categories are ignored rather than trusted to match nothing. When
+//!    the two clocks differ (a back office writing local time as if it were UTC), the shift of
+//!    whole half hours (up to 14 hours) under which at least twice as many orders find a
+//!    candidate is applied to the orders first.
 //! 2. **pairs**: a customer and an identifier are linked when they meet in at least two orders
 //!    and in at least half of the orders of each (the customer's orders, the identifier's
 //!    purchases), confidence [`SCORE_REPEATED`]; or when the customer has one order, the
@@ -87,6 +90,9 @@ pub struct OrderReport {
     pub links_single: usize,
     /// False when the orders' and the purchases' categories were too different to be compared.
     pub categories_compared: bool,
+    /// Seconds added to the orders' times to put them on the web's clock (0 unless the two
+    /// clocks differ by whole half hours: see the module docs).
+    pub clock_offset_secs: i64,
 }
 
 impl Orders {
@@ -125,6 +131,8 @@ impl Orders {
         }
         self.purchases.sort_unstable();
         self.orders.sort_unstable();
+        let offset = self.clock_offset();
+        report.clock_offset_secs = offset;
         let count = |nodes: &mut dyn Iterator<Item = u32>| {
             let mut n: FxHashMap<u32, u32> = FxHashMap::default();
             for x in nodes {
@@ -138,18 +146,7 @@ impl Orders {
         let mut met: Vec<(u32, u32, bool)> = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
         for &(ts, customer, cat) in &self.orders {
-            let lo = self.purchases.partition_point(|p| p.0 < ts.saturating_sub(BEFORE));
-            candidates.clear();
-            for &(pts, node, pcat) in &self.purchases[lo..] {
-                if pts > ts.saturating_add(AFTER) {
-                    break;
-                }
-                if cat == NO_CATEGORY || pcat == NO_CATEGORY || cat == pcat {
-                    candidates.push(node);
-                }
-            }
-            candidates.sort_unstable();
-            candidates.dedup();
+            self.candidates(ts.saturating_add(offset), cat, &mut candidates);
             if !candidates.is_empty() {
                 report.orders_with_candidates += 1;
             }
@@ -170,6 +167,52 @@ impl Orders {
             }
         }
         report
+    }
+
+    /// The distinct identifiers of the purchases (sorted by time) that are candidates for an
+    /// order at `ts` (on the web's clock) of category `cat`.
+    fn candidates(&self, ts: i64, cat: u32, out: &mut Vec<u32>) {
+        out.clear();
+        let lo = self.purchases.partition_point(|p| p.0 < ts.saturating_sub(BEFORE));
+        for &(pts, node, pcat) in &self.purchases[lo..] {
+            if pts > ts.saturating_add(AFTER) {
+                break;
+            }
+            if cat == NO_CATEGORY || pcat == NO_CATEGORY || cat == pcat {
+                out.push(node);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// The shift (seconds, a whole number of half hours up to 14 hours) that puts the orders on
+    /// the web's clock: the one under which the most of a sample of orders have a candidate,
+    /// when that is at least twice as many as with no shift (a back office writing local time
+    /// as if it were UTC); else 0.
+    fn clock_offset(&self) -> i64 {
+        const SAMPLE: usize = 20_000;
+        let step = (self.orders.len() / SAMPLE).max(1);
+        let mut candidates = Vec::new();
+        let mut with_candidates = |offset: i64| {
+            let orders = self.orders.iter().step_by(step);
+            orders
+                .filter(|o| {
+                    self.candidates(o.0.saturating_add(offset), o.2, &mut candidates);
+                    !candidates.is_empty()
+                })
+                .count()
+        };
+        let unshifted = with_candidates(0);
+        let (best, offset) = (-28..=28)
+            .map(|h: i64| (with_candidates(h * 1800), h * 1800))
+            .max_by_key(|&(n, offset)| (n, std::cmp::Reverse(offset.abs())))
+            .unwrap_or((0, 0));
+        if best >= 2 * unshifted.max(1) {
+            offset
+        } else {
+            0
+        }
     }
 }
 
@@ -253,6 +296,22 @@ mod tests {
         let report = o.link(&mut g);
         assert!(!report.categories_compared);
         assert_eq!((report.orders_with_candidates, report.links_repeated), (2, 1));
+    }
+
+    #[test]
+    fn a_back_office_an_hour_and_a_half_ahead_is_put_on_the_web_s_clock() {
+        let (mut g, mut o) = (Graph::default(), Orders::default());
+        let people = shop(&mut g, &mut o, 20, |_| 2);
+        for order in &mut o.orders {
+            order.0 += 5_400;
+        }
+        let report = o.link(&mut g);
+        assert_eq!(report.clock_offset_secs, -5_400);
+        assert_eq!(report.links_repeated, people.len());
+        // On one clock, nothing is shifted.
+        let (mut g, mut o) = (Graph::default(), Orders::default());
+        shop(&mut g, &mut o, 20, |_| 2);
+        assert_eq!(o.link(&mut g).clock_offset_secs, 0);
     }
 
     #[test]
