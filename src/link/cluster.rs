@@ -76,6 +76,13 @@ impl Clusters {
 /// accepted (the accepted pair that proposes the merge counts).
 pub const MIN_ACCEPTED_SHARE: f64 = 0.5;
 
+/// The share is measured on the compared pairs of the smaller cluster's records, in turn, until
+/// this many pairs with the other cluster are seen...
+const SAMPLE_PAIRS: usize = 512;
+/// ... or this many compared pairs were looked at, so that one decision between two large
+/// clusters costs a bounded time.
+const SAMPLE_SCAN: usize = 16_384;
+
 /// The result of [`cluster`].
 #[derive(Debug, Clone, Default)]
 pub struct Clustering {
@@ -144,8 +151,9 @@ pub fn cluster<I: Iterator<Item = (usize, usize)>>(
     let mut uf = Clusters::new(n, cap);
     // Members of each cluster as a circular list.
     let mut next: Vec<u32> = (0..n as u32).collect();
-    // Refused merges by cluster pair, with their combined size then (a root only grows, so the
-    // same size means the same two clusters).
+    // Refused merges by cluster pair, with their combined size then: asked again only once the
+    // two have grown by a quarter (a root only grows, so a share measured on most of the same
+    // records stands).
     let mut refused: FxHashMap<(usize, usize), u32> = FxHashMap::default();
     let mut refused_split = 0;
     for k in order {
@@ -155,14 +163,16 @@ pub fn cluster<I: Iterator<Item = (usize, usize)>>(
         }
         let total = uf.size[ra] + uf.size[rb];
         let key = (ra.min(rb), ra.max(rb));
-        if refused.get(&key) == Some(&total) {
+        if refused.get(&key).is_some_and(|&then| 4 * total < 5 * then) {
             continue;
         }
         let (small, big) = if uf.size[ra] <= uf.size[rb] { (ra, rb) } else { (rb, ra) };
-        let (mut seen, mut yes) = (0usize, 0usize);
+        let (mut seen, mut yes, mut scanned) = (0usize, 0usize, 0usize);
         let mut m = small;
-        loop {
-            for &v in &adj[start[m] as usize..start[m + 1] as usize] {
+        while seen < SAMPLE_PAIRS && scanned < SAMPLE_SCAN {
+            let list = &adj[start[m] as usize..start[m + 1] as usize];
+            scanned += list.len();
+            for &v in list {
                 if uf.find((v & !ACCEPTED) as usize) == big {
                     seen += 1;
                     yes += usize::from(v & ACCEPTED != 0);
