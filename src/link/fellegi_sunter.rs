@@ -303,6 +303,43 @@ pub fn exact_u(f: &PreparedField, link: bool) -> f64 {
     }
 }
 
+/// The exact level's u of an identifier (an email, a national id: see `link`'s identifier
+/// matches), counting only the values more records hold than `rare` says: pairs agreeing on a
+/// value few records hold are taken as matches, so non-matching records agree only on common
+/// values (a placeholder such as `none@none`). `rare(counts)` tells a value few records hold.
+pub fn identifier_exact_u(f: &PreparedField, link: bool, rare: impl Fn(&[u32; 2]) -> bool) -> f64 {
+    let common = |c: &&[u32; 2]| !rare(c);
+    if link {
+        let nl: f64 = f.counts.iter().map(|c| c[0] as f64).sum();
+        let nr: f64 = f.counts.iter().map(|c| c[1] as f64).sum();
+        if nl == 0.0 || nr == 0.0 {
+            return 0.0;
+        }
+        f.counts.iter().filter(common).map(|c| c[0] as f64 * c[1] as f64).sum::<f64>() / (nl * nr)
+    } else {
+        let n: f64 = f.counts.iter().map(|c| c[0] as f64).sum();
+        if n < 2.0 {
+            return 0.0;
+        }
+        let agreeing: f64 =
+            f.counts.iter().filter(common).map(|c| c[0] as f64 * (c[0] as f64 - 1.0)).sum();
+        agreeing / (n * (n - 1.0))
+    }
+}
+
+/// `u` with its exact level (index 1) set to `exact` and the other agreeing and differing levels
+/// scaled to fill the rest.
+pub fn with_exact_u(u: &[f64], exact: f64) -> Vec<f64> {
+    let exact = exact.clamp(U_FLOOR, 1.0 - U_FLOOR);
+    let rest: f64 = u[2..].iter().sum();
+    let mut out = u.to_vec();
+    out[1] = exact;
+    for x in &mut out[2..] {
+        *x = (*x / rest * (1.0 - exact)).max(U_FLOOR);
+    }
+    out
+}
+
 /// u without the matches among the random pairs it was counted on: the level distribution over
 /// all pairs is `λ m + (1 - λ) u`, so given a trained λ and m, `u = (u_random - λ m) / (1 - λ)`.
 /// It matters where matches are a sizeable share of the pairs agreeing on a level (a person

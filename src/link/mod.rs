@@ -908,6 +908,28 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         settings.seed,
         strata.as_ref(),
     );
+    // An identifier's exact agreement on a value few records hold is as good as the anchors
+    // taken for matches: its u counts only agreements on common values.
+    let rare = |c: &[u32; 2]| {
+        if is_link {
+            c[0] < ANCHOR_HOLDERS && c[1] < ANCHOR_HOLDERS
+        } else {
+            c[0] <= ANCHOR_HOLDERS
+        }
+    };
+    let identifier = |f: usize| !anchors.is_empty() && free[f];
+    let u: Vec<Vec<f64>> = u
+        .into_iter()
+        .enumerate()
+        .map(|(f, u)| {
+            if identifier(f) {
+                let exact = fellegi_sunter::identifier_exact_u(&fields[f], is_link, rare);
+                fellegi_sunter::with_exact_u(&u, exact)
+            } else {
+                u
+            }
+        })
+        .collect();
     let known: Vec<u8> = if settings.known_matches.is_empty() {
         if !anchors.is_empty() {
             let named: Vec<&str> =
@@ -1011,9 +1033,25 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         .iter()
         .zip(&fields)
         .zip(&matched)
-        .map(|((p, f), m)| {
+        .enumerate()
+        .map(|(k, ((p, f), m))| {
             p.tf.then(|| {
-                fellegi_sunter::tf_adjustments(f, p.u[EXACT as usize], m, model.lambda, is_link)
+                let mut adj = fellegi_sunter::tf_adjustments(
+                    f,
+                    p.u[EXACT as usize],
+                    m,
+                    model.lambda,
+                    is_link,
+                );
+                if identifier(k) {
+                    // Rare values are the identifier's exact level itself.
+                    for (a, c) in adj.iter_mut().zip(&f.counts) {
+                        if rare(c) {
+                            *a = 0.0;
+                        }
+                    }
+                }
+                adj
             })
         })
         .collect();
