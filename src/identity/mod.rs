@@ -340,7 +340,7 @@ fn build_graph(
             (col("partner_syncs", "cookie"), Kind::Cookie),
         ];
         let partners = &mut facts.partner_nodes;
-        link_columns(&mut g, &path, &cols, true, Rule::PartnerSync, |p| partners.extend(p))?;
+        link_columns(&mut g, &path, &cols, Rule::PartnerSync, |p| partners.extend(p))?;
     }
     if let Some(path) = cfg.file(dir, "partner_events") {
         let name = col("partner_events", "partner_cookie");
@@ -492,21 +492,18 @@ fn read_events(
     })
 }
 
-/// Links the two identifier columns `cols` (name, kind) of each row of the source at `path` by
-/// `rule` (rows missing either are skipped; `required`: the columns must exist). The nodes of
-/// the first column are made first, batch by batch, and passed to `first_nodes`.
+/// Links the two identifier columns `cols` (name, kind), which must exist, of each row of the
+/// source at `path` by `rule` (rows missing either are skipped). The nodes of the first column
+/// are made first, batch by batch, and passed to `first_nodes`.
 fn link_columns(
     g: &mut Graph,
     path: &Path,
     cols: &[(String, Kind); 2],
-    required: bool,
     rule: Rule,
     mut first_nodes: impl FnMut(&[u32]),
 ) -> Result<()> {
-    let wanted = [
-        (cols[0].0.as_str(), SourceKind::Key, required),
-        (cols[1].0.as_str(), SourceKind::Key, required),
-    ];
+    let wanted =
+        [(cols[0].0.as_str(), SourceKind::Key, true), (cols[1].0.as_str(), SourceKind::Key, true)];
     read_source_batches(path, &wanted, BATCH_ROWS, |t, _| {
         let (ak, ad) = codes(&t, &cols[0].0);
         let (bk, bd) = codes(&t, &cols[1].0);
