@@ -156,6 +156,7 @@ impl Kind {
                 self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || o)
             }
             Kind::Name | Kind::Text => self.jw_level(jaro_winkler(a, b), || word_overlap(a, b)),
+            Kind::Code if renumbered(a.as_bytes(), b.as_bytes()) => 4,
             Kind::Code => edit_level(bounded_dl(a, b, 2)),
             Kind::Date => {
                 if bounded_dl(a, b, 1) <= 1 {
@@ -177,6 +178,17 @@ impl Kind {
             }
         }
     }
+}
+
+/// Two codes with the same letters in the same order (at least three) and other digits: a
+/// name-based email or user id and its namesake's (`karl.rossi158` / `karl.rossi174`). They are
+/// different codes, not one code with a typo, whatever their edit distance. Codes of digits
+/// (phones, national ids) or with a letter or two (`C118908148`) keep their edit levels.
+fn renumbered(a: &[u8], b: &[u8]) -> bool {
+    fn letters(s: &[u8]) -> impl Iterator<Item = u8> + '_ {
+        s.iter().copied().filter(|c| !c.is_ascii_digit())
+    }
+    a != b && letters(a).filter(u8::is_ascii_alphabetic).count() >= 3 && letters(a).eq(letters(b))
 }
 
 /// The level of two different codes `d` edits apart.
@@ -240,7 +252,7 @@ impl Kind {
                 self.jw_level(jw, || word_overlap_bytes(x, y))
             }
             Kind::Code => {
-                if x.len().abs_diff(y.len()) > 2 {
+                if x.len().abs_diff(y.len()) > 2 || renumbered(x, y) {
                     return Some(4);
                 }
                 edit_level(osa_bit_parallel(x, y))
@@ -1123,6 +1135,16 @@ pub fn compare_row(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn codes_renumbered_are_different_not_typos() {
+        let lv = |a: &str, b: &str| Kind::Code.level(a, b);
+        assert_eq!(lv("karlrossi158mailexample", "karlrossi174mailexample"), 4);
+        assert_eq!(lv("c118908148", "c118908147"), 2);
+        // A typo in the letters, or digits alone (a phone, a national id), stay near matches.
+        assert_eq!(lv("karlrossi158mailexample", "karlrosi158mailexample"), 2);
+        assert_eq!(lv("0612345678", "0612345687"), 2);
+    }
     use super::*;
 
     #[test]
