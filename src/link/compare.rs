@@ -1135,6 +1135,7 @@ pub fn compare_row(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn codes_renumbered_are_different_not_typos() {
@@ -1145,7 +1146,6 @@ mod tests {
         assert_eq!(lv("karlrossi158mailexample", "karlrosi158mailexample"), 2);
         assert_eq!(lv("0612345678", "0612345687"), 2);
     }
-    use super::*;
 
     #[test]
     fn fast_string_measures_agree_with_strsim() {

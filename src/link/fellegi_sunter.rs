@@ -287,19 +287,27 @@ fn u_from_counts(counts: &[u64], exact: f64) -> Vec<f64> {
 /// The chance that two random records (two sides, or two distinct records of one side) hold the
 /// same value of `f`, among pairs where both are present.
 pub fn exact_u(f: &PreparedField, link: bool) -> f64 {
+    exact_u_of(f, link, |_| true)
+}
+
+/// [`exact_u`] counting only the agreements on the values `counted` keeps (by their counts).
+fn exact_u_of(f: &PreparedField, link: bool, counted: impl Fn(&[u32; 2]) -> bool) -> f64 {
+    let kept = |c: &&[u32; 2]| counted(c);
     if link {
         let nl: f64 = f.counts.iter().map(|c| c[0] as f64).sum();
         let nr: f64 = f.counts.iter().map(|c| c[1] as f64).sum();
         if nl == 0.0 || nr == 0.0 {
             return 0.0;
         }
-        f.counts.iter().map(|c| c[0] as f64 * c[1] as f64).sum::<f64>() / (nl * nr)
+        f.counts.iter().filter(kept).map(|c| c[0] as f64 * c[1] as f64).sum::<f64>() / (nl * nr)
     } else {
         let n: f64 = f.counts.iter().map(|c| c[0] as f64).sum();
         if n < 2.0 {
             return 0.0;
         }
-        f.counts.iter().map(|c| c[0] as f64 * (c[0] as f64 - 1.0)).sum::<f64>() / (n * (n - 1.0))
+        let agreeing: f64 =
+            f.counts.iter().filter(kept).map(|c| c[0] as f64 * (c[0] as f64 - 1.0)).sum();
+        agreeing / (n * (n - 1.0))
     }
 }
 
@@ -308,23 +316,7 @@ pub fn exact_u(f: &PreparedField, link: bool) -> f64 {
 /// value few records hold are taken as matches, so non-matching records agree only on common
 /// values (a placeholder such as `none@none`). `rare(counts)` tells a value few records hold.
 pub fn identifier_exact_u(f: &PreparedField, link: bool, rare: impl Fn(&[u32; 2]) -> bool) -> f64 {
-    let common = |c: &&[u32; 2]| !rare(c);
-    if link {
-        let nl: f64 = f.counts.iter().map(|c| c[0] as f64).sum();
-        let nr: f64 = f.counts.iter().map(|c| c[1] as f64).sum();
-        if nl == 0.0 || nr == 0.0 {
-            return 0.0;
-        }
-        f.counts.iter().filter(common).map(|c| c[0] as f64 * c[1] as f64).sum::<f64>() / (nl * nr)
-    } else {
-        let n: f64 = f.counts.iter().map(|c| c[0] as f64).sum();
-        if n < 2.0 {
-            return 0.0;
-        }
-        let agreeing: f64 =
-            f.counts.iter().filter(common).map(|c| c[0] as f64 * (c[0] as f64 - 1.0)).sum();
-        agreeing / (n * (n - 1.0))
-    }
+    exact_u_of(f, link, |c| !rare(c))
 }
 
 /// `u` with its exact level (index 1) set to `exact` and the other agreeing and differing levels
