@@ -694,13 +694,7 @@ fn identifier_matches(
     notes: &mut Vec<String>,
 ) -> (Vec<usize>, Vec<bool>, Vec<usize>) {
     let width = fields.len();
-    let few = |c: &[u32; 2]| {
-        if is_link {
-            c[0] < ANCHOR_HOLDERS && c[1] < ANCHOR_HOLDERS
-        } else {
-            c[0] <= ANCHOR_HOLDERS
-        }
-    };
+    let few = |c: &[u32; 2]| held_by_few(c, is_link);
     let chosen: Vec<bool> = specs
         .iter()
         .zip(fields)
@@ -761,6 +755,16 @@ fn identifier_matches(
         return (Vec::new(), chosen, shared);
     }
     (anchors, chosen, shared)
+}
+
+/// Whether a value with these counts (left, right records holding it) is held by few records:
+/// at most [`ANCHOR_HOLDERS`] in a dedupe, fewer on each side in a link.
+fn held_by_few(c: &[u32; 2], is_link: bool) -> bool {
+    if is_link {
+        c[0] < ANCHOR_HOLDERS && c[1] < ANCHOR_HOLDERS
+    } else {
+        c[0] <= ANCHOR_HOLDERS
+    }
 }
 
 /// The items of `v` whose `keep` is true.
@@ -910,13 +914,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     );
     // An identifier's exact agreement on a value few records hold is as good as the anchors
     // taken for matches: its u counts only agreements on common values.
-    let rare = |c: &[u32; 2]| {
-        if is_link {
-            c[0] < ANCHOR_HOLDERS && c[1] < ANCHOR_HOLDERS
-        } else {
-            c[0] <= ANCHOR_HOLDERS
-        }
-    };
+    let rare = |c: &[u32; 2]| held_by_few(c, is_link);
     let identifier = |f: usize| !anchors.is_empty() && free[f];
     let u: Vec<Vec<f64>> = u
         .into_iter()
