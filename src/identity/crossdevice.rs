@@ -35,7 +35,7 @@ use crate::hash::FxHashMap;
 use crate::link::compare::Kind as CompareKind;
 use crate::link::fellegi_sunter::{sigmoid, FieldParams, Model};
 
-use super::graph::{Graph, MergeRule, Rule};
+use super::graph::{Graph, Rule};
 
 /// Web activity, keyed by graph node.
 #[derive(Debug, Default)]
@@ -340,20 +340,20 @@ fn band(x: f64, edges: &[f64]) -> u8 {
     (edges.iter().take_while(|&&e| x >= e).count() + 1) as u8
 }
 
-/// Scores cross-device candidate pairs and adds the links to `g`.
+/// Scores cross-device candidate pairs and adds the links to `g`; `det` is each node's cluster
+/// root under the deterministic links alone (which tie identifiers to known people).
 /// Every identifier seen on a shared, non-public IP is marked in `evidence` (it has something a
 /// matcher could tie it by, whatever the score).
 pub fn link(
     g: &mut Graph,
     mut act: Activity,
     max_ip_nodes: usize,
-    cap: usize,
+    det: &[u32],
     evidence: &mut [bool],
 ) -> CrossDeviceReport {
     let mut report = CrossDeviceReport::default();
     act.compact();
     act.lags();
-    let det = g.cluster(MergeRule::Deterministic, cap).roots;
     let mut anchored = vec![false; g.len()];
     for n in 0..g.len() as u32 {
         if g.kind(n).is_anchor() {
@@ -695,6 +695,7 @@ impl Calibration {
 
 #[cfg(test)]
 mod tests {
+    use super::super::graph::MergeRule;
     use super::*;
 
     #[test]
@@ -721,7 +722,8 @@ mod tests {
     fn link_households(g: &mut Graph, act: Activity) -> (CrossDeviceReport, Vec<u32>, u32, u32) {
         use super::super::graph::Kind;
         let mut evidence = vec![false; g.len()];
-        let r = link(g, act, 8, 100, &mut evidence);
+        let det = g.cluster(MergeRule::Deterministic, 100).roots;
+        let r = link(g, act, 8, &det, &mut evidence);
         let roots =
             g.cluster(MergeRule::All { min_confidence: 0.5, min_crm_confidence: 0.5 }, 100).roots;
         let a0 = g.get(Kind::Email, "a0").unwrap();

@@ -605,8 +605,10 @@ fn resolve_profiles(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Res
             *report.hubs_cut.entry(hub.name().to_string()).or_default() += cut;
         }
     }
-    report.cross_device =
-        crossdevice::link(&mut g, act, opts.max_ip_cookies, opts.max_cluster, &mut evidence);
+    // Profiles of the deterministic links alone: the known people of the cross-device step, and
+    // the onboarding report's match types.
+    let det = g.cluster(MergeRule::Deterministic, opts.max_cluster).roots;
+    report.cross_device = crossdevice::link(&mut g, act, opts.max_ip_cookies, &det, &mut evidence);
     report.public_ips = report.cross_device.public_ips;
     stage(&mut report, "guards+cross_device");
     g.dedup_links();
@@ -695,7 +697,8 @@ fn resolve_profiles(store: &mut Store, dir: &Path, opts: &ResolveOptions) -> Res
     drop(used);
     report.aliases = aliases.len();
     report.profiles = cluster_roots.len();
-    report.onboarding = onboarding(&g, &roots, &facts, opts.max_cluster);
+    report.onboarding = onboarding(&g, &roots, &det, &facts);
+    drop(det);
     drop(roots);
     stage(&mut report, "pids+onboarding");
 
@@ -857,11 +860,10 @@ fn previous_pids(store: &Store, g: &Graph) -> Result<Vec<Pid>> {
 }
 
 /// The onboarding report. A matched record's match type is the strongest rule that reaches the
-/// digital world inside its deterministic profile (the customer record with its email, phone and
-/// card, their logins, ...), or else the probabilistic rule that joined that profile to the rest
-/// of the final one (an order match, a CRM match, a cross-device link).
-fn onboarding(g: &Graph, roots: &[u32], facts: &Facts, cap: usize) -> Onboarding {
-    let det = g.cluster(MergeRule::Deterministic, cap).roots;
+/// digital world inside its deterministic profile (`det`: the customer record with its email,
+/// phone and card, their logins, ...), or else the probabilistic rule that joined that profile
+/// to the rest of the final one (`roots`: an order match, a CRM match, a cross-device link).
+fn onboarding(g: &Graph, roots: &[u32], det: &[u32], facts: &Facts) -> Onboarding {
     let mut reached: FxHashSet<u32> = FxHashSet::default();
     let mut reach: FxHashMap<u32, Rule> = FxHashMap::default();
     let mut attach: FxHashMap<u32, Rule> = FxHashMap::default();
