@@ -133,15 +133,8 @@ impl Orders {
         self.orders.sort_unstable();
         let offset = self.clock_offset();
         report.clock_offset_secs = offset;
-        let count = |nodes: &mut dyn Iterator<Item = u32>| {
-            let mut n: FxHashMap<u32, u32> = FxHashMap::default();
-            for x in nodes {
-                *n.entry(x).or_default() += 1;
-            }
-            n
-        };
-        let orders_of = count(&mut self.orders.iter().map(|o| o.1));
-        let purchases_of = count(&mut self.purchases.iter().map(|p| p.1));
+        let orders_of = counts(self.orders.iter().map(|o| o.1));
+        let purchases_of = counts(self.purchases.iter().map(|p| p.1));
         // (customer, node, the order's only candidate) per order and candidate.
         let mut met: Vec<(u32, u32, bool)> = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
@@ -203,9 +196,11 @@ impl Orders {
                 })
                 .count()
         };
-        let unshifted = with_candidates(0);
-        let (best, offset) = (-28..=28)
-            .map(|h: i64| (with_candidates(h * 1800), h * 1800))
+        let found: Vec<(usize, i64)> =
+            (-28..=28).map(|h: i64| (with_candidates(h * 1800), h * 1800)).collect();
+        let unshifted = found[28].0;
+        let (best, offset) = found
+            .into_iter()
             .max_by_key(|&(n, offset)| (n, std::cmp::Reverse(offset.abs())))
             .unwrap_or((0, 0));
         if best >= 2 * unshifted.max(1) {
@@ -216,13 +211,23 @@ impl Orders {
     }
 }
 
+/// How many times each node occurs.
+fn counts(nodes: impl Iterator<Item = u32>) -> FxHashMap<u32, u32> {
+    let mut n: FxHashMap<u32, u32> = FxHashMap::default();
+    for x in nodes {
+        *n.entry(x).or_default() += 1;
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::identity::graph::Kind;
 
-    /// A shop of `n` customers: customer `i` orders at `base(i) + j * DAY`, `orders(i)` times,
-    /// and logs in with email `i`; the web purchase comes `lag` seconds before the order.
+    /// A shop of `n` customers: customer `i` orders `orders(i)` times, an hour after customer
+    /// `i - 1` and then daily, and logs in with email `i`; the web purchase comes 200 seconds
+    /// before the order.
     fn shop(g: &mut Graph, o: &mut Orders, n: u32, orders: impl Fn(u32) -> u32) -> Vec<(u32, u32)> {
         const DAY: i64 = 86_400;
         let cat = o.category(Some("shoes"));
@@ -264,12 +269,16 @@ mod tests {
         assert_eq!(report.links_repeated, 13, "customers with 2 or 3 orders");
     }
 
+    /// An empty graph and orders, with the nodes of one customer id and one email.
+    fn one_customer() -> (Graph, Orders, u32, u32) {
+        let mut g = Graph::default();
+        let (c, e) = (g.node(Kind::CustomerId, "C"), g.node(Kind::Email, "e"));
+        (g, Orders::default(), c, e)
+    }
+
     #[test]
     fn another_category_or_a_late_purchase_is_no_candidate() {
-        let mut g = Graph::default();
-        let mut o = Orders::default();
-        let c = g.node(Kind::CustomerId, "C");
-        let e = g.node(Kind::Email, "e");
+        let (mut g, mut o, c, e) = one_customer();
         let (shoes, toys) = (o.category(Some("Shoes ")), o.category(Some("toys")));
         assert_eq!(o.category(Some("shoes")), shoes);
         assert_eq!(o.category(Some(" ")), NO_CATEGORY);
@@ -284,10 +293,7 @@ mod tests {
 
     #[test]
     fn categories_named_otherwise_on_the_web_are_ignored() {
-        let mut g = Graph::default();
-        let mut o = Orders::default();
-        let c = g.node(Kind::CustomerId, "C");
-        let e = g.node(Kind::Email, "e");
+        let (mut g, mut o, c, e) = one_customer();
         let (shoes, web_shoes) = (o.category(Some("Shoes")), o.category(Some("womens-shoes")));
         for ts in [1_000_000, 2_000_000] {
             o.order(ts, c, shoes);
