@@ -491,8 +491,9 @@ fn namesakes_emails_that_differ_in_their_digits_are_not_typos() {
 /// A customer file from three countries whose first names (by gender), surnames and cities are
 /// each country's own, from short lists, so namesakes of one city abound; 15% of the people also
 /// have a second account with a new email, 40% of those without the birth date and half at a new
-/// street. Returns the CSV and the true duplicate pairs.
-fn namesakes(seed: u64) -> (String, HashSet<(String, String)>) {
+/// street. `skewed`: 80% of the people are Spanish (so French and German names are rare in the
+/// file) and 15% of the records have no gender. Returns the CSV and the true duplicate pairs.
+fn namesakes(seed: u64, skewed: bool) -> (String, HashSet<(String, String)>) {
     use rand::{seq::SliceRandom, Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     // (country, men's first names, women's, surnames, cities)
@@ -528,7 +529,11 @@ fn namesakes(seed: u64) -> (String, HashSet<(String, String)>) {
     let mut truth = HashSet::new();
     let mut id = 0;
     for _ in 0..3000 {
-        let (country, men, women, surnames, cities) = countries.choose(&mut rng).unwrap();
+        let (country, men, women, surnames, cities) = if skewed {
+            countries.choose_weighted(&mut rng, |c| if c.0 == "es" { 0.8 } else { 0.1 }).unwrap()
+        } else {
+            countries.choose(&mut rng).unwrap()
+        };
         let gender = if rng.gen_bool(0.5) { "m" } else { "f" };
         let first = if gender == "m" { men } else { women }.choose(&mut rng).unwrap();
         let last = surnames.choose(&mut rng).unwrap();
@@ -555,9 +560,8 @@ fn namesakes(seed: u64) -> (String, HashSet<(String, String)>) {
             } else {
                 street.clone()
             };
-            text.push_str(&format!(
-                "c{id},{first},{last},{gender},{b},{email},{s},{city},{country}\n"
-            ));
+            let g = if skewed && rng.gen_bool(0.15) { "" } else { gender };
+            text.push_str(&format!("c{id},{first},{last},{g},{b},{email},{s},{city},{country}\n"));
             ids.push(format!("c{id}"));
             id += 1;
         }
@@ -574,12 +578,26 @@ fn namesakes_of_one_country_are_not_duplicates() {
     // Spanish surname and Spain counted the country three times: about 70,000 pairs at
     // precision 0.006 on such files (the namesakes of each city), recall 1.0.
     for seed in [1, 2] {
-        let (text, truth) = namesakes(seed);
+        let (text, truth) = namesakes(seed, false);
         let (p, r, printed) = link_people(&text, "customer_id", &truth, |_| true);
         assert!(printed.contains("measured among records of one gender and country"), "{printed}");
         // A second account without its birth date, at a new street, is a namesake to anyone:
         // about a fifth of the duplicates cannot be told.
         assert!(p >= 0.9 && r >= 0.7, "precision {p:.4} recall {r:.4} of {} pairs", truth.len());
+    }
+}
+
+#[test]
+fn namesakes_without_a_gender_are_not_duplicates_either() {
+    // A record without its gender shares no stratum of (country, gender): its names' term
+    // frequencies were those of the whole file, where a German first name is rare, though it
+    // agrees on Germany (the 20k world's customer file: 58 of its 106 false pairs had a gender
+    // missing). It is now compared within its country: precision 0.951 and 0.982 -> 0.991 and
+    // 0.995, recall 0.785 and 0.809 -> 0.766 and 0.783.
+    for seed in [3, 4] {
+        let (text, truth) = namesakes(seed, true);
+        let (p, r, _) = link_people(&text, "customer_id", &truth, |_| true);
+        assert!(p >= 0.985 && r >= 0.7, "precision {p:.4} recall {r:.4} of {} pairs", truth.len());
     }
 }
 

@@ -1053,14 +1053,18 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             })
         })
         .collect();
-    // Term frequencies within a stratum, for pairs of one stratum (see `strata`).
-    let within_tf: Vec<Option<[Vec<f32>; 2]>> = (0..width)
-        .map(|f| match &strata {
-            Some(s) if s.within[f] && tf[f].is_some() => Some(s.tf_corrections(&fields[f])),
-            _ => None,
+    // Term frequencies within a stratum, for pairs of one stratum (see `strata`): per strata of
+    // `Strata::all`, per field.
+    let within_tf: Vec<Vec<Option<[Vec<f32>; 2]>>> = strata
+        .iter()
+        .flat_map(Strata::all)
+        .map(|s| {
+            (0..width)
+                .map(|f| (s.within[f] && tf[f].is_some()).then(|| s.tf_corrections(&fields[f])))
+                .collect()
         })
         .collect();
-    let together = |i: usize, j: usize| strata.as_ref().is_some_and(|s| s.together(i, sj, j));
+    let shared = |i: usize, j: usize| strata.as_ref().and_then(|s| s.shared(&fields, i, sj, j));
     // Log-odds of every blocked pair that could matter: above the threshold, or (in a link,
     // where a one-to-one reading may lift it) above ODDS_FLOOR.
     let floor = if is_link { ODDS_FLOOR.ln() } else { fellegi_sunter::logit(settings.threshold) };
@@ -1069,13 +1073,13 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         .zip(levels.par_chunks(width))
         .filter_map(|(&p, row)| {
             let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
-            let same_stratum = together(i, j);
+            let stratum = shared(i, j);
             let x = prior
                 + fellegi_sunter::total_weight(&model.fields, row, |f, l| match &tf[f] {
                     Some(tf) if l == EXACT => {
-                        let within = match &within_tf[f] {
-                            Some(c) if same_stratum => f64::from(c[0][i]),
-                            _ => 0.0,
+                        let within = match stratum.and_then(|s| within_tf[s][f].as_ref()) {
+                            Some(c) => f64::from(c[0][i]),
+                            None => 0.0,
                         };
                         weights[f][EXACT as usize] + tf[fields[f].ids[0][i] as usize] + within
                     }

@@ -11,7 +11,10 @@
 //! records in one stratum (the same value of every category), which is where the pairs that
 //! matter are: `P(pattern | non-match) = P(categories agree) * P(rest | categories agree)`.
 //! Pairs across strata get the same u (the category's own "different" weight speaks for them),
-//! which understates their agreements slightly.
+//! which understates their agreements slightly. Their term frequencies are those of the
+//! categories they do share: a record without a gender, against one of its country, is compared
+//! among the records of that country, not among the whole file's (where the names of a small
+//! country are rare; on the 20k world's customer file this was 58 of the 106 false pairs).
 //!
 //! Owns: choosing the category fields ([`Strata::new`]), the records' strata, seeded random
 //! pairs within strata, the chance of exact agreement within strata, and the per-record
@@ -57,7 +60,15 @@ pub struct Strata {
     pub of: [Vec<u32>; 2],
     /// Per stratum, its records per side.
     members: Vec<[Vec<u32>; 2]>,
+    /// The strata of each proper, non-empty subset of the categories, with the subset as a bit
+    /// mask over [`Strata::fields`] (none when there are more than [`MAX_COARSER_CATEGORIES`]):
+    /// two records missing a category, or differing on one, still share the stratum of the
+    /// categories they agree on (see [`Strata::shared`]).
+    pub coarser: Vec<(u32, Strata)>,
 }
+
+/// Most category fields for which [`Strata::coarser`] strata are kept (2^k - 2 of them).
+pub const MAX_COARSER_CATEGORIES: usize = 3;
 
 impl Strata {
     /// The strata of the fields of kind [`Kind::Exact`] with 2 to [`MAX_CATEGORY_VALUES`]
@@ -116,7 +127,23 @@ impl Strata {
             return None;
         }
         let within = measured(&categories);
-        let strata = Self::of_categories(fields, categories, within, n);
+        let k = categories.len();
+        let coarser = if k <= MAX_COARSER_CATEGORIES {
+            let mut masks: Vec<u32> = (1..(1u32 << k) - 1).collect();
+            masks.sort_by_key(|m| std::cmp::Reverse(m.count_ones())); // finest first
+            masks
+                .into_iter()
+                .map(|mask| {
+                    let subset =
+                        (0..k).filter(|b| mask & (1 << b) != 0).map(|b| categories[b]).collect();
+                    (mask, Self::of_categories(fields, subset, within.clone(), n))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut strata = Self::of_categories(fields, categories, within, n);
+        strata.coarser = coarser;
         (strata.pairs_within(link) > 0.0).then_some(strata)
     }
 
@@ -145,7 +172,31 @@ impl Strata {
                 *stratum = s;
             }
         }
-        Strata { fields: categories, within, of, members }
+        Strata { fields: categories, within, of, members, coarser: Vec::new() }
+    }
+
+    /// These strata, then each of [`Strata::coarser`]: the index [`Strata::shared`] gives.
+    pub fn all(&self) -> impl Iterator<Item = &Strata> {
+        std::iter::once(self).chain(self.coarser.iter().map(|c| &c.1))
+    }
+
+    /// The finest strata records `i` (left) and `j` (right side `sj`) share, as an index into
+    /// [`Strata::all`]: these strata when they agree on every category, else those of the
+    /// categories both hold and agree on; `None` when they agree on none. `fields` are the
+    /// prepared fields.
+    pub fn shared(&self, fields: &[PreparedField], i: usize, sj: usize, j: usize) -> Option<usize> {
+        let mut mask = 0u32;
+        for (b, &f) in self.fields.iter().enumerate() {
+            let (x, y) = (fields[f].ids[0][i], fields[f].ids[sj][j]);
+            if x != NONE && x == y {
+                mask |= 1 << b;
+            }
+        }
+        if mask == (1 << self.fields.len()) - 1 {
+            Some(0)
+        } else {
+            self.coarser.iter().position(|c| c.0 == mask).map(|k| k + 1)
+        }
     }
 
     /// Number of pairs of records in one stratum.
@@ -353,6 +404,44 @@ mod tests {
         let pairs = s.random_pairs(true, 100, 3);
         assert_eq!(pairs.len(), 100);
         assert!(pairs.iter().all(|&(i, j)| s.together(i as usize, 1, j as usize)));
+    }
+
+    #[test]
+    fn records_missing_a_category_share_the_strata_of_the_others() {
+        // Names follow the country and the gender: 10 records of each (es, de) x (m, f), then
+        // four Spanish records and one German one without a gender.
+        let mut country = Vec::new();
+        let mut gender = Vec::new();
+        let mut first = Vec::new();
+        for (c, g, n) in
+            [("es", "m", "jose"), ("es", "f", "ana"), ("de", "m", "jan"), ("de", "f", "uta")]
+        {
+            country.extend([c; 10]);
+            gender.extend([g; 10]);
+            first.extend([n; 10]);
+        }
+        country.extend(["es", "es", "es", "es", "de"]);
+        gender.extend([""; 5]);
+        first.extend(["jose", "ana", "jose", "ana", "jan"]);
+        let fields = [
+            field("country", Kind::Exact, &country),
+            field("gender", Kind::Exact, &gender),
+            field("first", Kind::Name, &first),
+        ];
+        let s = Strata::new(&fields, &[false; 3], 45, None).expect("two categories");
+        assert_eq!(s.fields, vec![0, 1]);
+        let index = |mask: u32| 1 + s.coarser.iter().position(|c| c.0 == mask).expect("a subset");
+        // Both categories agree: these strata; one missing or different: the country's, or the
+        // gender's; nothing in common: none.
+        assert_eq!(s.shared(&fields, 0, 0, 1), Some(0));
+        assert_eq!(s.shared(&fields, 0, 0, 40), Some(index(0b01)));
+        assert_eq!(s.shared(&fields, 0, 0, 10), Some(index(0b01)));
+        assert_eq!(s.shared(&fields, 0, 0, 20), Some(index(0b10)));
+        assert_eq!(s.shared(&fields, 40, 0, 44), None);
+        // A Jose without a gender, against the Spanish records: 12 of 45 records, 12 of 24.
+        let country_only = s.all().nth(index(0b01)).expect("the country's strata");
+        let c = country_only.tf_corrections(&fields[2]);
+        assert!((f64::from(c[0][40]) - ((12.0 / 45.0) / (12.0 / 24.0f64)).ln()).abs() < 1e-6);
     }
 
     #[test]
