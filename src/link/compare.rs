@@ -155,6 +155,7 @@ impl Kind {
                 let o = word_set_overlap(a, b);
                 self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || o)
             }
+            Kind::Text if other_numbers(a.as_bytes(), b.as_bytes()) => 5,
             Kind::Name | Kind::Text => self.jw_level(jaro_winkler(a, b), || word_overlap(a, b)),
             Kind::Code if renumbered(a.as_bytes(), b.as_bytes()) => 4,
             Kind::Code => edit_level(bounded_dl(a, b, 2)),
@@ -189,6 +190,20 @@ fn renumbered(a: &[u8], b: &[u8]) -> bool {
         s.iter().copied().filter(|c| !c.is_ascii_digit())
     }
     a != b && letters(a).filter(u8::is_ascii_alphabetic).count() >= 3 && letters(a).eq(letters(b))
+}
+
+/// Two texts that both hold numbers and share none: `109 boulevard voltaire` and `22 boulevard
+/// voltaire` are two addresses of one street (neighbours, or namesakes of one town), `flat 68`
+/// and `flat 86` two flats, `iphone 12` and `iphone 13` two products. Their words say one place
+/// or one product line, their numbers that it is another; whatever their similarity or the
+/// rare words they share, they differ.
+fn other_numbers(a: &[u8], b: &[u8]) -> bool {
+    fn numbers(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+        s.split(|c| !c.is_ascii_digit()).filter(|n| !n.is_empty())
+    }
+    numbers(a).next().is_some()
+        && numbers(b).next().is_some()
+        && !numbers(a).any(|x| numbers(b).any(|y| x == y))
 }
 
 /// The level of two different codes `d` edits apart.
@@ -238,6 +253,7 @@ impl Kind {
     /// Kinds without a fast path return `None`.
     fn level_fast(self, x: &[u8], y: &[u8], bags: Option<(&LetterBag, &LetterBag)>) -> Option<u8> {
         Some(match self {
+            Kind::Text if other_numbers(x, y) => 5,
             Kind::Name | Kind::Text => {
                 let floor = if self == Kind::Name { NAME_FLOOR } else { TEXT_FLOOR };
                 // When the bags rule the bands out, the bound (below the floor) stands for the
@@ -1029,7 +1045,7 @@ impl PreparedField {
         } else {
             let (a, b) = (a as usize, b as usize);
             if let (Some(x), Some(y)) = (self.rare.get(a), self.rare.get(b)) {
-                if share(x, y) {
+                if share(x, y) && !other_numbers(self.dict[a].as_bytes(), self.dict[b].as_bytes()) {
                     return 2;
                 }
             }
@@ -1145,6 +1161,25 @@ mod tests {
         // A typo in the letters, or digits alone (a phone, a national id), stay near matches.
         assert_eq!(lv("karlrossi158mailexample", "karlrosi158mailexample"), 2);
         assert_eq!(lv("0612345678", "0612345687"), 2);
+    }
+
+    #[test]
+    fn addresses_with_other_numbers_are_different_places() {
+        let pairs = [
+            ("109 boulevard voltaire", "22 boulevard voltaire", true),
+            ("flat 68 queens court", "flat 86 queens court", true),
+            // A number shared, or on one side only: the words decide.
+            ("12 main street", "12 main st apt 4", false),
+            ("main street", "12 main street", false),
+        ];
+        let left: Vec<Option<String>> = pairs.iter().map(|p| Some(p.0.to_string())).collect();
+        let right: Vec<Option<String>> = pairs.iter().map(|p| Some(p.1.to_string())).collect();
+        // Every word is rare in four records: the numbers overrule a rare word shared too.
+        let f = PreparedField::new("street", Kind::Text, &left, Some(&right));
+        for (i, &(a, b, different)) in pairs.iter().enumerate() {
+            assert_eq!(Kind::Text.level(a, b) == 5, different, "{a} / {b}");
+            assert_eq!(f.compare(0, i, 1, i) == 5, different, "{a} / {b}, prepared");
+        }
     }
 
     #[test]
@@ -1325,6 +1360,7 @@ mod tests {
                         && a != b
                         && share(&f.rare[a as usize], &f.rare[b as usize]);
                     let (a, b) = (&f.dict[a as usize], &f.dict[b as usize]);
+                    let rare = rare && !other_numbers(a.as_bytes(), b.as_bytes());
                     let plain = if rare { 2 } else { kind.level(a, b) };
                     assert_eq!(f.compare(0, i, 1, j), plain, "{kind} {a:?} {b:?}");
                 }
