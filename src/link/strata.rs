@@ -116,35 +116,17 @@ impl Strata {
                 false => 0.0,
             })
             .collect();
-        // Per candidate category, the fields that follow it.
-        let followers = |c: usize| -> Vec<bool> {
+        let followed = |c: usize| {
             let one = Self::of_categories(fields, vec![c], measured(&candidates), n);
-            (0..fields.len())
-                .map(|f| {
-                    global[f] > 0.0
-                        && one.agreement(&fields[f], link, COMMON_VALUE)
-                            >= MIN_DEPENDENCE * global[f]
-                })
-                .collect()
+            (0..fields.len()).filter(|&f| global[f] > 0.0).any(|f| {
+                one.agreement(&fields[f], link, COMMON_VALUE) >= MIN_DEPENDENCE * global[f]
+            })
         };
-        let mut follows = vec![false; fields.len()];
-        let mut categories = Vec::new();
-        for c in candidates.iter().copied() {
-            let of_c = followers(c);
-            if of_c.contains(&true) {
-                categories.push(c);
-                follows.iter_mut().zip(of_c).for_each(|(x, y)| *x |= y);
-            }
-        }
+        let categories: Vec<usize> = candidates.iter().copied().filter(|&c| followed(c)).collect();
         if categories.is_empty() {
             return None;
         }
-        // Only the fields that follow a category are measured within strata: the others (a
-        // birth date, an email) are as common within a stratum as without, and the few records
-        // holding one of their rare values, mostly one person's duplicates, would make that
-        // value look concentrated in their stratum.
-        let within: Vec<bool> =
-            measured(&categories).iter().zip(&follows).map(|(m, f)| *m && *f).collect();
+        let within = measured(&categories);
         let k = categories.len();
         let coarser = if k <= MAX_COARSER_CATEGORIES {
             let mut masks: Vec<u32> = (1..(1u32 << k) - 1).collect();
@@ -377,16 +359,10 @@ mod tests {
         names.extend(["ana", "ana"]);
         names.extend(["jan"; 10]);
         names.extend(["uwe", "uwe", "x"]);
-        // Birth dates, one per record, follow nothing: their u is the whole file's.
-        let births: Vec<String> = (0..25).map(|i| format!("19{i:02}0101")).collect();
-        let births: Vec<&str> = births.iter().map(String::as_str).collect();
-        let fields = [
-            field("country", Kind::Exact, &countries),
-            field("first", Kind::Name, &names),
-            field("birth", Kind::Date, &births),
-        ];
-        let s = Strata::new(&fields, &[false; 3], 25, None).expect("country is a category");
-        assert_eq!((s.fields.clone(), s.within.clone()), (vec![0], vec![false, true, false]));
+        let fields =
+            [field("country", Kind::Exact, &countries), field("first", Kind::Name, &names)];
+        let s = Strata::new(&fields, &[false, false], 25, None).expect("country is a category");
+        assert_eq!((s.fields.clone(), s.within.clone()), (vec![0], vec![false, true]));
         assert!(s.together(0, 0, 11) && !s.together(0, 0, 12) && !s.together(24, 0, 24));
         // Within a country 46 of 66 pairs share a first name (45 Jose or Jan, 1 Ana or Uwe).
         assert!((s.exact_u(&fields[1], false) - 46.0 / 66.0).abs() < 1e-12);
