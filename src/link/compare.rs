@@ -196,7 +196,8 @@ fn renumbered(a: &[u8], b: &[u8]) -> bool {
 /// voltaire` are two addresses of one street (neighbours, or namesakes of one town), `flat 68`
 /// and `flat 86` two flats, `iphone 12` and `iphone 13` two products. Their words say one place
 /// or one product line, their numbers that it is another; whatever their similarity or the
-/// rare words they share, they differ.
+/// rare words they share, they differ. Not for descriptions (over [`LONG_TEXT`] bytes), whose
+/// numbers are many and incidental.
 fn other_numbers(a: &[u8], b: &[u8]) -> bool {
     fn numbers(s: &[u8]) -> impl Iterator<Item = &[u8]> {
         s.split(|c| !c.is_ascii_digit()).filter(|n| !n.is_empty())
@@ -253,7 +254,6 @@ impl Kind {
     /// Kinds without a fast path return `None`.
     fn level_fast(self, x: &[u8], y: &[u8], bags: Option<(&LetterBag, &LetterBag)>) -> Option<u8> {
         Some(match self {
-            Kind::Text if other_numbers(x, y) => 5,
             Kind::Name | Kind::Text => {
                 let floor = if self == Kind::Name { NAME_FLOOR } else { TEXT_FLOOR };
                 // When the bags rule the bands out, the bound (below the floor) stands for the
@@ -822,6 +822,10 @@ pub struct PreparedField {
     /// For [`Kind::Text`], per dictionary entry: its rare words (see [`RARE_HOLDERS`]), as sorted
     /// hashes. Empty for the other kinds.
     rare: Vec<Vec<u64>>,
+    /// For [`Kind::Text`], per dictionary entry: whether it holds a digit and is no longer than
+    /// [`LONG_TEXT`] (only two such entries are compared by [`other_numbers`]; descriptions
+    /// are not). Empty for the other kinds.
+    digits: Vec<bool>,
     /// For the Jaro-Winkler kinds, per dictionary entry off the fast path (not ASCII, or 64 bytes
     /// or longer): its distinct words as sorted hashes with their counts, so that the word
     /// overlaps of long values need no splitting and searching at each comparison. Empty for
@@ -1004,6 +1008,13 @@ impl PreparedField {
         } else {
             Vec::new()
         };
+        let digits = match kind {
+            Kind::Text => dict
+                .iter()
+                .map(|v| v.len() <= LONG_TEXT && v.bytes().any(|c| c.is_ascii_digit()))
+                .collect(),
+            _ => Vec::new(),
+        };
         let word_counts = match kind {
             Kind::Name | Kind::Text => dict
                 .iter()
@@ -1030,6 +1041,7 @@ impl PreparedField {
             arena,
             spans,
             rare,
+            digits,
             word_counts,
         }
     }
@@ -1044,8 +1056,14 @@ impl PreparedField {
             EXACT
         } else {
             let (a, b) = (a as usize, b as usize);
+            if self.digits.get(a).is_some_and(|&d| d)
+                && self.digits[b]
+                && other_numbers(self.dict[a].as_bytes(), self.dict[b].as_bytes())
+            {
+                return 5; // Text's "different", whatever else they share
+            }
             if let (Some(x), Some(y)) = (self.rare.get(a), self.rare.get(b)) {
-                if share(x, y) && !other_numbers(self.dict[a].as_bytes(), self.dict[b].as_bytes()) {
+                if share(x, y) {
                     return 2;
                 }
             }
