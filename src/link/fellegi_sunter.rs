@@ -84,8 +84,10 @@ impl FieldDef {
 ///
 /// Location fields are far from independent: two records on one street are in one postcode,
 /// city and country, so counting each agreement would count one fact four times (and make
-/// neighbours and household members look like duplicates). Of the location fields that agree
-/// exactly, only the strongest counts; the others follow from it and count nothing.
+/// neighbours and household members look like duplicates). Of the location fields whose level
+/// speaks for a match (positive weight: exact, or a partial agreement such as `Kirchstr. 120` /
+/// `Kirchstraße 120` beside an exact postcode), only the strongest counts; the others follow
+/// from it and count nothing. Disagreements all count against.
 pub fn total_weight(
     fields: &[FieldParams],
     levels: &[u8],
@@ -95,7 +97,7 @@ pub fn total_weight(
     let mut location: Option<f64> = None;
     for (f, (p, &l)) in fields.iter().zip(levels).enumerate() {
         let w = weight(f, l);
-        if l == EXACT && p.location {
+        if p.location && l != MISSING && w > 0.0 {
             location = Some(location.map_or(w, |best| best.max(w)));
         } else {
             x += w;
@@ -645,6 +647,13 @@ mod tests {
         // A disagreement still counts against.
         let against = m.fields[0].weight(2);
         assert!((m.log_odds(&[2, 1]) - (m.prior_log_odds() + street + against)).abs() < 1e-12);
+        // A partial agreement (`Kirchstr. 120` / `Kirchstraße 120`) beside an exact one is the
+        // same place again: only the stronger counts.
+        m.fields[0].m = vec![0.0, 0.6, 0.1, 0.3];
+        m.fields[0].u = vec![0.0, 0.01, 0.02, 0.97];
+        let partial = m.fields[0].weight(2);
+        assert!(partial > 0.0 && partial < street);
+        assert!((m.log_odds(&[2, 1]) - (m.prior_log_odds() + street)).abs() < 1e-12);
     }
 
     #[test]
