@@ -11,10 +11,11 @@
 //! records in one stratum (the same value of every category), which is where the pairs that
 //! matter are: `P(pattern | non-match) = P(categories agree) * P(rest | categories agree)`.
 //! Pairs across strata get the same u (the category's own "different" weight speaks for them),
-//! which understates their agreements slightly. Their term frequencies are those of the
-//! categories they do share: a record without a gender, against one of its country, is compared
-//! among the records of that country, not among the whole file's (where the names of a small
-//! country are rare; on the 20k world's customer file this was 58 of the 106 false pairs).
+//! which understates their agreements slightly. A pair where a category is missing on one side
+//! takes the term frequencies of the categories it agrees on: a record without a gender, against
+//! one of its country, is compared among the records of that country, not among the whole
+//! file's (where the names of a small country are rare; on the 20k world's customer file this
+//! was 58 of the 106 false pairs).
 //!
 //! Owns: choosing the category fields ([`Strata::new`]), the records' strata, seeded random
 //! pairs within strata, the chance of exact agreement within strata, and the per-record
@@ -62,8 +63,8 @@ pub struct Strata {
     members: Vec<[Vec<u32>; 2]>,
     /// The strata of each proper, non-empty subset of the categories, with the subset as a bit
     /// mask over [`Strata::fields`] (none when there are more than [`MAX_COARSER_CATEGORIES`]):
-    /// two records missing a category, or differing on one, still share the stratum of the
-    /// categories they agree on (see [`Strata::shared`]).
+    /// two records, one of which misses a category, still share the stratum of the categories
+    /// they agree on (see [`Strata::shared`]).
     pub coarser: Vec<(u32, Strata)>,
 }
 
@@ -181,8 +182,9 @@ impl Strata {
     }
 
     /// The finest strata records `i` (left) and `j` (right side `sj`) share, as an index into
-    /// [`Strata::all`]: these strata when they agree on every category, else those of the
-    /// categories both hold and agree on; `None` when they agree on none. `fields` are the
+    /// [`Strata::all`]: these strata when they agree on every category, else, when the others are
+    /// missing on one side, those of the categories they agree on; `None` when a category
+    /// differs (its own weight speaks against the pair) or none agrees. `fields` are the
     /// prepared fields.
     pub fn shared(&self, fields: &[PreparedField], i: usize, sj: usize, j: usize) -> Option<usize> {
         let mut mask = 0u32;
@@ -190,6 +192,8 @@ impl Strata {
             let (x, y) = (fields[f].ids[0][i], fields[f].ids[sj][j]);
             if x != NONE && x == y {
                 mask |= 1 << b;
+            } else if x != NONE && y != NONE {
+                return None; // they differ: that category's own weight speaks
             }
         }
         if mask == (1 << self.fields.len()) - 1 {
@@ -431,12 +435,13 @@ mod tests {
         let s = Strata::new(&fields, &[false; 3], 45, None).expect("two categories");
         assert_eq!(s.fields, vec![0, 1]);
         let index = |mask: u32| 1 + s.coarser.iter().position(|c| c.0 == mask).expect("a subset");
-        // Both categories agree: these strata; one missing or different: the country's, or the
-        // gender's; nothing in common: none.
+        // Both categories agree: these strata; the gender missing: the country's; a category
+        // that differs, or none in common: none.
         assert_eq!(s.shared(&fields, 0, 0, 1), Some(0));
         assert_eq!(s.shared(&fields, 0, 0, 40), Some(index(0b01)));
-        assert_eq!(s.shared(&fields, 0, 0, 10), Some(index(0b01)));
-        assert_eq!(s.shared(&fields, 0, 0, 20), Some(index(0b10)));
+        assert_eq!(s.shared(&fields, 40, 0, 0), Some(index(0b01)));
+        assert_eq!(s.shared(&fields, 0, 0, 10), None);
+        assert_eq!(s.shared(&fields, 0, 0, 20), None);
         assert_eq!(s.shared(&fields, 40, 0, 44), None);
         // A Jose without a gender, against the Spanish records: 12 of 45 records, 12 of 24.
         let country_only = s.all().nth(index(0b01)).expect("the country's strata");
