@@ -57,8 +57,8 @@ pub struct Strata {
     pub fields: Vec<usize>,
     /// Per field: whether its u is measured within strata (not a category, not `located`).
     pub within: Vec<bool>,
-    /// Per side (left, right), per record: its stratum, or [`NONE`] when a category is missing.
-    pub of: [Vec<u32>; 2],
+    /// Records per side (left, right).
+    records: [usize; 2],
     /// Per stratum, its records per side.
     members: Vec<[Vec<u32>; 2]>,
     /// The strata of each proper, non-empty subset of the categories, with the subset as a bit
@@ -157,9 +157,8 @@ impl Strata {
     ) -> Self {
         let mut index: HashMap<Vec<u32>, u32> = HashMap::new();
         let mut members: Vec<[Vec<u32>; 2]> = Vec::new();
-        let mut of = [vec![NONE; n[0]], vec![NONE; n[1]]];
-        for (side, of) in of.iter_mut().enumerate() {
-            for (r, stratum) in of.iter_mut().enumerate() {
+        for (side, &records) in n.iter().enumerate() {
+            for r in 0..records {
                 let key: Vec<u32> = categories.iter().map(|&f| fields[f].ids[side][r]).collect();
                 if key.contains(&NONE) {
                     continue;
@@ -170,10 +169,9 @@ impl Strata {
                     members.push([Vec::new(), Vec::new()]);
                 }
                 members[s as usize][side].push(r as u32);
-                *stratum = s;
             }
         }
-        Strata { fields: categories, within, of, members, coarser: Vec::new() }
+        Strata { fields: categories, within, records: n, members, coarser: Vec::new() }
     }
 
     /// These strata, then each of [`Strata::coarser`]: the index [`Strata::shared`] gives.
@@ -211,12 +209,6 @@ impl Strata {
     /// Per stratum, its number of pairs of records.
     fn sizes(&self, link: bool) -> Vec<f64> {
         self.members.iter().map(|m| pairs_of(m[0].len(), m[1].len(), link)).collect()
-    }
-
-    /// Whether records `i` (left) and `j` (right side `sj`) are in one stratum.
-    pub fn together(&self, i: usize, sj: usize, j: usize) -> bool {
-        let s = self.of[0][i];
-        s != NONE && s == self.of[sj][j]
     }
 
     /// `samples` random pairs of records in one stratum, drawn with `seed`, each pair of the
@@ -300,7 +292,7 @@ impl Strata {
     /// without a stratum or a value.
     pub fn tf_corrections(&self, f: &PreparedField) -> [Vec<f32>; 2] {
         let total: f64 = f.counts.iter().map(|c| f64::from(c[0] + c[1])).sum();
-        let mut out = [vec![0.0f32; self.of[0].len()], vec![0.0f32; self.of[1].len()]];
+        let mut out = [vec![0.0f32; self.records[0]], vec![0.0f32; self.records[1]]];
         for m in &self.members {
             let (by_value, held) = value_counts(m, f);
             let held = (held[0] + held[1]) as f64;
@@ -367,7 +359,8 @@ mod tests {
             [field("country", Kind::Exact, &countries), field("first", Kind::Name, &names)];
         let s = Strata::new(&fields, &[false, false], 25, None).expect("country is a category");
         assert_eq!((s.fields.clone(), s.within.clone()), (vec![0], vec![false, true]));
-        assert!(s.together(0, 0, 11) && !s.together(0, 0, 12) && !s.together(24, 0, 24));
+        let together = |i: usize, sj: usize, j: usize| s.shared(&fields, i, sj, j) == Some(0);
+        assert!(together(0, 0, 11) && !together(0, 0, 12) && !together(24, 0, 24));
         // Within a country 46 of 66 pairs share a first name (45 Jose or Jan, 1 Ana or Uwe).
         assert!((s.exact_u(&fields[1], false) - 46.0 / 66.0).abs() < 1e-12);
         // Jose: 10 of 25 records, 10 of the 12 Spanish ones.
@@ -379,11 +372,11 @@ mod tests {
         pairs.sort_unstable();
         pairs.dedup();
         assert_eq!(pairs.len(), 132);
-        assert!(pairs.iter().all(|&(i, j)| i != j && s.together(i as usize, 0, j as usize)));
+        assert!(pairs.iter().all(|&(i, j)| i != j && together(i as usize, 0, j as usize)));
         // Sampled: only pairs within a stratum, deterministic by seed.
         let sampled = s.random_pairs(false, 30, 9);
         assert_eq!(sampled, s.random_pairs(false, 30, 9));
-        assert!(sampled.iter().all(|&(i, j)| i != j && s.together(i as usize, 0, j as usize)));
+        assert!(sampled.iter().all(|&(i, j)| i != j && together(i as usize, 0, j as usize)));
     }
 
     #[test]
@@ -402,12 +395,13 @@ mod tests {
             ),
         ];
         let s = Strata::new(&fields, &[false, false], 22, Some(22)).expect("country is a category");
-        assert!(s.together(0, 1, 10) && !s.together(0, 1, 11));
+        let together = |i: usize, sj: usize, j: usize| s.shared(&fields, i, sj, j) == Some(0);
+        assert!(together(0, 1, 10) && !together(0, 1, 11));
         // Within a country every left-right pair shares the name; across the files, half.
         assert!((s.exact_u(&fields[1], true) - 1.0).abs() < 1e-12);
         let pairs = s.random_pairs(true, 100, 3);
         assert_eq!(pairs.len(), 100);
-        assert!(pairs.iter().all(|&(i, j)| s.together(i as usize, 1, j as usize)));
+        assert!(pairs.iter().all(|&(i, j)| together(i as usize, 1, j as usize)));
     }
 
     #[test]
