@@ -84,7 +84,13 @@ fn bench(c: &mut Criterion) {
     let u = estimate_u(&fields, None, N, Some(N), 20_000, 1, None);
     let names: Vec<FieldDef> = fields
         .iter()
-        .map(|f| FieldDef { name: f.name.clone(), kind: f.kind, tf: false, location: false })
+        .map(|f| FieldDef {
+            name: f.name.clone(),
+            kind: f.kind,
+            tf: false,
+            location: false,
+            home_u: None,
+        })
         .collect();
     c.bench_function("em 100 iterations over the patterns", |b| {
         let held = vec![false; names.len()];

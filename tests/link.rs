@@ -633,3 +633,105 @@ fn files_that_name_their_columns_differently_are_linked() {
         (0..n).map(|k| (format!("a{k}"), format!("b{k}"))).collect();
     assert_eq!(found, truth);
 }
+
+/// A census-like file of households at their own address (a street and a house number): each
+/// family shares its surname and has 1 to 5 members with their own first names and middle
+/// initials, and no birth dates. 40% of the people appear again, in a second list, with a
+/// mistyped first name or surname or an abbreviated street. Returns the CSV and the true pairs.
+fn census_households(seed: u64) -> (String, HashSet<(String, String)>) {
+    use rand::{seq::SliceRandom, Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let given = [
+        "james",
+        "mary",
+        "robert",
+        "patricia",
+        "john",
+        "jennifer",
+        "michael",
+        "linda",
+        "david",
+        "elizabeth",
+        "william",
+        "barbara",
+        "richard",
+        "susan",
+        "joseph",
+        "jessica",
+        "thomas",
+        "sarah",
+        "charles",
+        "karen",
+        "daniel",
+        "nancy",
+        "matthew",
+        "lisa",
+        "anthony",
+        "betty",
+        "mark",
+        "sandra",
+        "donald",
+        "ashley",
+        "steven",
+        "dorothy",
+        "paul",
+        "kimberly",
+        "andrew",
+        "emily",
+        "joshua",
+        "donna",
+        "kenneth",
+        "michelle",
+    ];
+    let streets = ["basswood", "starkey", "mitchell", "ridley", "malibu", "woodhaven", "banks"];
+    let typo = |rng: &mut rand_chacha::ChaCha8Rng, s: &str| -> String {
+        let mut c: Vec<char> = s.chars().collect();
+        let i = rng.gen_range(1..c.len());
+        c[i] = (b'a' + rng.gen_range(0..26u8)) as char;
+        c.into_iter().collect()
+    };
+    let mut text = String::from("id,first_name,last_name,middle_name,street,house_number\n");
+    let mut truth = HashSet::new();
+    let mut id = 0;
+    for family in 0..600 {
+        let surname: String =
+            (0..rng.gen_range(5..9)).map(|_| (b'a' + rng.gen_range(0..26u8)) as char).collect();
+        let street = *streets.choose(&mut rng).unwrap();
+        let number = 100 + family * 7;
+        let members = rng.gen_range(1..=5);
+        let firsts: Vec<&&str> = given.choose_multiple(&mut rng, members).collect();
+        for first in firsts {
+            let middle = (b'a' + rng.gen_range(0..26u8)) as char;
+            let a = format!("a{id}");
+            text.push_str(&format!("{a},{first},{surname},{middle},{street},{number}\n"));
+            if rng.gen_bool(0.4) {
+                let (mut f, mut l, mut s) =
+                    (first.to_string(), surname.clone(), street.to_string());
+                match rng.gen_range(0..3) {
+                    0 => f = typo(&mut rng, &f),
+                    1 => l = typo(&mut rng, &l),
+                    _ => s = format!("{street}s"),
+                }
+                let b = format!("b{id}");
+                text.push_str(&format!("{b},{f},{l},{middle},{s},{number}\n"));
+                truth.insert((a, b));
+            }
+            id += 1;
+        }
+    }
+    (text, truth)
+}
+
+#[test]
+fn the_members_of_a_household_are_not_one_person() {
+    // Agreeing on a rare surname and on the address counted twice, though a family shares its
+    // surname: on Winkler's census file (841 records) precision was 0.18, here 0.13. The
+    // surname's u is now measured among the household members at one address (first names
+    // differing): census 0.18 -> 0.92 precision, recall 0.97 -> 0.81.
+    for seed in [1, 2] {
+        let (text, truth) = census_households(seed);
+        let (p, r, printed) = link_people(&text, "id", &truth, |_| true);
+        assert!(printed.contains("`last_name` is shared by people of one address"), "{printed}");
+        assert!(p >= 0.9 && r >= 0.9, "precision {p:.4} recall {r:.4} of {} pairs", truth.len());
+    }
+}

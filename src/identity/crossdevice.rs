@@ -513,6 +513,7 @@ pub fn link(
                     u: dist(&counts[f][0]),
                     tf: false,
                     location: false,
+                    home_u: None,
                 }
             })
             .collect();

@@ -51,6 +51,9 @@ pub struct FieldParams {
     pub tf: bool,
     /// Part of the location (street, postcode, city, country, ...): see [`total_weight`].
     pub location: bool,
+    /// u among the members of one household (see [`super::household`]), used for pairs that
+    /// agree on every location field; `None` when the field does not follow the address.
+    pub home_u: Option<Vec<f64>>,
 }
 
 /// What the trainers need to know of a field.
@@ -64,6 +67,8 @@ pub struct FieldDef {
     pub tf: bool,
     /// Part of the location (see [`total_weight`]).
     pub location: bool,
+    /// See [`FieldParams::home_u`].
+    pub home_u: Option<Vec<f64>>,
 }
 
 impl FieldDef {
@@ -75,6 +80,7 @@ impl FieldDef {
             u,
             tf: self.tf,
             location: self.location,
+            home_u: self.home_u.clone(),
         }
     }
 }
@@ -88,6 +94,10 @@ impl FieldDef {
 /// speaks for a match (positive weight: exact, or a partial agreement such as `Kirchstr. 120` /
 /// `Kirchstraße 120` beside an exact postcode), only the strongest counts; the others follow
 /// from it and count nothing. Disagreements all count against.
+///
+/// A pair agreeing on every location field (exactly or at a level that speaks for a match) is
+/// at one address: the fields that follow the address there (a family's surname, see
+/// [`super::household`]) weigh no more than their u among the household's members allows.
 pub fn total_weight(
     fields: &[FieldParams],
     levels: &[u8],
@@ -95,8 +105,15 @@ pub fn total_weight(
 ) -> f64 {
     let mut x = 0.0;
     let mut location: Option<f64> = None;
+    let mut places = (0..fields.len()).filter(|&f| fields[f].location).peekable();
+    let at_home = fields.iter().any(|p| p.home_u.is_some())
+        && places.peek().is_some()
+        && places.all(|f| levels[f] != MISSING && fields[f].weight(levels[f]) > 0.0);
     for (f, (p, &l)) in fields.iter().zip(levels).enumerate() {
-        let w = weight(f, l);
+        let mut w = weight(f, l);
+        if let (true, Some(home), false) = (at_home, &p.home_u, l == MISSING) {
+            w = w.min((p.m[l as usize] / home[l as usize]).ln());
+        }
         if p.location && l != MISSING && w > 0.0 {
             location = Some(location.map_or(w, |best| best.max(w)));
         } else {
@@ -612,6 +629,7 @@ mod tests {
                     u: vec![0.0, 0.01, 0.99],
                     tf: false,
                     location: false,
+                    home_u: None,
                 },
                 FieldParams {
                     name: "dob".into(),
@@ -620,6 +638,7 @@ mod tests {
                     u: vec![0.0, 0.001, 0.999],
                     tf: false,
                     location: false,
+                    home_u: None,
                 },
             ],
             lambda: 0.001,
@@ -631,7 +650,13 @@ mod tests {
         model()
             .fields
             .iter()
-            .map(|f| FieldDef { name: f.name.clone(), kind: f.kind, tf: false, location: false })
+            .map(|f| FieldDef {
+                name: f.name.clone(),
+                kind: f.kind,
+                tf: false,
+                location: false,
+                home_u: None,
+            })
             .collect()
     }
 

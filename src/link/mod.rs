@@ -27,6 +27,7 @@ pub mod blocking;
 pub mod cluster;
 pub mod compare;
 pub mod fellegi_sunter;
+pub mod household;
 pub mod strata;
 
 use std::collections::{BTreeMap, HashMap};
@@ -857,6 +858,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             kind: s.kind,
             tf: settings.term_frequency && tf_kind(s.kind),
             location: false,
+            home_u: None,
         })
         .collect();
     let mut names = with_locations(names, &fields, swap, &mut notes);
@@ -928,6 +930,20 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             }
         })
         .collect();
+    // Surnames a family shares weigh less between records at one address (see `household`).
+    if let Some((first, _)) = swap {
+        let home = household::home_u(&fields, &located, first, &u, sj);
+        for (d, h) in names.iter_mut().zip(home) {
+            if let Some(h) = h {
+                notes.push(format!(
+                    "`{}` is shared by people of one address (their first names differ): between \
+                     records at one address, its agreements count only as they are rarer there",
+                    d.name
+                ));
+                d.home_u = Some(h);
+            }
+        }
+    }
     let known: Vec<u8> = if settings.known_matches.is_empty() {
         if !anchors.is_empty() {
             let named: Vec<&str> =
