@@ -37,14 +37,16 @@ pub struct Profile {
     pub words: f64,
     /// Share of values with both letters and digits.
     pub alnum: f64,
+    /// Share of values holding a digit.
+    pub digits: f64,
 }
 
 /// Computes the [`Profile`] of some values.
 pub fn profile<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Profile {
     let mut p = Profile::default();
     let mut distinct: HashSet<&str> = HashSet::new();
-    let (mut dates, mut numbers, mut decimals, mut codes, mut words, mut alnum) =
-        (0, 0, 0, 0, 0, 0);
+    let (mut dates, mut numbers, mut decimals, mut codes, mut words, mut alnum, mut digits) =
+        (0, 0, 0, 0, 0, 0, 0);
     for v in values.flatten() {
         let v = v.trim();
         if v.is_empty() {
@@ -67,7 +69,9 @@ pub fn profile<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Profile {
             codes += 1;
         }
         words += v.split_whitespace().count();
-        if v.chars().any(char::is_alphabetic) && v.chars().any(|c| c.is_ascii_digit()) {
+        let digit = v.chars().any(|c| c.is_ascii_digit());
+        digits += usize::from(digit);
+        if v.chars().any(char::is_alphabetic) && digit {
             alnum += 1;
         }
     }
@@ -79,6 +83,7 @@ pub fn profile<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Profile {
     p.digit_codes = codes as f64 / n;
     p.words = words as f64 / n;
     p.alnum = alnum as f64 / n;
+    p.digits = digits as f64 / n;
     p
 }
 
@@ -272,6 +277,10 @@ pub fn infer_kind(name: &str, p: &Profile) -> (Kind, String) {
     if p.alnum >= 0.3 {
         return (Kind::Code, "values mix letters and digits".into());
     }
+    // A journal's volume (`5(2)`, `82,`, `vol. 5,`) is a number written many ways, not a name.
+    if p.digits >= 0.5 {
+        return (Kind::Code, "values are mostly numbers".into());
+    }
     (Kind::Name, "values are single words".into())
 }
 
@@ -402,6 +411,16 @@ mod tests {
         assert_eq!(kind("c5", &words), Kind::Text);
         assert_eq!(kind("dateOfBirth", &["1990-01-02"]), Kind::Date);
         assert_eq!(kind("age", &["31", "45"]), Kind::Number);
+        // A journal's volume, written many ways (Cora's citations), is no name.
+        let volumes: Vec<String> = (0..60)
+            .map(|i| match i % 4 {
+                0 => format!("{i}({})", i % 3),
+                3 => format!("vol. {i},"),
+                _ => format!("{i},"),
+            })
+            .collect();
+        let volumes: Vec<&str> = volumes.iter().map(String::as_str).collect();
+        assert_eq!(kind("volume", &volumes), Kind::Code);
     }
 
     #[test]
