@@ -1070,17 +1070,31 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         })
         .collect();
     // Term frequencies within a stratum, for pairs of one stratum (see `strata`): per strata of
-    // `Strata::all`, per field.
-    let within_tf: Vec<Vec<Option<[Vec<f32>; 2]>>> = strata
+    // `Strata::all` that some blocked pair shares, per field, the left records' corrections
+    // (both records of a pair agreeing on a value in one stratum have the same).
+    let shared = |i: usize, j: usize| strata.as_ref().and_then(|s| s.shared(&fields, i, sj, j));
+    let mut used = vec![false; strata.iter().flat_map(Strata::all).count()];
+    for &p in &blocked {
+        if let Some(k) = shared((p >> 32) as usize, (p & 0xffff_ffff) as usize) {
+            used[k] = true;
+        }
+    }
+    let within_tf: Vec<Vec<Option<Vec<f32>>>> = strata
         .iter()
         .flat_map(Strata::all)
-        .map(|s| {
+        .zip(&used)
+        .map(|(s, &used)| {
             (0..width)
-                .map(|f| (s.within[f] && tf[f].is_some()).then(|| s.tf_corrections(&fields[f])))
+                .map(|f| {
+                    let wanted = used && s.within[f] && tf[f].is_some();
+                    wanted.then(|| {
+                        let [left, _] = s.tf_corrections(&fields[f]);
+                        left
+                    })
+                })
                 .collect()
         })
         .collect();
-    let shared = |i: usize, j: usize| strata.as_ref().and_then(|s| s.shared(&fields, i, sj, j));
     // Log-odds of every blocked pair that could matter: above the threshold, or (in a link,
     // where a one-to-one reading may lift it) above ODDS_FLOOR.
     let floor = if is_link { ODDS_FLOOR.ln() } else { fellegi_sunter::logit(settings.threshold) };
@@ -1094,7 +1108,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
                 + fellegi_sunter::total_weight(&model.fields, row, |f, l| match &tf[f] {
                     Some(tf) if l == EXACT => {
                         let within = match stratum.and_then(|s| within_tf[s][f].as_ref()) {
-                            Some(c) => f64::from(c[0][i]),
+                            Some(c) => f64::from(c[i]),
                             None => 0.0,
                         };
                         weights[f][EXACT as usize] + tf[fields[f].ids[0][i] as usize] + within
