@@ -5,17 +5,18 @@
 //! address they are not independent: a family shares its surname. In Winkler's census test file
 //! (841 records, 376 true pairs) most pairs agreeing on surname, street and house number are
 //! parents, children and siblings, and accepting them cost most of the precision (0.18); in a
-//! customer file the same-name siblings at one address are the false links left.
+//! customer file, siblings at one address.
 //!
 //! The dependence is measured, not assumed: the pairs of records sharing every location field
 //! exactly (an address) whose first names differ, and that agree on no date or code (a birth
 //! date, an id), are people of one household: one person's records agree on the first name, or
-//! on the birth date when the first name was mistyped. Among them, how often a name field (the surname; not the
-//! first name itself) agrees at each level is that field's u *at home*. When it is at least
-//! [`MIN_HOME_DEPENDENCE`] times its u at the exact level, a pair at home gets that field's
-//! weight from it ([`super::fellegi_sunter::total_weight`]): an agreement counts for as much as
-//! it is rarer among the household's other members, never more than elsewhere. In a file drawn
-//! without households (FEBRL draws names and addresses independently) nothing changes.
+//! on the birth date when the first name was mistyped. Among them, how often a name field (the
+//! surname; not the first name itself) agrees at each level is that field's u *at home*. When
+//! it is at least [`MIN_HOME_DEPENDENCE`] times its u at the exact level, a pair at home gets
+//! that field's weight from it ([`super::fellegi_sunter::total_weight`]): an agreement counts
+//! for as much as it is rarer among the household's other members, never more than elsewhere.
+//! In a file drawn without households (FEBRL draws names and addresses independently) nothing
+//! changes.
 //!
 //! Owns measuring u at home. It does not own the weights ([`super::fellegi_sunter`]) nor which
 //! fields are locations ([`super::with_locations`]).
@@ -70,10 +71,7 @@ pub fn home_u(
         .filter(|&f| !located[f] && matches!(fields[f].kind, Kind::Date | Kind::Code))
         .collect();
     let level = |f: usize, i: u32, j: u32| fields[f].compare(0, i as usize, sj, j as usize);
-    let mut keys: Vec<&Vec<u32>> = homes.keys().collect();
-    keys.sort(); // a fixed order, though the counts do not depend on it
-    for key in keys {
-        let members = &homes[key];
+    for members in homes.values() {
         let (left, right) = (&members[0], &members[sj]);
         if left.len() + if sj == 1 { right.len() } else { 0 } > MAX_HOUSEHOLD {
             continue;
