@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let pats = patterns(&levels, width);
-    let u = estimate_u(&fields, None, N, Some(N), 20_000, 1, None);
+    let (u, _) = estimate_u(&fields, None, N, Some(N), 20_000, 1, None);
     let names: Vec<FieldDef> = fields
         .iter()
         .map(|f| FieldDef {
@@ -90,6 +90,9 @@ fn bench(c: &mut Criterion) {
             tf: false,
             location: false,
             home_u: None,
+            category: false,
+            u_across: None,
+            group: None,
         })
         .collect();
     c.bench_function("em 100 iterations over the patterns", |b| {

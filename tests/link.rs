@@ -735,3 +735,88 @@ fn the_members_of_a_household_are_not_one_person() {
         assert!(p >= 0.9 && r >= 0.9, "precision {p:.4} recall {r:.4} of {} pairs", truth.len());
     }
 }
+
+/// A voter file: names, birth year, sex and street, and 20 columns of districts (a code and a
+/// description for each of 10 districts) that all follow the voter's precinct, as NC's voter
+/// file has. 20% of the voters registered again after a move (a new precinct and street, the
+/// names sometimes mistyped). Returns the CSV and the true pairs.
+fn voters(seed: u64) -> (String, HashSet<(String, String)>) {
+    use rand::{seq::SliceRandom, Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let given = [
+        "james",
+        "mary",
+        "robert",
+        "patricia",
+        "john",
+        "jennifer",
+        "michael",
+        "linda",
+        "david",
+        "elizabeth",
+        "william",
+        "barbara",
+        "richard",
+        "susan",
+        "joseph",
+        "jessica",
+        "thomas",
+        "sarah",
+        "charles",
+        "karen",
+        "daniel",
+        "nancy",
+        "matthew",
+        "lisa",
+    ];
+    let mut header = String::from("id,first_name,last_name,birth_year,sex,street,precinct");
+    for d in 0..10 {
+        header.push_str(&format!(",dist{d}_abbrv,dist{d}_desc"));
+    }
+    let mut text = header + "\n";
+    let row = |id: &str, first: &str, last: &str, year: u32, sex: &str, precinct: usize| {
+        let mut line = format!(
+            "{id},{first},{last},{year},{sex},{} elm street,p{precinct}",
+            10 + precinct * 37 % 900
+        );
+        for d in 0..10 {
+            let x = precinct / (d + 2);
+            line.push_str(&format!(",{d}{x},district {d} number {x}"));
+        }
+        line + "\n"
+    };
+    let mut truth = HashSet::new();
+    for v in 0..1500 {
+        let first = *given.choose(&mut rng).unwrap();
+        let last: String =
+            (0..rng.gen_range(5..9)).map(|_| (b'a' + rng.gen_range(0..26u8)) as char).collect();
+        let year = rng.gen_range(1930..2000);
+        let sex = if rng.gen_bool(0.5) { "m" } else { "f" };
+        let precinct = rng.gen_range(0..60);
+        text.push_str(&row(&format!("a{v}"), first, &last, year, sex, precinct));
+        if rng.gen_bool(0.2) {
+            let mut l = last.clone();
+            if rng.gen_bool(0.2) {
+                l.replace_range(2..3, "x");
+            }
+            text.push_str(&row(&format!("b{v}"), first, &l, year, sex, rng.gen_range(0..60)));
+            truth.insert((format!("a{v}"), format!("b{v}")));
+        }
+    }
+    (text, truth)
+}
+
+#[test]
+fn districts_that_follow_the_precinct_count_once() {
+    // Twenty district columns agree together between neighbours: summed as independent
+    // evidence they outweighed different names (NC voter sample: F1 0.014, 30,357 pairs among
+    // 1,417 records). Fields whose agreements come together among different people now count
+    // once, the strongest agreement and disagreement (NC voters 0.848; 0.0005 precision here
+    // without it).
+    for seed in [1, 2] {
+        let (text, truth) = voters(seed);
+        let (p, r, printed) = link_people(&text, "id", &truth, |_| true);
+        assert!(printed.contains("agree together among different people"), "{printed}");
+        assert!(p >= 0.9 && r >= 0.9, "precision {p:.4} recall {r:.4} of {} pairs", truth.len());
+    }
+}

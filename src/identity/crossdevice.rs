@@ -514,6 +514,9 @@ pub fn link(
                     tf: false,
                     location: false,
                     home_u: None,
+                    category: false,
+                    u_across: None,
+                    group: None,
                 }
             })
             .collect();

@@ -54,6 +54,15 @@ pub struct FieldParams {
     /// u among the members of one household (see [`super::household`]), used for pairs that
     /// agree on every location field; `None` when the field does not follow the address.
     pub home_u: Option<Vec<f64>>,
+    /// A category that makes strata ([`super::strata`]).
+    pub category: bool,
+    /// For a field whose u is measured within strata, its u over all random pairs, used for
+    /// pairs whose categories differ: a district that follows the county always differs
+    /// between two counties, so its u within one county would make that look like proof.
+    pub u_across: Option<Vec<f64>>,
+    /// The group of fields whose agreements follow one another ([`super::dependence`]): of
+    /// its fields that agree, only the strongest counts.
+    pub group: Option<usize>,
 }
 
 /// What the trainers need to know of a field.
@@ -69,6 +78,12 @@ pub struct FieldDef {
     pub location: bool,
     /// See [`FieldParams::home_u`].
     pub home_u: Option<Vec<f64>>,
+    /// See [`FieldParams::category`].
+    pub category: bool,
+    /// See [`FieldParams::u_across`].
+    pub u_across: Option<Vec<f64>>,
+    /// See [`FieldParams::group`].
+    pub group: Option<usize>,
 }
 
 impl FieldDef {
@@ -81,6 +96,9 @@ impl FieldDef {
             tf: self.tf,
             location: self.location,
             home_u: self.home_u.clone(),
+            category: self.category,
+            u_across: self.u_across.clone(),
+            group: self.group,
         }
     }
 }
@@ -95,6 +113,12 @@ impl FieldDef {
 /// `Kirchstraße 120` beside an exact postcode), only the strongest counts; the others follow
 /// from it and count nothing. Disagreements all count against.
 ///
+/// Likewise, of the fields of one group that follow one another ([`FieldParams::group`]), only
+/// the strongest agreement and the strongest disagreement count (two voters of other precincts
+/// differ on every district of them: one fact). A pair whose categories differ (see
+/// [`super::strata`]) weighs the fields measured within strata by their u over all pairs
+/// ([`FieldParams::u_across`]) where that is the larger: never more than within strata.
+///
 /// A pair agreeing on every location field (exactly or at a level that speaks for a match) is
 /// at one address: the fields that follow the address there (a family's surname, see
 /// [`super::household`]) weigh no more than their u among the household's members allows.
@@ -105,22 +129,40 @@ pub fn total_weight(
 ) -> f64 {
     let mut x = 0.0;
     let mut location: Option<f64> = None;
+    // Per group of fields that follow one another, its strongest agreement and its strongest
+    // disagreement.
+    let mut groups: Vec<(usize, f64, f64)> = Vec::new();
+    let across = fields.iter().zip(levels).any(|(p, &l)| p.category && l != MISSING && l != EXACT);
     let mut places = (0..fields.len()).filter(|&f| fields[f].location).peekable();
     let at_home = fields.iter().any(|p| p.home_u.is_some())
         && places.peek().is_some()
         && places.all(|f| levels[f] != MISSING && fields[f].weight(levels[f]) > 0.0);
     for (f, (p, &l)) in fields.iter().zip(levels).enumerate() {
-        let mut w = weight(f, l);
+        // (An exact agreement with a term frequency is already weighed by the value's share of
+        // all records.)
+        let mut w = match (&p.u_across, across && l != MISSING && !(l == EXACT && p.tf)) {
+            (Some(u), true) => (p.m[l as usize] / u[l as usize].max(p.u[l as usize])).ln(),
+            _ => weight(f, l),
+        };
         if let (true, Some(home), false) = (at_home, &p.home_u, l == MISSING) {
             w = w.min((p.m[l as usize] / home[l as usize]).ln());
         }
         if p.location && l != MISSING && w > 0.0 {
             location = Some(location.map_or(w, |best| best.max(w)));
+        } else if let (Some(g), true) = (p.group, l != MISSING) {
+            let (agree, differ) = (w.max(0.0), w.min(0.0));
+            match groups.iter_mut().find(|x| x.0 == g) {
+                Some(best) => {
+                    best.1 = best.1.max(agree);
+                    best.2 = best.2.min(differ);
+                }
+                None => groups.push((g, agree, differ)),
+            }
         } else {
             x += w;
         }
     }
-    x + location.unwrap_or(0.0)
+    x + location.unwrap_or(0.0) + groups.iter().map(|x| x.1 + x.2).sum::<f64>()
 }
 
 impl FieldParams {
@@ -191,7 +233,9 @@ pub fn all_pairs(n_left: usize, n_right: Option<usize>) -> f64 {
 /// rescaled to fill the rest. Levels never seen get the sampling resolution as their u.
 ///
 /// With `strata`, the fields it measures within strata get their u from random pairs of records
-/// in one stratum instead (see [`super::strata`]).
+/// in one stratum instead (see [`super::strata`]), and their u over all random pairs is returned
+/// beside (`None` for the others): it is theirs for pairs across strata
+/// ([`FieldParams::u_across`]).
 pub fn estimate_u(
     fields: &[PreparedField],
     swap: Option<(usize, usize)>,
@@ -200,7 +244,7 @@ pub fn estimate_u(
     samples: usize,
     seed: u64,
     strata: Option<&Strata>,
-) -> Vec<Vec<f64>> {
+) -> (Vec<Vec<f64>>, Vec<Option<Vec<f64>>>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let total = all_pairs(n_left, n_right);
     let pairs: Vec<(u32, u32)> = if total <= samples as f64 {
@@ -235,14 +279,16 @@ pub fn estimate_u(
         .zip(counts)
         .map(|(f, counts)| u_from_counts(&counts, exact_u(f, link)))
         .collect();
+    let mut across = vec![None; fields.len()];
     if let Some(strata) = strata {
         let pairs = strata.random_pairs(link, samples, seed ^ 0x5354_5241_5441);
         let counts = level_counts(fields, swap, pairs, link);
         for (f, counts) in counts.iter().enumerate().filter(|x| strata.within[x.0]) {
-            u[f] = u_from_counts(counts, strata.exact_u(&fields[f], link));
+            let within = u_from_counts(counts, strata.exact_u(&fields[f], link));
+            across[f] = Some(std::mem::replace(&mut u[f], within));
         }
     }
-    u
+    (u, across)
 }
 
 /// Level counts per field over `pairs` (left record, right record or second left record).
@@ -630,6 +676,9 @@ mod tests {
                     tf: false,
                     location: false,
                     home_u: None,
+                    category: false,
+                    u_across: None,
+                    group: None,
                 },
                 FieldParams {
                     name: "dob".into(),
@@ -639,6 +688,9 @@ mod tests {
                     tf: false,
                     location: false,
                     home_u: None,
+                    category: false,
+                    u_across: None,
+                    group: None,
                 },
             ],
             lambda: 0.001,
@@ -656,6 +708,9 @@ mod tests {
                 tf: false,
                 location: false,
                 home_u: None,
+                category: false,
+                u_across: None,
+                group: None,
             })
             .collect()
     }
@@ -765,7 +820,7 @@ mod tests {
         let f = PreparedField::new("x", Kind::Exact, &l, None);
         // Pairs of distinct records sharing a value: (a,a) once among 6 pairs.
         assert!((exact_u(&f, false) - 2.0 / 12.0).abs() < 1e-12);
-        let u = estimate_u(&[f], None, 4, None, 1000, 7, None);
+        let (u, _) = estimate_u(&[f], None, 4, None, 1000, 7, None);
         assert!((u[0][1] - 1.0 / 6.0).abs() < 1e-12);
         assert!((u[0][2] - 5.0 / 6.0).abs() < 1e-12);
     }

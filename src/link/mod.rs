@@ -26,6 +26,7 @@ pub mod autoconfig;
 pub mod blocking;
 pub mod cluster;
 pub mod compare;
+pub mod dependence;
 pub mod fellegi_sunter;
 pub mod household;
 pub mod strata;
@@ -859,6 +860,9 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             tf: settings.term_frequency && tf_kind(s.kind),
             location: false,
             home_u: None,
+            category: false,
+            u_across: None,
+            group: None,
         })
         .collect();
     let mut names = with_locations(names, &fields, swap, &mut notes);
@@ -905,7 +909,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             by.join(" and ")
         ));
     }
-    let u = fellegi_sunter::estimate_u(
+    let (u, across) = fellegi_sunter::estimate_u(
         &fields,
         swap,
         n_left,
@@ -918,18 +922,36 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     // taken for matches: its u counts only agreements on common values.
     let rare = |c: &[u32; 2]| held_by_few(c, is_link);
     let identifier = |f: usize| !anchors.is_empty() && free[f];
-    let u: Vec<Vec<f64>> = u
-        .into_iter()
-        .enumerate()
-        .map(|(f, u)| {
-            if identifier(f) {
-                let exact = fellegi_sunter::identifier_exact_u(&fields[f], is_link, rare);
-                fellegi_sunter::with_exact_u(&u, exact)
-            } else {
-                u
-            }
-        })
-        .collect();
+    let as_identifier = |f: usize, u: Vec<f64>| {
+        if identifier(f) {
+            let exact = fellegi_sunter::identifier_exact_u(&fields[f], is_link, rare);
+            fellegi_sunter::with_exact_u(&u, exact)
+        } else {
+            u
+        }
+    };
+    let u: Vec<Vec<f64>> = u.into_iter().enumerate().map(|(f, u)| as_identifier(f, u)).collect();
+    // Pairs whose categories differ weigh the fields measured within strata by their u over all
+    // pairs; fields that follow one another count once (see `dependence`).
+    let groups = dependence::groups(&fields, &located, n_left, n_right, settings.seed);
+    for (f, (d, across)) in names.iter_mut().zip(across).enumerate() {
+        d.u_across = across.map(|u| as_identifier(f, u));
+        d.category = strata.as_ref().is_some_and(|s| s.fields.contains(&f));
+        d.group = groups[f];
+    }
+    let mut grouped: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for (f, g) in groups.iter().enumerate() {
+        if let Some(g) = g {
+            grouped.entry(*g).or_default().push(&fields[f].name);
+        }
+    }
+    for group in grouped.values() {
+        notes.push(format!(
+            "{} agree together among different people: when several agree, only the strongest \
+             agreement counts",
+            group.join(", ")
+        ));
+    }
     // Surnames a family shares weigh less between records at one address (see `household`).
     if let Some((first, _)) = swap {
         let home = household::home_u(&fields, &located, first, &u, sj);
