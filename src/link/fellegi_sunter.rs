@@ -56,12 +56,13 @@ pub struct FieldParams {
     pub home_u: Option<Vec<f64>>,
     /// A category that makes strata ([`super::strata`]).
     pub category: bool,
-    /// For a field whose u is measured within strata, its u over all random pairs, used for
-    /// pairs whose categories differ: a district that follows the county always differs
-    /// between two counties, so its u within one county would make that look like proof.
+    /// For a field whose u is measured within strata, its u over all random pairs, used (where
+    /// larger) for pairs whose categories differ: a district that follows the county always
+    /// differs between two counties, so its u within one county would make that look like
+    /// proof.
     pub u_across: Option<Vec<f64>>,
     /// The group of fields whose agreements follow one another ([`super::dependence`]): of
-    /// its fields that agree, only the strongest counts.
+    /// its fields, only the strongest agreement and the strongest disagreement count.
     pub group: Option<usize>,
 }
 
