@@ -516,6 +516,7 @@ pub fn link(
                     home_u: None,
                     category: false,
                     u_across: None,
+                    across_shift: None,
                     group: None,
                 }
             })

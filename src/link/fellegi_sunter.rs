@@ -61,6 +61,9 @@ pub struct FieldParams {
     /// differs between two counties, so its u within one county would make that look like
     /// proof.
     pub u_across: Option<Vec<f64>>,
+    /// `ln(u / max(u, u_across))` per level, computed with u: what a pair across strata takes
+    /// off a level's weight.
+    pub across_shift: Option<Vec<f64>>,
     /// The group of fields whose agreements follow one another ([`super::dependence`]): of
     /// its fields, only the strongest agreement and the strongest disagreement count.
     pub group: Option<usize>,
@@ -89,6 +92,12 @@ pub struct FieldDef {
 
 impl FieldDef {
     fn params(&self, m: Vec<f64>, u: Vec<f64>) -> FieldParams {
+        let across_shift = self.u_across.as_ref().map(|a| {
+            u.iter()
+                .zip(a)
+                .map(|(&u, &a)| if u > 0.0 { (u / u.max(a)).ln() } else { 0.0 })
+                .collect()
+        });
         FieldParams {
             name: self.name.clone(),
             kind: self.kind,
@@ -99,6 +108,7 @@ impl FieldDef {
             home_u: self.home_u.clone(),
             category: self.category,
             u_across: self.u_across.clone(),
+            across_shift,
             group: self.group,
         }
     }
@@ -137,14 +147,19 @@ pub fn total_weight(
     let mut places = (0..fields.len()).filter(|&f| fields[f].location).peekable();
     let at_home = fields.iter().any(|p| p.home_u.is_some())
         && places.peek().is_some()
-        && places.all(|f| levels[f] != MISSING && fields[f].weight(levels[f]) > 0.0);
+        && places.all(|f| {
+            let (p, l) = (&fields[f], levels[f] as usize);
+            l != 0 && p.m[l] > p.u[l] // a positive weight
+        });
     for (f, (p, &l)) in fields.iter().zip(levels).enumerate() {
         // (An exact agreement with a term frequency is already weighed by the value's share of
         // all records.)
-        let mut w = match (&p.u_across, across && l != MISSING && !(l == EXACT && p.tf)) {
-            (Some(u), true) => (p.m[l as usize] / u[l as usize].max(p.u[l as usize])).ln(),
-            _ => weight(f, l),
-        };
+        let mut w = weight(f, l);
+        if let (Some(shift), true) =
+            (&p.across_shift, across && l != MISSING && !(l == EXACT && p.tf))
+        {
+            w += shift[l as usize];
+        }
         if let (true, Some(home), false) = (at_home, &p.home_u, l == MISSING) {
             w = w.min((p.m[l as usize] / home[l as usize]).ln());
         }
@@ -679,6 +694,7 @@ mod tests {
                     home_u: None,
                     category: false,
                     u_across: None,
+                    across_shift: None,
                     group: None,
                 },
                 FieldParams {
@@ -691,6 +707,7 @@ mod tests {
                     home_u: None,
                     category: false,
                     u_across: None,
+                    across_shift: None,
                     group: None,
                 },
             ],
