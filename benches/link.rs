@@ -82,19 +82,7 @@ fn bench(c: &mut Criterion) {
     });
     let pats = patterns(&levels, width);
     let (u, _) = estimate_u(&fields, None, N, Some(N), 20_000, 1, None);
-    let names: Vec<FieldDef> = fields
-        .iter()
-        .map(|f| FieldDef {
-            name: f.name.clone(),
-            kind: f.kind,
-            tf: false,
-            location: false,
-            home_u: None,
-            category: false,
-            u_across: None,
-            group: None,
-        })
-        .collect();
+    let names: Vec<FieldDef> = fields.iter().map(|f| FieldDef::new(&f.name, f.kind)).collect();
     c.bench_function("em 100 iterations over the patterns", |b| {
         let held = vec![false; names.len()];
         b.iter(|| {

@@ -91,6 +91,20 @@ pub struct FieldDef {
 }
 
 impl FieldDef {
+    /// A field compared plainly: no term frequencies, no location, household, strata or group.
+    pub fn new(name: &str, kind: Kind) -> Self {
+        FieldDef {
+            name: name.to_string(),
+            kind,
+            tf: false,
+            location: false,
+            home_u: None,
+            category: false,
+            u_across: None,
+            group: None,
+        }
+    }
+
     fn params(&self, m: Vec<f64>, u: Vec<f64>) -> FieldParams {
         let across_shift = self.u_across.as_ref().map(|a| {
             u.iter()
@@ -717,20 +731,7 @@ mod tests {
     }
 
     fn defs() -> Vec<FieldDef> {
-        model()
-            .fields
-            .iter()
-            .map(|f| FieldDef {
-                name: f.name.clone(),
-                kind: f.kind,
-                tf: false,
-                location: false,
-                home_u: None,
-                category: false,
-                u_across: None,
-                group: None,
-            })
-            .collect()
+        model().fields.iter().map(|f| FieldDef::new(&f.name, f.kind)).collect()
     }
 
     #[test]

@@ -855,14 +855,8 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let names: Vec<FieldDef> = specs
         .iter()
         .map(|s| FieldDef {
-            name: s.name.clone(),
-            kind: s.kind,
             tf: settings.term_frequency && tf_kind(s.kind),
-            location: false,
-            home_u: None,
-            category: false,
-            u_across: None,
-            group: None,
+            ..FieldDef::new(&s.name, s.kind)
         })
         .collect();
     let mut names = with_locations(names, &fields, swap, &mut notes);
