@@ -138,9 +138,11 @@ fn bad_input_gets_clear_errors() {
     let dup = write(d, "dup.csv", "id,name\n1,ann\n2,bob\n1,cy\n");
     let e = fails(d, &["link", &dup, "--id", "id"]);
     assert!(e.contains("`1` appears twice") && e.contains("row 3 (line 4)"), "{e}");
-    let empty = write(d, "e.csv", "id,name,notes\n1,ann,\n2,bob,\n");
+    // Every empty column is named at once, with the flags that get past them.
+    let empty = write(d, "e.csv", "id,name,notes,memo\n1,ann,,\n2,bob,,\n");
     let e = fails(d, &["link", &empty, "--id", "id"]);
-    assert!(e.contains("`notes` is empty on every record") && e.contains("notes:ignore"), "{e}");
+    assert!(e.contains("empty on every record: `notes`, `memo`"), "{e}");
+    assert!(e.contains("--compare notes:ignore --compare memo:ignore"), "{e}");
     let e = fails(d, &["link", &d.join("absent.csv").to_string_lossy(), "--id", "id"]);
     assert!(e.contains("absent.csv"), "{e}");
     let e = fails(d, &["link", &f, "--id", "id", "--compare", "surname:fuzzy"]);

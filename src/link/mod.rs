@@ -443,6 +443,7 @@ pub fn configure(
         })
         .collect();
     let mut specs = Vec::new();
+    let mut empty = Vec::new();
     for (name, p) in left.fields.iter().zip(profiles) {
         let Some(p) = p else {
             notes.push(format!("column `{name}` is only in {}: not compared", left.source));
@@ -450,11 +451,8 @@ pub fn configure(
         };
         let chosen = overrides.iter().rev().find(|(n, _)| n == name).map(|(_, k)| *k);
         if p.present == 0 && chosen != Some(Kind::Ignore) {
-            return Err(Error::user(format!(
-                "column `{name}` is empty on every record{}; drop it or pass `--compare \
-                 {name}:ignore`",
-                if right.is_some() { " of both files" } else { "" }
-            )));
+            empty.push(name.as_str());
+            continue;
         }
         let (kind, reason) = match chosen {
             Some(k) => (k, "set by the user".to_string()),
@@ -463,6 +461,18 @@ pub fn configure(
         if kind != Kind::Ignore {
             specs.push(FieldSpec { name: name.clone(), kind, reason, fixed: chosen.is_some() });
         }
+    }
+    if !empty.is_empty() {
+        // Every such column at once: a wide file should not take one run per column.
+        let fix: Vec<String> = empty.iter().map(|n| format!("--compare {n}:ignore")).collect();
+        return Err(Error::user(format!(
+            "{} empty on every record{}: {}; drop {} or pass `{}`",
+            if empty.len() == 1 { "a column is" } else { "columns are" },
+            if right.is_some() { " of both files" } else { "" },
+            empty.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+            if empty.len() == 1 { "it" } else { "them" },
+            fix.join(" ")
+        )));
     }
     // A field that repeats others (a full name next to first name and surname) is left out.
     let step = (left.len() + right.map_or(0, Records::len)).div_ceil(autoconfig::REPEAT_SAMPLE);
