@@ -97,7 +97,7 @@ impl Kind {
                 "missing",
                 "exact",
                 "a rare word shared",
-                "jw>=0.92 (long: words>=0.9)",
+                "jw>=0.92|all words held (long: words>=0.9)",
                 "jw>=0.80|words>=0.5",
                 "different",
             ],
@@ -153,7 +153,7 @@ impl Kind {
                 // A description: Jaro-Winkler would cost the product of the lengths and mean
                 // little; the share of words shared stands for it.
                 let o = word_set_overlap(a, b);
-                self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || o)
+                self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || (o, 0))
             }
             Kind::Text if other_numbers(a.as_bytes(), b.as_bytes()) => 5,
             Kind::Name | Kind::Text => self.jw_level(jaro_winkler(a, b), || word_overlap(a, b)),
@@ -224,9 +224,14 @@ const TEXT_FLOOR: f64 = 0.80;
 impl Kind {
     /// The level of two different values of a Jaro-Winkler kind ([`Kind::Name`], [`Kind::Text`])
     /// of similarity `jw` (any value below the kind's lowest band, [`NAME_FLOOR`] or
-    /// [`TEXT_FLOOR`], gives the same level); `overlap` gives their word overlap, asked only
-    /// when the level depends on it.
-    fn jw_level(self, jw: f64, overlap: impl FnOnce() -> f64) -> u8 {
+    /// [`TEXT_FLOOR`], gives the same level); `overlap` gives their word overlap and the number
+    /// of words of the shorter value, asked only when the level depends on it.
+    ///
+    /// A text whose words (two or more) are all in the other is as close as a near-identical
+    /// spelling: `hoyle board games` in `encore 10027 hoyle board games win 98 me`, a title
+    /// within a catalogue line, a street without its flat. A single word is not (`oconee` in
+    /// `6041 2 oconee`).
+    fn jw_level(self, jw: f64, overlap: impl FnOnce() -> (f64, usize)) -> u8 {
         if jw >= 0.92 {
             if self == Kind::Name {
                 2
@@ -236,15 +241,20 @@ impl Kind {
         } else if self == Kind::Name {
             if jw >= 0.88 {
                 3
-            } else if jw >= NAME_FLOOR || overlap() >= 0.5 {
+            } else if jw >= NAME_FLOOR || overlap().0 >= 0.5 {
                 4
             } else {
                 5
             }
-        } else if jw >= TEXT_FLOOR || overlap() >= 0.5 {
-            4
         } else {
-            5
+            let (o, words) = overlap();
+            if o >= 1.0 && words >= 2 {
+                3
+            } else if jw >= TEXT_FLOOR || o >= 0.5 {
+                4
+            } else {
+                5
+            }
         }
     }
 
@@ -379,8 +389,8 @@ fn day_number(d: &[u8]) -> Option<i64> {
     Some(era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy)
 }
 
-/// Share of the words of the shorter value found in the other.
-fn word_overlap(a: &str, b: &str) -> f64 {
+/// Share of the words of the shorter value found in the other, and the number of its words.
+fn word_overlap(a: &str, b: &str) -> (f64, usize) {
     word_overlap_bytes(a.as_bytes(), b.as_bytes())
 }
 
@@ -428,7 +438,7 @@ fn word_set_overlap(a: &str, b: &str) -> f64 {
 }
 
 /// [`word_overlap`] on the bytes of the values.
-fn word_overlap_bytes(a: &[u8], b: &[u8]) -> f64 {
+fn word_overlap_bytes(a: &[u8], b: &[u8]) -> (f64, usize) {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     let mut n = 0;
     let mut hit = 0;
@@ -438,11 +448,7 @@ fn word_overlap_bytes(a: &[u8], b: &[u8]) -> f64 {
             hit += 1;
         }
     }
-    if n == 0 {
-        0.0
-    } else {
-        hit as f64 / n as f64
-    }
+    (if n == 0 { 0.0 } else { hit as f64 / n as f64 }, n)
 }
 
 /// Longest ASCII value compared on the allocation-free paths (one bit per position in a `u64`).
@@ -871,15 +877,14 @@ impl Kind {
             // `word_set_overlap`: the share of the distinct words of the value with fewer.
             let fewer = wa.len().min(wb.len());
             let o = if fewer == 0 { 0.0 } else { shared as f64 / fewer as f64 };
-            return self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || o);
+            return self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || (o, 0));
         }
         // `word_overlap`: the share of the shorter value's words (repeats counted) in the other.
         let (hit, short) = if a.len() <= b.len() { (hit_a, wa) } else { (hit_b, wb) };
         let n: u32 = short.iter().map(|w| w.1).sum();
-        self.jw_level(
-            jaro_winkler(a, b),
-            || if n == 0 { 0.0 } else { f64::from(hit) / f64::from(n) },
-        )
+        self.jw_level(jaro_winkler(a, b), || {
+            (if n == 0 { 0.0 } else { f64::from(hit) / f64::from(n) }, n as usize)
+        })
     }
 }
 
@@ -1198,6 +1203,19 @@ mod tests {
             assert_eq!(Kind::Text.level(a, b) == 5, different, "{a} / {b}");
             assert_eq!(f.compare(0, i, 1, i) == 5, different, "{a} / {b}, prepared");
         }
+    }
+
+    #[test]
+    fn a_text_held_whole_in_another_is_a_close_level() {
+        // Two words or more of the shorter text, all in the other: the near-spelling level.
+        let held = Kind::Text.level("hoyle board games", "encore 10027 hoyle board games win xp");
+        assert_eq!(held, 3);
+        assert_eq!(Kind::Text.level("main street", "main street flat b"), 3);
+        // One word held, or most words only: no more than the loose level.
+        assert_eq!(Kind::Text.level("oconee", "6041 2 oconee"), 4);
+        assert_eq!(Kind::Text.level("hoyle card games", "hoyle board games deluxe"), 4);
+        // Names keep their Jaro-Winkler bands.
+        assert_eq!(Kind::Name.level("anna maria", "maria anna lopez"), 4);
     }
 
     #[test]
