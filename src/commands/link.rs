@@ -263,11 +263,14 @@ fn explain(r: &Linkage) {
         r.model.lambda * r.total_pairs,
         r.model.iterations
     );
-    println!("  {:<20} {:<22} {:>9} {:>9} {:>8}", "field", "level", "m", "u", "weight");
+    // The level column as wide as its longest name, so that the figures line up.
+    let w = r.model.fields.iter().flat_map(|f| f.kind.level_names()).map(|n| n.len()).max();
+    let w = w.unwrap_or(0).max(5);
+    println!("  {:<20} {:<w$} {:>9} {:>9} {:>8}", "field", "level", "m", "u", "weight");
     for f in &r.model.fields {
         for (l, name) in f.kind.level_names().iter().enumerate().skip(1) {
             println!(
-                "  {:<20} {:<22} {:>9.5} {:>9.6} {:>8.2}",
+                "  {:<20} {:<w$} {:>9.5} {:>9.6} {:>8.2}",
                 f.name,
                 name,
                 f.m[l],
@@ -276,7 +279,7 @@ fn explain(r: &Linkage) {
             );
         }
         if f.tf {
-            println!("  {:<20} {:<22} (exact matches adjusted by term frequency)", f.name, "");
+            println!("  {:<20} {:<w$} (exact matches adjusted by term frequency)", f.name, "");
         }
     }
     println!("  (weight = log2(m/u); missing values are neutral)");
