@@ -449,7 +449,10 @@ pub fn unmix_u(model: &Model) -> Vec<Vec<f64>> {
 
 /// Term-frequency adjustment per dictionary entry of `f`, added to the exact level's weight: the
 /// weight of agreeing on `v` is `ln(m p(v) / u(v))`, where `p(v)` is the share of records holding
-/// `v` and `u(v)` the chance that two records that do not match both hold it.
+/// `v` among the records whose value two records hold (both sides, in a link: only on those can
+/// a matching pair agree), and `u(v)` the chance that two records that do not match both hold it.
+/// Taking `p(v)` over all records instead made a title held once on each side of a product link,
+/// where few values are on both sides, 5.7 bits weaker than the field's average exact match.
 ///
 /// `u(v)` is not the share of all pairs agreeing on `v`: in a file where a person appears several
 /// times, most pairs agreeing on a rare email are that person's own records. `matched[v]`, the
@@ -467,6 +470,19 @@ pub fn tf_adjustments(
     let (nl, nr) = (side(0), side(1));
     let total = nl + nr;
     let present_pairs = if link { nl * nr } else { nl * (nl - 1.0) / 2.0 };
+    let agreeing = |c: &[u32; 2]| {
+        let (a, b) = (f64::from(c[0]), f64::from(c[1]));
+        if link {
+            a * b
+        } else {
+            a * (a - 1.0) / 2.0
+        }
+    };
+    // A matching pair agrees exactly on a value only if two records hold it (both sides, in a
+    // link): the share of records holding such values, the mass `p(v)` is spread over.
+    let can_agree: f64 =
+        f.counts.iter().filter(|c| agreeing(c) >= 1.0).map(|c| f64::from(c[0] + c[1])).sum();
+    let spread = (can_agree / total).clamp(1.0 / total, 1.0).ln();
     f.counts
         .iter()
         .enumerate()
@@ -474,12 +490,12 @@ pub fn tf_adjustments(
             let m = matched.get(v).copied().unwrap_or(0.0);
             let (a, b) = (f64::from(c[0]), f64::from(c[1]));
             let p = ((a + b) / total).max(1.0 / total);
-            let agreeing = if link { a * b } else { a * (a - 1.0) / 2.0 };
+            let agreeing = agreeing(c);
             if matched.is_empty() || agreeing < 1.0 || present_pairs <= 0.0 {
                 return (u_exact / p).ln();
             }
             let u = (agreeing - m).max(0.5) / (present_pairs * (1.0 - lambda));
-            (p * u_exact / u).ln()
+            (p * u_exact / u).ln() - spread
         })
         .collect()
 }
@@ -842,5 +858,27 @@ mod tests {
         let (u, _) = estimate_u(&[f], None, 4, None, 1000, 7, None);
         assert!((u[0][1] - 1.0 / 6.0).abs() < 1e-12);
         assert!((u[0][2] - 5.0 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_value_held_once_on_each_side_is_not_weaker_than_an_average_exact_match() {
+        // A link of 1,000 + 1,000 titles: 50 held once on each side (the matches), 5 held twice
+        // on each side (four pairs of non-matches each), the rest on one side only.
+        let side = |tag: &str| -> Vec<Option<String>> {
+            let mut v: Vec<Option<String>> = (0..50).map(|i| Some(format!("t{i}"))).collect();
+            v.extend((0..10).map(|i| Some(format!("c{}", i / 2))));
+            v.extend((v.len()..1000).map(|i| Some(format!("{tag}{i}"))));
+            v
+        };
+        let f = PreparedField::new("title", Kind::Text, &side("l"), Some(&side("r")));
+        let matched: Vec<f64> =
+            f.dict.iter().map(|v| if v.starts_with('t') { 1.0 } else { 0.0 }).collect();
+        let adj = tf_adjustments(&f, 2e-5, &matched, 5e-5, true);
+        let of = |v: &str| adj[f.dict.iter().position(|d| d == v).unwrap()];
+        // Matches agree only on values both sides hold (120 of 2,000 records): spread over those,
+        // a value held once on each side is about as strong as the exact level (it was e^-3.2).
+        assert!(of("t7") > -1.0, "{}", of("t7"));
+        // A value non-matches share is weaker than one only a match shares.
+        assert!(of("c1") < of("t7") - 1.0, "{} {}", of("c1"), of("t7"));
     }
 }
