@@ -468,6 +468,10 @@ fn word_set_overlap(a: &str, b: &str) -> f64 {
 /// [`word_overlap`] on the bytes of the values.
 fn word_overlap_bytes(a: &[u8], b: &[u8]) -> (f64, usize) {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if !long.contains(&b' ') && !short.contains(&b' ') {
+        // Two single words (most names): the overlap is their equality.
+        return (if short == long { 1.0 } else { 0.0 }, 1);
+    }
     let mut n = 0;
     let mut hit = 0;
     for w in short.split(|&c| c == b' ') {
