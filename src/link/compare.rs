@@ -201,38 +201,29 @@ fn renumbered(a: &[u8], b: &[u8]) -> bool {
 /// thousands are written with a separator or without (`950 000` / `950000`, `059 03871` /
 /// `05903871`).
 fn other_numbers(a: &[u8], b: &[u8]) -> bool {
-    /// The runs of digits of a text, as (start, end).
-    fn runs(s: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let mut i = 0;
-        std::iter::from_fn(move || {
-            i += s[i..].iter().position(u8::is_ascii_digit)?;
-            let start = i;
-            i += s[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-            Some((start, i))
-        })
+    let (x, y) = (number_hashes(a), number_hashes(b));
+    !x.is_empty() && !y.is_empty() && !share(&x, &y)
+}
+
+/// The numbers of a text (runs of digits), and each two one space apart written as one, as
+/// sorted hashes, each once: the numbers [`other_numbers`] compares.
+fn number_hashes(s: &[u8]) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut previous: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while let Some(k) = s[i..].iter().position(u8::is_ascii_digit) {
+        let start = i + k;
+        let end = start + s[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+        out.push(fnv(&s[start..end]));
+        if let Some((p, e)) = previous.filter(|&(_, e)| e + 1 == start && s[e] == b' ') {
+            out.push(fnv(&[&s[p..e], &s[start..end]].concat()));
+        }
+        previous = Some((start, end));
+        i = end;
     }
-    /// Each number alone as (digits, empty), and each number one space before the next as
-    /// (digits, the next's digits): the number they make written as one.
-    fn numbers(s: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-        let mut next = runs(s).peekable();
-        std::iter::from_fn(move || {
-            let (start, end) = next.next()?;
-            let alone = (&s[start..end], &s[end..end]);
-            let joined = next
-                .peek()
-                .filter(|&&(n, _)| n == end + 1 && s[end] == b' ')
-                .map(|&(n, e)| (&s[start..end], &s[n..e]));
-            Some(std::iter::once(alone).chain(joined))
-        })
-        .flatten()
-    }
-    let same = |x: (&[u8], &[u8]), y: (&[u8], &[u8])| {
-        x.0.len() + x.1.len() == y.0.len() + y.1.len()
-            && x.0.iter().chain(x.1).eq(y.0.iter().chain(y.1))
-    };
-    runs(a).next().is_some()
-        && runs(b).next().is_some()
-        && !numbers(a).any(|x| numbers(b).any(|y| same(x, y)))
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// The level of two different codes `d` edits apart.
@@ -860,10 +851,10 @@ pub struct PreparedField {
     /// For [`Kind::Text`], per dictionary entry: its rare words (see [`RARE_HOLDERS`]), as sorted
     /// hashes. Empty for the other kinds.
     rare: Vec<Vec<u64>>,
-    /// For [`Kind::Text`], per dictionary entry: whether it holds a digit and is no longer than
-    /// [`LONG_TEXT`] (only two such entries are compared by [`other_numbers`]; descriptions
-    /// are not). Empty for the other kinds.
-    digits: Vec<bool>,
+    /// For [`Kind::Text`], per dictionary entry no longer than [`LONG_TEXT`]: its
+    /// [`number_hashes`] (two entries that both have numbers and share none differ, see
+    /// [`other_numbers`]; descriptions are not compared so). Empty for the other kinds.
+    numbers: Vec<Vec<u64>>,
     /// For the Jaro-Winkler kinds, per dictionary entry off the fast path (not ASCII, or 64 bytes
     /// or longer): its distinct words as sorted hashes with their counts, so that the word
     /// overlaps of long values need no splitting and searching at each comparison. Empty for
@@ -1045,10 +1036,12 @@ impl PreparedField {
         } else {
             Vec::new()
         };
-        let digits = match kind {
+        let numbers = match kind {
             Kind::Text => dict
                 .iter()
-                .map(|v| v.len() <= LONG_TEXT && v.bytes().any(|c| c.is_ascii_digit()))
+                .map(
+                    |v| if v.len() <= LONG_TEXT { number_hashes(v.as_bytes()) } else { Vec::new() },
+                )
                 .collect(),
             _ => Vec::new(),
         };
@@ -1078,7 +1071,7 @@ impl PreparedField {
             arena,
             spans,
             rare,
-            digits,
+            numbers,
             word_counts,
         }
     }
@@ -1093,11 +1086,10 @@ impl PreparedField {
             EXACT
         } else {
             let (a, b) = (a as usize, b as usize);
-            if self.digits.get(a).is_some_and(|&d| d)
-                && self.digits[b]
-                && other_numbers(self.dict[a].as_bytes(), self.dict[b].as_bytes())
-            {
-                return 5; // Text's "different", whatever else they share
+            if let (Some(x), Some(y)) = (self.numbers.get(a), self.numbers.get(b)) {
+                if !x.is_empty() && !y.is_empty() && !share(x, y) {
+                    return 5; // Text's "different", whatever else they share
+                }
             }
             if let (Some(x), Some(y)) = (self.rare.get(a), self.rare.get(b)) {
                 if share(x, y) {

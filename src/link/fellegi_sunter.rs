@@ -604,6 +604,9 @@ pub fn train_m(
 
 /// EM from `fields`: the E-step scores every pattern, the M-step re-estimates the prior and the
 /// m of the `free` fields (the others keep theirs). u is fixed.
+/// Patterns per chunk of [`em`]'s parallel E step.
+const EM_CHUNK: usize = 8192;
+
 fn em(
     mut fields: Vec<FieldParams>,
     free: &[bool],
@@ -621,14 +624,31 @@ fn em(
         // Each level's weight once per round, not once per pattern.
         let weights: Vec<Vec<f64>> = fields.iter().map(FieldParams::weights).collect();
         let prior = logit(lambda);
-        let mut m_num: Vec<Vec<f64>> = fields.iter().map(|f| vec![0.0; f.m.len()]).collect();
-        let mut matches = 0.0;
-        for (levels, count) in patterns {
-            let x = prior + total_weight(&fields, levels, |f, l| weights[f][l as usize]);
-            let w = sigmoid(x) * *count as f64;
+        let zero = || -> Vec<Vec<f64>> { fields.iter().map(|f| vec![0.0; f.m.len()]).collect() };
+        // The E step over chunks of patterns in parallel, summed in chunk order: the result does
+        // not depend on the number of threads.
+        let partial: Vec<(Vec<Vec<f64>>, f64)> = patterns
+            .par_chunks(EM_CHUNK)
+            .map(|chunk| {
+                let (mut m_num, mut matches) = (zero(), 0.0);
+                for (levels, count) in chunk {
+                    let x = prior + total_weight(&fields, levels, |f, l| weights[f][l as usize]);
+                    let w = sigmoid(x) * *count as f64;
+                    matches += w;
+                    for (f, &l) in levels.iter().enumerate() {
+                        m_num[f][l as usize] += w;
+                    }
+                }
+                (m_num, matches)
+            })
+            .collect();
+        let (mut m_num, mut matches) = (zero(), 0.0);
+        for (num, w) in partial {
             matches += w;
-            for (f, &l) in levels.iter().enumerate() {
-                m_num[f][l as usize] += w;
+            for (total, part) in m_num.iter_mut().zip(num) {
+                for (t, p) in total.iter_mut().zip(part) {
+                    *t += p;
+                }
             }
         }
         let mut change: f64 = 0.0;
