@@ -409,6 +409,9 @@ fn day_number(d: &[u8]) -> Option<i64> {
 }
 
 /// Share of the words of the shorter value found in the other, and the number of its words.
+/// Numbers are left out (unless the shorter value has nothing else): [`other_numbers`] weighs
+/// them, and a shared track or catalogue number (`007 high wave` / `007 accident`) is not half
+/// of one title.
 fn word_overlap(a: &str, b: &str) -> (f64, usize) {
     word_overlap_bytes(a.as_bytes(), b.as_bytes())
 }
@@ -456,6 +459,11 @@ fn word_set_overlap(a: &str, b: &str) -> f64 {
     shared as f64 / short.len() as f64
 }
 
+/// A word of digits only.
+fn is_number(w: &[u8]) -> bool {
+    !w.is_empty() && w.iter().all(u8::is_ascii_digit)
+}
+
 /// [`word_overlap`] on the bytes of the values.
 fn word_overlap_bytes(a: &[u8], b: &[u8]) -> (f64, usize) {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
@@ -465,7 +473,8 @@ fn word_overlap_bytes(a: &[u8], b: &[u8]) -> (f64, usize) {
     }
     let mut n = 0;
     let mut hit = 0;
-    for w in short.split(|&c| c == b' ') {
+    let only_numbers = short.split(|&c| c == b' ').all(is_number);
+    for w in short.split(|&c| c == b' ').filter(|w| only_numbers || !is_number(w)) {
         n += 1;
         if long.split(|&c| c == b' ').any(|x| x == w) {
             hit += 1;
@@ -859,38 +868,55 @@ pub struct PreparedField {
     /// or longer): its distinct words as sorted hashes with their counts, so that the word
     /// overlaps of long values need no splitting and searching at each comparison. Empty for
     /// the other entries and kinds.
-    word_counts: Vec<Box<[(u64, u32)]>>,
+    word_counts: Vec<Box<[WordCount]>>,
 }
 
 /// The distinct words of a normalised value (split at spaces) as sorted hashes, with counts.
-fn word_counts(v: &str) -> Box<[(u64, u32)]> {
-    let mut hashes: Vec<u64> =
-        v.split(' ').filter(|w| !w.is_empty()).map(|w| fnv(w.as_bytes())).collect();
-    hashes.sort_unstable();
-    let mut out: Vec<(u64, u32)> = Vec::with_capacity(hashes.len());
-    for h in hashes {
+fn word_counts(v: &str) -> Box<[WordCount]> {
+    let mut words: Vec<(u64, bool)> = v
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| (fnv(w.as_bytes()), is_number(w.as_bytes())))
+        .collect();
+    words.sort_unstable();
+    let mut out: Vec<WordCount> = Vec::with_capacity(words.len());
+    for (hash, number) in words {
         match out.last_mut() {
-            Some((last, n)) if *last == h => *n += 1,
-            _ => out.push((h, 1)),
+            Some(last) if last.hash == hash => last.count += 1,
+            _ => out.push(WordCount { hash, count: 1, number }),
         }
     }
     out.into_boxed_slice()
 }
 
+/// A distinct word of a value: its hash, how often the value has it, and whether it is a number.
+#[derive(Debug, Clone, Copy)]
+struct WordCount {
+    hash: u64,
+    count: u32,
+    number: bool,
+}
+
 impl Kind {
     /// [`Kind::level_distinct`] of two different values of a Jaro-Winkler kind, with their
     /// [`word_counts`]: the same level, the word overlaps counted by one merge.
-    fn level_by_words(self, a: &str, b: &str, wa: &[(u64, u32)], wb: &[(u64, u32)]) -> u8 {
+    fn level_by_words(self, a: &str, b: &str, wa: &[WordCount], wb: &[WordCount]) -> u8 {
+        // `word_overlap` counts the shorter value's words, numbers only when it has nothing else.
+        let counted = |w: &[WordCount]| {
+            let only_numbers = w.iter().all(|x| x.number);
+            move |x: &WordCount| only_numbers || !x.number
+        };
+        let (counted_a, counted_b) = (counted(wa), counted(wb));
         let (mut i, mut j) = (0, 0);
         let (mut shared, mut hit_a, mut hit_b) = (0usize, 0u32, 0u32);
         while i < wa.len() && j < wb.len() {
-            match wa[i].0.cmp(&wb[j].0) {
+            match wa[i].hash.cmp(&wb[j].hash) {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
                     shared += 1;
-                    hit_a += wa[i].1;
-                    hit_b += wb[j].1;
+                    hit_a += if counted_a(&wa[i]) { wa[i].count } else { 0 };
+                    hit_b += if counted_b(&wb[j]) { wb[j].count } else { 0 };
                     i += 1;
                     j += 1;
                 }
@@ -903,8 +929,11 @@ impl Kind {
             return self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || (o, 0));
         }
         // `word_overlap`: the share of the shorter value's words (repeats counted) in the other.
-        let (hit, short) = if a.len() <= b.len() { (hit_a, wa) } else { (hit_b, wb) };
-        let n: u32 = short.iter().map(|w| w.1).sum();
+        let (hit, n) = if a.len() <= b.len() {
+            (hit_a, wa.iter().filter(|x| counted_a(x)).map(|x| x.count).sum::<u32>())
+        } else {
+            (hit_b, wb.iter().filter(|x| counted_b(x)).map(|x| x.count).sum::<u32>())
+        };
         self.jw_level(jaro_winkler(a, b), || {
             (if n == 0 { 0.0 } else { f64::from(hit) / f64::from(n) }, n as usize)
         })
@@ -1243,6 +1272,29 @@ mod tests {
         assert_eq!(Kind::Text.level("hoyle card games", "hoyle board games deluxe"), 4);
         // Names keep their Jaro-Winkler bands.
         assert_eq!(Kind::Name.level("anna maria", "maria anna lopez"), 4);
+    }
+
+    #[test]
+    fn a_shared_number_is_not_half_of_a_title() {
+        // Track numbers written into titles: only the words count towards the overlap.
+        let pairs = [
+            ("007 high wave", "007 accident", 5),
+            ("007 feeling good", "019 feeling good andy bey", 5), // other numbers
+            ("1984", "1984 remastered", 4), // a value of numbers only keeps them
+            ("street hype 11", "street hype groove city 11", 3),
+        ];
+        // More titles of these numbers and words, so that none is a rare word shared.
+        let more =
+            |side: &'static str| (0..3).map(move |k| format!("007 11 019 1984 feeling street hype {side}{k}"));
+        let left: Vec<Option<String>> =
+            pairs.iter().map(|p| p.0.to_string()).chain(more("l")).map(Some).collect();
+        let right: Vec<Option<String>> =
+            pairs.iter().map(|p| p.1.to_string()).chain(more("r")).map(Some).collect();
+        let f = PreparedField::new("title", Kind::Text, &left, Some(&right));
+        for (i, &(a, b, level)) in pairs.iter().enumerate() {
+            assert_eq!(Kind::Text.level(a, b), level, "{a} / {b}");
+            assert_eq!(f.compare(0, i, 1, i), level, "{a} / {b}, prepared");
+        }
     }
 
     #[test]
