@@ -122,8 +122,13 @@ impl Kind {
         self.level_names().len()
     }
 
-    /// Normalises a raw value for this kind; `None` when nothing is left (treated as missing).
+    /// Normalises a raw value for this kind; `None` when nothing is left or the value is a
+    /// placeholder for a missing one ([`PLACEHOLDERS`]): both are treated as missing.
     pub fn normalise(self, raw: &str) -> Option<String> {
+        let trimmed = raw.trim();
+        if PLACEHOLDERS.iter().any(|p| trimmed.eq_ignore_ascii_case(p)) {
+            return None;
+        }
         let s = match self {
             Kind::Ignore => return None,
             Kind::Code => fold(raw).chars().filter(|c| c.is_alphanumeric()).collect(),
@@ -180,6 +185,13 @@ impl Kind {
         }
     }
 }
+
+/// Whole values that stand for a missing one (compared ignoring case and surrounding spaces), as
+/// exports from databases, pandas and R write them: a `null` year is no year, not a year that
+/// differs. `NA`, `unknown` and `unk` are not among them: a surname, a country code, or a
+/// category of its own (a voter file's `unk` sex agreeing is evidence). Values of punctuation
+/// only (`--`, `?`) normalise to nothing anyway.
+pub const PLACEHOLDERS: [&str; 6] = ["null", "nan", "none", "n/a", "#n/a", "<na>"];
 
 /// Two codes with the same letters in the same order (at least three) and other digits: a
 /// name-based email or user id and its namesake's (`karl.rossi158` / `karl.rossi174`). They are
@@ -1275,6 +1287,19 @@ mod tests {
     }
 
     #[test]
+    fn placeholders_are_missing_values() {
+        for raw in ["NULL", " null ", "NaN", "None", "N/A", "#N/A", "<NA>", "--"] {
+            for kind in [Kind::Code, Kind::Text, Kind::Name, Kind::Exact, Kind::Date] {
+                assert_eq!(kind.normalise(raw), None, "{raw} as {kind}");
+            }
+        }
+        // A surname, a country code, a category of its own.
+        assert_eq!(Kind::Name.normalise("Na").as_deref(), Some("na"));
+        assert_eq!(Kind::Exact.normalise("unk").as_deref(), Some("unk"));
+        assert_eq!(Kind::Text.normalise("unknown pleasures").as_deref(), Some("unknown pleasures"));
+    }
+
+    #[test]
     fn a_shared_number_is_not_half_of_a_title() {
         // Track numbers written into titles: only the words count towards the overlap.
         let pairs = [
@@ -1284,8 +1309,9 @@ mod tests {
             ("street hype 11", "street hype groove city 11", 3),
         ];
         // More titles of these numbers and words, so that none is a rare word shared.
-        let more =
-            |side: &'static str| (0..3).map(move |k| format!("007 11 019 1984 feeling street hype {side}{k}"));
+        let more = |side: &'static str| {
+            (0..3).map(move |k| format!("007 11 019 1984 feeling street hype {side}{k}"))
+        };
         let left: Vec<Option<String>> =
             pairs.iter().map(|p| p.0.to_string()).chain(more("l")).map(Some).collect();
         let right: Vec<Option<String>> =
