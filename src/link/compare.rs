@@ -131,7 +131,15 @@ impl Kind {
         }
         let s = match self {
             Kind::Ignore => return None,
-            Kind::Code => fold(raw).chars().filter(|c| c.is_alphanumeric()).collect(),
+            Kind::Code => {
+                let code: String = fold(raw).chars().filter(|c| c.is_alphanumeric()).collect();
+                // A code of digits only, without its leading zeros: `007` and `7` are one track
+                // number, `01234` and `1234` one postcode after a spreadsheet has read it.
+                match code.trim_start_matches('0') {
+                    t if code.bytes().all(|c| c.is_ascii_digit()) && !t.is_empty() => t.to_string(),
+                    _ => code,
+                }
+            }
             Kind::Date => normalise_date(raw),
             Kind::Number => number_value(raw)?.to_string(),
             Kind::Exact | Kind::Name | Kind::Text => words(raw),
@@ -1297,6 +1305,15 @@ mod tests {
         assert_eq!(Kind::Name.normalise("Na").as_deref(), Some("na"));
         assert_eq!(Kind::Exact.normalise("unk").as_deref(), Some("unk"));
         assert_eq!(Kind::Text.normalise("unknown pleasures").as_deref(), Some("unknown pleasures"));
+    }
+
+    #[test]
+    fn codes_of_digits_lose_their_leading_zeros() {
+        assert_eq!(Kind::Code.normalise("007").as_deref(), Some("7"));
+        assert_eq!(Kind::Code.normalise("01234"), Kind::Code.normalise("1234"));
+        assert_eq!(Kind::Code.normalise("000").as_deref(), Some("000"));
+        // Codes with letters keep them.
+        assert_eq!(Kind::Code.normalise("0a7").as_deref(), Some("0a7"));
     }
 
     #[test]
