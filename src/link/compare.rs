@@ -221,8 +221,12 @@ fn renumbered(a: &[u8], b: &[u8]) -> bool {
 /// thousands are written with a separator or without (`950 000` / `950000`, `059 03871` /
 /// `05903871`).
 fn other_numbers(a: &[u8], b: &[u8]) -> bool {
-    let (x, y) = (number_hashes(a), number_hashes(b));
-    !x.is_empty() && !y.is_empty() && !share(&x, &y)
+    numbers_differ(&number_hashes(a), &number_hashes(b))
+}
+
+/// [`other_numbers`] of two values from their [`number_hashes`]: both have numbers, none shared.
+fn numbers_differ(x: &[u64], y: &[u64]) -> bool {
+    !x.is_empty() && !y.is_empty() && !share(x, y)
 }
 
 /// The numbers of a text (runs of digits), and each two one space apart written as one, as
@@ -1136,7 +1140,7 @@ impl PreparedField {
         } else {
             let (a, b) = (a as usize, b as usize);
             if let (Some(x), Some(y)) = (self.numbers.get(a), self.numbers.get(b)) {
-                if !x.is_empty() && !y.is_empty() && !share(x, y) {
+                if numbers_differ(x, y) {
                     return 5; // Text's "different", whatever else they share
                 }
             }

@@ -602,11 +602,11 @@ pub fn train_m(
     em(fields, &free, patterns, total_pairs, expected_matches, max_iter)
 }
 
-/// EM from `fields`: the E-step scores every pattern, the M-step re-estimates the prior and the
-/// m of the `free` fields (the others keep theirs). u is fixed.
 /// Patterns per chunk of [`em`]'s parallel E step.
 const EM_CHUNK: usize = 8192;
 
+/// EM from `fields`: the E-step scores every pattern, the M-step re-estimates the prior and the
+/// m of the `free` fields (the others keep theirs). u is fixed.
 fn em(
     mut fields: Vec<FieldParams>,
     free: &[bool],
