@@ -644,6 +644,50 @@ fn files_that_name_their_columns_differently_are_linked() {
     assert_eq!(found, truth);
 }
 
+/// Common given names, for the generated person files below.
+const GIVEN_NAMES: [&str; 40] = [
+    "james",
+    "mary",
+    "robert",
+    "patricia",
+    "john",
+    "jennifer",
+    "michael",
+    "linda",
+    "david",
+    "elizabeth",
+    "william",
+    "barbara",
+    "richard",
+    "susan",
+    "joseph",
+    "jessica",
+    "thomas",
+    "sarah",
+    "charles",
+    "karen",
+    "daniel",
+    "nancy",
+    "matthew",
+    "lisa",
+    "anthony",
+    "betty",
+    "mark",
+    "sandra",
+    "donald",
+    "ashley",
+    "steven",
+    "dorothy",
+    "paul",
+    "kimberly",
+    "andrew",
+    "emily",
+    "joshua",
+    "donna",
+    "kenneth",
+    "michelle",
+];
+
 /// A census-like file of households at their own address (a street and a house number): each
 /// family shares its surname and has 1 to 5 members with their own first names and middle
 /// initials, and no birth dates. 40% of the people appear again, in a second list, with a
@@ -651,48 +695,7 @@ fn files_that_name_their_columns_differently_are_linked() {
 fn census_households(seed: u64) -> (String, HashSet<(String, String)>) {
     use rand::{seq::SliceRandom, Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let given = [
-        "james",
-        "mary",
-        "robert",
-        "patricia",
-        "john",
-        "jennifer",
-        "michael",
-        "linda",
-        "david",
-        "elizabeth",
-        "william",
-        "barbara",
-        "richard",
-        "susan",
-        "joseph",
-        "jessica",
-        "thomas",
-        "sarah",
-        "charles",
-        "karen",
-        "daniel",
-        "nancy",
-        "matthew",
-        "lisa",
-        "anthony",
-        "betty",
-        "mark",
-        "sandra",
-        "donald",
-        "ashley",
-        "steven",
-        "dorothy",
-        "paul",
-        "kimberly",
-        "andrew",
-        "emily",
-        "joshua",
-        "donna",
-        "kenneth",
-        "michelle",
-    ];
+    let given = &GIVEN_NAMES;
     let streets = ["basswood", "starkey", "mitchell", "ridley", "malibu", "woodhaven", "banks"];
     let typo = |rng: &mut rand_chacha::ChaCha8Rng, s: &str| -> String {
         let mut c: Vec<char> = s.chars().collect();
@@ -753,32 +756,7 @@ fn the_members_of_a_household_are_not_one_person() {
 fn voters(seed: u64) -> (String, HashSet<(String, String)>) {
     use rand::{seq::SliceRandom, Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let given = [
-        "james",
-        "mary",
-        "robert",
-        "patricia",
-        "john",
-        "jennifer",
-        "michael",
-        "linda",
-        "david",
-        "elizabeth",
-        "william",
-        "barbara",
-        "richard",
-        "susan",
-        "joseph",
-        "jessica",
-        "thomas",
-        "sarah",
-        "charles",
-        "karen",
-        "daniel",
-        "nancy",
-        "matthew",
-        "lisa",
-    ];
+    let given = &GIVEN_NAMES[..24];
     let mut header = String::from("id,first_name,last_name,birth_year,sex,street,precinct");
     for d in 0..10 {
         header.push_str(&format!(",dist{d}_abbrv,dist{d}_desc"));
