@@ -1217,6 +1217,33 @@ pub fn swappable_names(fields: &[PreparedField]) -> Option<(usize, usize)> {
     (first != last).then_some((first.min(last), first.max(last)))
 }
 
+/// Slots per text field of a [`LevelMemo`].
+const MEMO_SLOTS: usize = 1 << 12;
+
+/// The levels of value pairs already compared, for the text fields, whose comparison is the
+/// costliest (words, numbers, similarity): a level is a function of the two values alone, and
+/// among the blocked pairs the same two values (a patent's classes, an employer, a list of
+/// co-authors) meet again and again. Direct-mapped: a slot keeps the last pair that fell in it.
+/// One per thread; it changes no level, only how often one is worked out.
+pub struct LevelMemo {
+    /// Per field, its slots of (first entry << 32 | second entry, level); none for the fields
+    /// that are not texts. An empty slot holds a key no pair has (both entries [`NONE`]).
+    slots: Vec<Vec<(u64, u8)>>,
+}
+
+impl LevelMemo {
+    /// An empty memo for `fields`.
+    pub fn new(fields: &[PreparedField]) -> LevelMemo {
+        let slots = fields
+            .iter()
+            .map(
+                |f| if f.kind == Kind::Text { vec![(u64::MAX, 0); MEMO_SLOTS] } else { Vec::new() },
+            )
+            .collect();
+        LevelMemo { slots }
+    }
+}
+
 /// The levels of record `i` (left) against record `j` on side `sj`, one per field, into `out`.
 /// With `swap` (see [`swappable_names`]), when all four names are present and the two fields
 /// compared crosswise (`a` of one record against `b` of the other) agree better than straight,
@@ -1229,8 +1256,32 @@ pub fn compare_row(
     j: usize,
     out: &mut [u8],
 ) {
-    for (o, f) in out.iter_mut().zip(fields) {
-        *o = f.compare(0, i, sj, j);
+    compare_row_memo(fields, swap, i, sj, j, out, None);
+}
+
+/// [`compare_row`], looking the text fields' levels up in `memo` first.
+pub fn compare_row_memo(
+    fields: &[PreparedField],
+    swap: Option<(usize, usize)>,
+    i: usize,
+    sj: usize,
+    j: usize,
+    out: &mut [u8],
+    mut memo: Option<&mut LevelMemo>,
+) {
+    for (k, (o, f)) in out.iter_mut().zip(fields).enumerate() {
+        let (a, b) = (f.ids[0][i], f.ids[sj][j]);
+        let slots = memo.as_deref_mut().map_or(&mut [][..], |m| &mut m.slots[k][..]);
+        *o = if slots.is_empty() || a == NONE || b == NONE || a == b {
+            f.compare(0, i, sj, j)
+        } else {
+            let key = u64::from(a) << 32 | u64::from(b);
+            let slot = &mut slots[(key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize];
+            if slot.0 != key {
+                *slot = (key, f.compare(0, i, sj, j));
+            }
+            slot.1
+        };
     }
     let Some((a, b)) = swap else { return };
     let (fa, fb) = (&fields[a], &fields[b]);
@@ -1543,6 +1594,34 @@ mod tests {
             for j in 0..l.len() {
                 assert_eq!(first.compare_across(i, &last, 1, j), level(&l[i], &l[j]));
                 assert_eq!(last.compare_across(i, &first, 0, j), level(&rev[i], &l[j]));
+            }
+        }
+    }
+
+    #[test]
+    fn memoised_rows_are_the_rows() {
+        // 40 texts drawn from few words, compared 200 x 200 twice over: the memo's slots fill,
+        // collide and are overwritten, and every row stays what `compare_row` gives.
+        let vocab = ["inventional", "additional", "h04n", "g06f", "1", "2", "a", "b"];
+        let text = |k: usize| -> Option<String> {
+            let words: Vec<&str> = (0..1 + k % 5).map(|w| vocab[(k * 7 + w * 3) % 8]).collect();
+            (!k.is_multiple_of(9)).then(|| words.join(" "))
+        };
+        let l: Vec<Option<String>> = (0..200).map(|k| text(k % 40)).collect();
+        let r: Vec<Option<String>> = (0..200).map(|k| text((k * 13) % 40)).collect();
+        let fields = [
+            PreparedField::new("classes", Kind::Text, &l, Some(&r)),
+            PreparedField::new("name", Kind::Name, &l, Some(&r)),
+        ];
+        let mut memo = LevelMemo::new(&fields);
+        let (mut plain, mut memoised) = ([0u8; 2], [0u8; 2]);
+        for _ in 0..2 {
+            for (i, a) in l.iter().enumerate() {
+                for (j, b) in r.iter().enumerate() {
+                    compare_row(&fields, None, i, 1, j, &mut plain);
+                    compare_row_memo(&fields, None, i, 1, j, &mut memoised, Some(&mut memo));
+                    assert_eq!(plain, memoised, "{a:?} / {b:?}");
+                }
             }
         }
     }

@@ -852,12 +852,15 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             fields[a].name, fields[b].name
         ));
     }
-    levels.par_chunks_mut(width * 1024).zip(blocked.par_chunks(1024)).for_each(|(out, pairs)| {
-        for (row, &p) in out.chunks_exact_mut(width).zip(pairs) {
-            let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
-            compare::compare_row(&fields, swap, i, sj, j, row);
-        }
-    });
+    levels.par_chunks_mut(width * 1024).zip(blocked.par_chunks(1024)).for_each_init(
+        || compare::LevelMemo::new(&fields),
+        |memo, (out, pairs)| {
+            for (row, &p) in out.chunks_exact_mut(width).zip(pairs) {
+                let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
+                compare::compare_row_memo(&fields, swap, i, sj, j, row, Some(memo));
+            }
+        },
+    );
     t.compare = clock.elapsed().as_secs_f64();
 
     // Training.
