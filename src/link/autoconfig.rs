@@ -308,19 +308,19 @@ pub const REPEAT_SAMPLE: usize = 20_000;
 /// `f`'s values in some records (the same records for every field); fields marked `fixed` (set
 /// by the user) are kept.
 pub fn repeated_fields(columns: &[Vec<Option<&str>>], fixed: &[bool]) -> Vec<Repeated> {
-    // Per field, per record: its sorted distinct words (empty when missing).
-    let words: Vec<Vec<Vec<String>>> = columns
+    // Per field, per record: its distinct words as sorted hashes (empty when missing).
+    let words: Vec<Vec<Vec<u64>>> = columns
         .par_iter()
         .map(|col| {
             col.iter()
                 .map(|v| {
                     let v = v.map(super::compare::words);
-                    let mut w: Vec<String> = v
+                    let mut w: Vec<u64> = v
                         .as_deref()
                         .unwrap_or("")
                         .split(' ')
                         .filter(|w| !w.is_empty())
-                        .map(str::to_string)
+                        .map(|w| super::compare::fnv(w.as_bytes()))
                         .collect();
                     w.sort_unstable();
                     w.dedup();
@@ -329,7 +329,7 @@ pub fn repeated_fields(columns: &[Vec<Option<&str>>], fixed: &[bool]) -> Vec<Rep
                 .collect()
         })
         .collect();
-    let within = |a: &[String], b: &[String]| a.iter().all(|w| b.binary_search(w).is_ok());
+    let within = |a: &[u64], b: &[u64]| a.iter().all(|w| b.binary_search(w).is_ok());
     let total_words = |f: usize| words[f].iter().map(Vec::len).sum::<usize>();
     let mut order: Vec<usize> = (0..columns.len()).collect();
     order.sort_by_key(|&f| std::cmp::Reverse(total_words(f)));
@@ -339,6 +339,7 @@ pub fn repeated_fields(columns: &[Vec<Option<&str>>], fixed: &[bool]) -> Vec<Rep
             continue;
         }
         let of: Vec<usize> = (0..columns.len())
+            .into_par_iter()
             .filter(|&o| o != c && !out.iter().any(|r| r.field == o))
             .filter(|&o| {
                 let (mut both, mut inside) = (0, 0);

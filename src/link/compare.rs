@@ -305,7 +305,15 @@ impl Kind {
     /// bags for the Jaro-Winkler kinds: the same level, on the allocation-free paths without
     /// re-checking the values, skipping the similarity when the bags rule the bands out.
     /// Kinds without a fast path return `None`.
-    fn level_fast(self, x: &[u8], y: &[u8], bags: Option<(&LetterBag, &LetterBag)>) -> Option<u8> {
+    /// `words`, when given, are the two values' [`word_counts`], which give the word overlap
+    /// without splitting the values again.
+    fn level_fast(
+        self,
+        x: &[u8],
+        y: &[u8],
+        bags: Option<(&LetterBag, &LetterBag)>,
+        words: Option<(&[WordCount], &[WordCount])>,
+    ) -> Option<u8> {
         Some(match self {
             Kind::Name | Kind::Text => {
                 let floor = if self == Kind::Name { NAME_FLOOR } else { TEXT_FLOOR };
@@ -318,7 +326,10 @@ impl Kind {
                     },
                     None => jaro_winkler_ascii(x, y),
                 };
-                self.jw_level(jw, || word_overlap_bytes(x, y))
+                self.jw_level(jw, || match words {
+                    Some((wa, wb)) => WordMerge::new(wa, wb).overlap(x.len() <= y.len()),
+                    None => word_overlap_bytes(x, y),
+                })
             }
             Kind::Code => {
                 if x.len().abs_diff(y.len()) > 2 || renumbered(x, y) {
@@ -888,10 +899,9 @@ pub struct PreparedField {
     /// [`number_hashes`] (two entries that both have numbers and share none differ, see
     /// [`other_numbers`]; descriptions are not compared so). Empty for the other kinds.
     numbers: Vec<Vec<u64>>,
-    /// For the Jaro-Winkler kinds, per dictionary entry off the fast path (not ASCII, or 64 bytes
-    /// or longer): its distinct words as sorted hashes with their counts, so that the word
-    /// overlaps of long values need no splitting and searching at each comparison. Empty for
-    /// the other entries and kinds.
+    /// For the Jaro-Winkler kinds, per dictionary entry: its distinct words as sorted hashes
+    /// with their counts, so that word overlaps need no splitting and searching at each
+    /// comparison. Empty for the other kinds.
     word_counts: Vec<Box<[WordCount]>>,
 }
 
@@ -921,46 +931,81 @@ struct WordCount {
     number: bool,
 }
 
-impl Kind {
-    /// [`Kind::level_distinct`] of two different values of a Jaro-Winkler kind, with their
-    /// [`word_counts`]: the same level, the word overlaps counted by one merge.
-    fn level_by_words(self, a: &str, b: &str, wa: &[WordCount], wb: &[WordCount]) -> u8 {
+/// The words two values share, from their [`word_counts`] (one merge of the sorted hashes).
+struct WordMerge<'a> {
+    words: [&'a [WordCount]; 2],
+    /// Per value, whether its numbers are left out of its count (see [`word_overlap`]).
+    counted: [fn(&WordCount) -> bool; 2],
+    /// Distinct words shared.
+    shared: usize,
+    /// Per value, its counted words (repeats counted) that the other has.
+    hits: [u32; 2],
+}
+
+impl<'a> WordMerge<'a> {
+    fn new(wa: &'a [WordCount], wb: &'a [WordCount]) -> Self {
         // `word_overlap` counts the shorter value's words, numbers only when it has nothing else.
-        let counted = |w: &[WordCount]| {
-            let only_numbers = w.iter().all(|x| x.number);
-            move |x: &WordCount| only_numbers || !x.number
+        let counted = |w: &[WordCount]| -> fn(&WordCount) -> bool {
+            if w.iter().all(|x| x.number) {
+                |_| true
+            } else {
+                |x| !x.number
+            }
         };
-        let (counted_a, counted_b) = (counted(wa), counted(wb));
+        let mut m = WordMerge {
+            words: [wa, wb],
+            counted: [counted(wa), counted(wb)],
+            shared: 0,
+            hits: [0, 0],
+        };
         let (mut i, mut j) = (0, 0);
-        let (mut shared, mut hit_a, mut hit_b) = (0usize, 0u32, 0u32);
         while i < wa.len() && j < wb.len() {
             match wa[i].hash.cmp(&wb[j].hash) {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
-                    shared += 1;
-                    hit_a += if counted_a(&wa[i]) { wa[i].count } else { 0 };
-                    hit_b += if counted_b(&wb[j]) { wb[j].count } else { 0 };
+                    m.shared += 1;
+                    m.hits[0] += if (m.counted[0])(&wa[i]) { wa[i].count } else { 0 };
+                    m.hits[1] += if (m.counted[1])(&wb[j]) { wb[j].count } else { 0 };
                     i += 1;
                     j += 1;
                 }
             }
         }
+        m
+    }
+
+    /// `word_overlap`: the share of the shorter value's words (repeats counted) in the other,
+    /// and how many words that value counts; `first_shorter` when the first value is the
+    /// shorter (ties go to the first).
+    fn overlap(&self, first_shorter: bool) -> (f64, usize) {
+        let s = usize::from(!first_shorter);
+        let counted = self.counted[s];
+        let n: u32 = self.words[s].iter().filter(|x| counted(x)).map(|x| x.count).sum();
+        (if n == 0 { 0.0 } else { f64::from(self.hits[s]) / f64::from(n) }, n as usize)
+    }
+
+    /// `word_set_overlap`: the share of the distinct words of the value with fewer.
+    fn set_overlap(&self) -> f64 {
+        let fewer = self.words[0].len().min(self.words[1].len());
+        if fewer == 0 {
+            0.0
+        } else {
+            self.shared as f64 / fewer as f64
+        }
+    }
+}
+
+impl Kind {
+    /// [`Kind::level_distinct`] of two different values of a Jaro-Winkler kind, with their
+    /// [`word_counts`]: the same level, the word overlaps counted by one merge.
+    fn level_by_words(self, a: &str, b: &str, wa: &[WordCount], wb: &[WordCount]) -> u8 {
+        let merge = WordMerge::new(wa, wb);
         if a.len().max(b.len()) > LONG_TEXT {
-            // `word_set_overlap`: the share of the distinct words of the value with fewer.
-            let fewer = wa.len().min(wb.len());
-            let o = if fewer == 0 { 0.0 } else { shared as f64 / fewer as f64 };
+            let o = merge.set_overlap();
             return self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || (o, 0));
         }
-        // `word_overlap`: the share of the shorter value's words (repeats counted) in the other.
-        let (hit, n) = if a.len() <= b.len() {
-            (hit_a, wa.iter().filter(|x| counted_a(x)).map(|x| x.count).sum::<u32>())
-        } else {
-            (hit_b, wb.iter().filter(|x| counted_b(x)).map(|x| x.count).sum::<u32>())
-        };
-        self.jw_level(jaro_winkler(a, b), || {
-            (if n == 0 { 0.0 } else { f64::from(hit) / f64::from(n) }, n as usize)
-        })
+        self.jw_level(jaro_winkler(a, b), || merge.overlap(a.len() <= b.len()))
     }
 }
 
@@ -1099,19 +1144,7 @@ impl PreparedField {
             _ => Vec::new(),
         };
         let word_counts = match kind {
-            Kind::Name | Kind::Text => dict
-                .iter()
-                .zip(&spans)
-                .map(
-                    |(v, &(_, len))| {
-                        if len == FAST_LEN as u32 {
-                            word_counts(v)
-                        } else {
-                            Box::default()
-                        }
-                    },
-                )
-                .collect(),
+            Kind::Name | Kind::Text => dict.iter().map(|v| word_counts(v)).collect(),
             _ => Vec::new(),
         };
         PreparedField {
@@ -1166,7 +1199,9 @@ impl PreparedField {
                 return EXACT;
             }
             let bags = self.bags.get(a).zip(other.bags.get(b));
-            if let Some(level) = self.kind.level_fast(x, y, bags) {
+            let words = self.word_counts.get(a).zip(other.word_counts.get(b));
+            let words = words.map(|(wa, wb)| (&wa[..], &wb[..]));
+            if let Some(level) = self.kind.level_fast(x, y, bags, words) {
                 return level;
             }
         }
