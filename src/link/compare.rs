@@ -881,32 +881,57 @@ pub struct PreparedField {
     pub ids: [Vec<u32>; 2],
     /// Per dictionary entry: how many records of (left, right) hold it.
     pub counts: Vec<[u32; 2]>,
-    /// Per dictionary entry, for the Jaro-Winkler kinds (name, text): its [`LetterBag`], which
-    /// rules out most pairs below the lowest band without computing the similarity. Empty for
-    /// the other kinds.
-    pub bags: Vec<LetterBag>,
+    /// Per dictionary entry, what a comparison reads about it besides its bytes, in one cache
+    /// line (see [`Entry`]).
+    entries: Vec<Entry>,
     /// The bytes of the dictionary's ASCII entries shorter than 64 bytes, one after the other,
     /// so that comparing them reads one compact array instead of chasing one allocation per
     /// value.
     arena: Vec<u8>,
-    /// Per dictionary entry: `(start, len)` in `arena`, or `(0, FAST_LEN)` for an entry that is
-    /// not there (not ASCII, or too long): those take the general path.
-    spans: Vec<(u32, u32)>,
-    /// For [`Kind::Text`], per dictionary entry: its rare words (see [`RARE_HOLDERS`]), as sorted
+    /// The entries' [`word_counts`], one after the other.
+    words: Vec<WordCount>,
+    /// The entries' number hashes and rare words, one after the other.
+    hashes: Vec<u64>,
+}
+
+/// One dictionary entry of a [`PreparedField`]: spans `(start, len)` into the field's arrays.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Entry {
+    /// For the Jaro-Winkler kinds (name, text): its [`LetterBag`], which rules out most pairs
+    /// below the lowest band without computing the similarity. Unused for the other kinds.
+    bag: LetterBag,
+    /// Its bytes in `arena`, or `(0, FAST_LEN)` when it is not there (not ASCII, or too long):
+    /// those take the general path.
+    bytes: (u32, u32),
+    /// For the Jaro-Winkler kinds, its distinct words in `words`, as sorted hashes with their
+    /// counts, so that word overlaps need no splitting and searching at each comparison. Empty
+    /// for the other kinds.
+    words: (u32, u32),
+    /// For [`Kind::Text`] entries no longer than [`LONG_TEXT`], its [`number_hashes`] in
+    /// `hashes` (two entries that both have numbers and share none differ, see
+    /// [`other_numbers`]; descriptions are not compared so). Empty otherwise.
+    numbers: (u32, u32),
+    /// For [`Kind::Text`], its rare words (see [`RARE_HOLDERS`]) in `hashes`, as sorted
     /// hashes. Empty for the other kinds.
-    rare: Vec<Vec<u64>>,
-    /// For [`Kind::Text`], per dictionary entry no longer than [`LONG_TEXT`]: its
-    /// [`number_hashes`] (two entries that both have numbers and share none differ, see
-    /// [`other_numbers`]; descriptions are not compared so). Empty for the other kinds.
-    numbers: Vec<Vec<u64>>,
-    /// For the Jaro-Winkler kinds, per dictionary entry: its distinct words as sorted hashes
-    /// with their counts, so that word overlaps need no splitting and searching at each
-    /// comparison. Empty for the other kinds.
-    word_counts: Vec<Box<[WordCount]>>,
+    rare: (u32, u32),
+}
+
+/// The part of `all` that `span` marks.
+#[inline]
+fn spanned<T>(all: &[T], (start, len): (u32, u32)) -> &[T] {
+    &all[start as usize..(start + len) as usize]
+}
+
+/// Appends `items` to `all` and returns their span.
+fn append<T>(all: &mut Vec<T>, items: impl IntoIterator<Item = T>) -> (u32, u32) {
+    let start = all.len();
+    all.extend(items);
+    (start as u32, (all.len() - start) as u32)
 }
 
 /// The distinct words of a normalised value (split at spaces) as sorted hashes, with counts.
-fn word_counts(v: &str) -> Box<[WordCount]> {
+fn word_counts(v: &str) -> Vec<WordCount> {
     let mut words: Vec<(u64, bool)> = v
         .split(' ')
         .filter(|w| !w.is_empty())
@@ -920,7 +945,7 @@ fn word_counts(v: &str) -> Box<[WordCount]> {
             _ => out.push(WordCount { hash, count: 1, number }),
         }
     }
-    out.into_boxed_slice()
+    out
 }
 
 /// A distinct word of a value: its hash, how often the value has it, and whether it is a number.
@@ -1102,23 +1127,8 @@ impl PreparedField {
         };
         let l = intern(left, 0);
         let r = right.map(|r| intern(r, 1)).unwrap_or_default();
-        let bags = match kind {
-            Kind::Name | Kind::Text => dict.iter().map(|v| LetterBag::new(v)).collect(),
-            _ => Vec::new(),
-        };
-        let mut arena = Vec::new();
-        let spans = dict
-            .iter()
-            .map(|v| {
-                if v.is_ascii() && v.len() < FAST_LEN {
-                    arena.extend_from_slice(v.as_bytes());
-                    ((arena.len() - v.len()) as u32, v.len() as u32)
-                } else {
-                    (0, FAST_LEN as u32)
-                }
-            })
-            .collect();
-        let rare = if kind == Kind::Text {
+        let jw = matches!(kind, Kind::Name | Kind::Text);
+        let rare: Vec<Vec<u64>> = if kind == Kind::Text {
             let (words, held) = word_holders(&dict, &counts);
             words
                 .into_iter()
@@ -1134,32 +1144,45 @@ impl PreparedField {
         } else {
             Vec::new()
         };
-        let numbers = match kind {
-            Kind::Text => dict
-                .iter()
-                .map(
-                    |v| if v.len() <= LONG_TEXT { number_hashes(v.as_bytes()) } else { Vec::new() },
-                )
-                .collect(),
-            _ => Vec::new(),
-        };
-        let word_counts = match kind {
-            Kind::Name | Kind::Text => dict.iter().map(|v| word_counts(v)).collect(),
-            _ => Vec::new(),
-        };
+        let (mut arena, mut words, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+        let entries = dict
+            .iter()
+            .enumerate()
+            .map(|(e, v)| Entry {
+                bag: if jw { LetterBag::new(v) } else { LetterBag([0; 32]) },
+                bytes: if v.is_ascii() && v.len() < FAST_LEN {
+                    append(&mut arena, v.bytes())
+                } else {
+                    (0, FAST_LEN as u32)
+                },
+                words: if jw { append(&mut words, word_counts(v)) } else { (0, 0) },
+                numbers: if kind == Kind::Text && v.len() <= LONG_TEXT {
+                    append(&mut hashes, number_hashes(v.as_bytes()))
+                } else {
+                    (0, 0)
+                },
+                rare: match rare.get(e) {
+                    Some(r) => append(&mut hashes, r.iter().copied()),
+                    None => (0, 0),
+                },
+            })
+            .collect();
         PreparedField {
             name: name.to_string(),
             kind,
             dict,
             ids: [l, r],
             counts,
-            bags,
+            entries,
             arena,
-            spans,
-            rare,
-            numbers,
-            word_counts,
+            words,
+            hashes,
         }
+    }
+
+    /// Entry `e`'s rare words.
+    fn rare(&self, e: usize) -> &[u64] {
+        spanned(&self.hashes, self.entries[e].rare)
     }
 
     /// The level of record `i` on side `si` against record `j` on side `sj`.
@@ -1172,13 +1195,13 @@ impl PreparedField {
             EXACT
         } else {
             let (a, b) = (a as usize, b as usize);
-            if let (Some(x), Some(y)) = (self.numbers.get(a), self.numbers.get(b)) {
-                if numbers_differ(x, y) {
+            if self.kind == Kind::Text {
+                let (ea, eb) = (&self.entries[a], &self.entries[b]);
+                let numbers = |e: &Entry| spanned(&self.hashes, e.numbers);
+                if numbers_differ(numbers(ea), numbers(eb)) {
                     return 5; // Text's "different", whatever else they share
                 }
-            }
-            if let (Some(x), Some(y)) = (self.rare.get(a), self.rare.get(b)) {
-                if share(x, y) {
+                if share(self.rare(a), self.rare(b)) {
                     return 2;
                 }
             }
@@ -1191,16 +1214,18 @@ impl PreparedField {
     /// `distinct` when the two are known to differ (two different entries of one dictionary).
     #[inline]
     fn entry_level(&self, a: usize, other: &PreparedField, b: usize, distinct: bool) -> u8 {
-        let ((sa, la), (sb, lb)) = (self.spans[a], other.spans[b]);
+        let (ea, eb) = (&self.entries[a], &other.entries[b]);
+        let words = (spanned(&self.words, ea.words), spanned(&other.words, eb.words));
+        let ((sa, la), (sb, lb)) = (ea.bytes, eb.bytes);
         if la < FAST_LEN as u32 && lb < FAST_LEN as u32 {
             let x = &self.arena[sa as usize..(sa + la) as usize];
             let y = &other.arena[sb as usize..(sb + lb) as usize];
             if !distinct && x == y {
                 return EXACT;
             }
-            let bags = self.bags.get(a).zip(other.bags.get(b));
-            let words = self.word_counts.get(a).zip(other.word_counts.get(b));
-            let words = words.map(|(wa, wb)| (&wa[..], &wb[..]));
+            let jw = matches!(self.kind, Kind::Name | Kind::Text);
+            let bags = jw.then_some((&ea.bag, &eb.bag));
+            let words = jw.then_some(words);
             if let Some(level) = self.kind.level_fast(x, y, bags, words) {
                 return level;
             }
@@ -1209,10 +1234,8 @@ impl PreparedField {
         if !distinct && x == y {
             return EXACT;
         }
-        match (self.word_counts.get(a), other.word_counts.get(b)) {
-            (Some(wa), Some(wb)) if !wa.is_empty() && !wb.is_empty() => {
-                self.kind.level_by_words(x, y, wa, wb)
-            }
+        match words {
+            (wa, wb) if !wa.is_empty() && !wb.is_empty() => self.kind.level_by_words(x, y, wa, wb),
             _ => self.kind.level_distinct(x, y),
         }
     }
@@ -1606,7 +1629,7 @@ mod tests {
                     // A rare word shared is a level only the prepared field knows.
                     let rare = kind == Kind::Text
                         && a != b
-                        && share(&f.rare[a as usize], &f.rare[b as usize]);
+                        && share(f.rare(a as usize), f.rare(b as usize));
                     let (a, b) = (&f.dict[a as usize], &f.dict[b as usize]);
                     let rare = rare && !other_numbers(a.as_bytes(), b.as_bytes());
                     let plain = if rare { 2 } else { kind.level(a, b) };

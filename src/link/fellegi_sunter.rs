@@ -152,47 +152,78 @@ pub fn total_weight(
     levels: &[u8],
     weight: impl Fn(usize, u8) -> f64,
 ) -> f64 {
-    let mut x = 0.0;
-    let mut location: Option<f64> = None;
-    // Per group of fields that follow one another, its strongest agreement and its strongest
-    // disagreement.
-    let mut groups: Vec<(usize, f64, f64)> = Vec::new();
-    let across = fields.iter().zip(levels).any(|(p, &l)| p.category && l != MISSING && l != EXACT);
-    let mut places = (0..fields.len()).filter(|&f| fields[f].location).peekable();
-    let at_home = fields.iter().any(|p| p.home_u.is_some())
-        && places.peek().is_some()
-        && places.all(|f| {
-            let (p, l) = (&fields[f], levels[f] as usize);
-            l != 0 && p.m[l] > p.u[l] // a positive weight
-        });
-    for (f, (p, &l)) in fields.iter().zip(levels).enumerate() {
-        // (An exact agreement with a term frequency is already weighed by the value's share of
-        // all records.)
-        let mut w = weight(f, l);
-        if let (Some(shift), true) =
-            (&p.across_shift, across && l != MISSING && !(l == EXACT && p.tf))
-        {
-            w += shift[l as usize];
-        }
-        if let (true, Some(home), false) = (at_home, &p.home_u, l == MISSING) {
-            w = w.min((p.m[l as usize] / home[l as usize]).ln());
-        }
-        if p.location && l != MISSING && w > 0.0 {
-            location = Some(location.map_or(w, |best| best.max(w)));
-        } else if let (Some(g), true) = (p.group, l != MISSING) {
-            let (agree, differ) = (w.max(0.0), w.min(0.0));
-            match groups.iter_mut().find(|x| x.0 == g) {
-                Some(best) => {
-                    best.1 = best.1.max(agree);
-                    best.2 = best.2.min(differ);
-                }
-                None => groups.push((g, agree, differ)),
-            }
-        } else {
-            x += w;
+    Weigher::new(fields).total(levels, weight)
+}
+
+/// [`total_weight`] for many comparison vectors: what it asks of the fields on every vector
+/// (which are categories, which are places) gathered once.
+pub struct Weigher<'a> {
+    fields: &'a [FieldParams],
+    /// The category fields.
+    categories: Vec<usize>,
+    /// The location fields when some field has a household u (else none: no pair is at home).
+    places: Vec<usize>,
+}
+
+impl<'a> Weigher<'a> {
+    /// The weigher of `fields`.
+    pub fn new(fields: &'a [FieldParams]) -> Self {
+        let n = fields.len();
+        let home = fields.iter().any(|p| p.home_u.is_some());
+        Weigher {
+            fields,
+            categories: (0..n).filter(|&f| fields[f].category).collect(),
+            places: if home {
+                (0..n).filter(|&f| fields[f].location).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
-    x + location.unwrap_or(0.0) + groups.iter().map(|x| x.1 + x.2).sum::<f64>()
+
+    /// [`total_weight`] of `levels`.
+    pub fn total(&self, levels: &[u8], weight: impl Fn(usize, u8) -> f64) -> f64 {
+        let fields = self.fields;
+        let mut x = 0.0;
+        let mut location: Option<f64> = None;
+        // Per group of fields that follow one another, its strongest agreement and its
+        // strongest disagreement.
+        let mut groups: Vec<(usize, f64, f64)> = Vec::new();
+        let across = self.categories.iter().any(|&f| levels[f] != MISSING && levels[f] != EXACT);
+        let at_home = !self.places.is_empty()
+            && self.places.iter().all(|&f| {
+                let (p, l) = (&fields[f], levels[f] as usize);
+                l != 0 && p.m[l] > p.u[l] // a positive weight
+            });
+        for (f, (p, &l)) in fields.iter().zip(levels).enumerate() {
+            // (An exact agreement with a term frequency is already weighed by the value's share
+            // of all records.)
+            let mut w = weight(f, l);
+            if let (Some(shift), true) =
+                (&p.across_shift, across && l != MISSING && !(l == EXACT && p.tf))
+            {
+                w += shift[l as usize];
+            }
+            if let (true, Some(home), false) = (at_home, &p.home_u, l == MISSING) {
+                w = w.min((p.m[l as usize] / home[l as usize]).ln());
+            }
+            if p.location && l != MISSING && w > 0.0 {
+                location = Some(location.map_or(w, |best| best.max(w)));
+            } else if let (Some(g), true) = (p.group, l != MISSING) {
+                let (agree, differ) = (w.max(0.0), w.min(0.0));
+                match groups.iter_mut().find(|x| x.0 == g) {
+                    Some(best) => {
+                        best.1 = best.1.max(agree);
+                        best.2 = best.2.min(differ);
+                    }
+                    None => groups.push((g, agree, differ)),
+                }
+            } else {
+                x += w;
+            }
+        }
+        x + location.unwrap_or(0.0) + groups.iter().map(|x| x.1 + x.2).sum::<f64>()
+    }
 }
 
 impl FieldParams {
@@ -556,14 +587,71 @@ fn summing_to_one(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
-/// Distinct comparison vectors with their counts.
-pub fn patterns(levels: &[u8], width: usize) -> Vec<(Vec<u8>, u64)> {
-    let mut map: HashMap<&[u8], u64> = HashMap::new();
-    for row in levels.chunks_exact(width) {
-        *map.entry(row).or_insert(0) += 1;
+/// The distinct comparison vectors of some pairs, each with the number of pairs that have it,
+/// in sorted order, stored one after the other (EM reads them all on every round).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Patterns {
+    /// Levels per vector.
+    width: usize,
+    /// The vectors, `width` levels each.
+    levels: Vec<u8>,
+    /// Per vector, its number of pairs.
+    counts: Vec<u64>,
+}
+
+impl Patterns {
+    /// The patterns of `(vector, count)` items (a vector given twice counts twice).
+    pub fn from_counts<'a>(width: usize, items: impl IntoIterator<Item = (&'a [u8], u64)>) -> Self {
+        let mut map: HashMap<&[u8], u64> = HashMap::new();
+        for (row, count) in items {
+            assert_eq!(row.len(), width, "a comparison vector of {width} levels");
+            *map.entry(row).or_insert(0) += count;
+        }
+        let mut sorted: Vec<(&[u8], u64)> = map.into_iter().collect();
+        sorted.sort_unstable();
+        Patterns {
+            width,
+            levels: sorted.iter().flat_map(|x| x.0).copied().collect(),
+            counts: sorted.iter().map(|x| x.1).collect(),
+        }
     }
-    let mut out: Vec<(Vec<u8>, u64)> = map.into_iter().map(|(k, v)| (k.to_vec(), v)).collect();
-    out.sort_unstable();
+
+    /// How many distinct vectors.
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// The vectors with their counts, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        self.levels.chunks_exact(self.width.max(1)).zip(self.counts.iter().copied())
+    }
+
+    /// The vectors with their counts, in chunks of `n` vectors for parallel work, in order.
+    fn par_chunks(&self, n: usize) -> impl IndexedParallelIterator<Item = (&[u8], &[u64])> {
+        self.levels.par_chunks(n * self.width.max(1)).zip(self.counts.par_chunks(n))
+    }
+}
+
+/// The [`Patterns`] of comparison vectors `levels`, `width` levels per pair: the vectors sorted
+/// in parallel, then equal neighbours counted.
+pub fn patterns(levels: &[u8], width: usize) -> Patterns {
+    let mut rows: Vec<&[u8]> = levels.chunks_exact(width.max(1)).collect();
+    rows.par_sort_unstable();
+    let mut out = Patterns { width, levels: Vec::new(), counts: Vec::new() };
+    for row in rows {
+        match out.counts.last_mut() {
+            Some(count) if out.levels[out.levels.len() - width..] == *row => *count += 1,
+            _ => {
+                out.levels.extend_from_slice(row);
+                out.counts.push(1);
+            }
+        }
+    }
     out
 }
 
@@ -590,7 +678,7 @@ pub fn initial_m(kind: Kind) -> Vec<f64> {
 pub fn train_m(
     defs: &[FieldDef],
     u: Vec<Vec<f64>>,
-    patterns: &[(Vec<u8>, u64)],
+    patterns: &Patterns,
     total_pairs: f64,
     expected_matches: f64,
     max_iter: usize,
@@ -610,7 +698,7 @@ pub fn refit(
     model: Model,
     u: Vec<Vec<f64>>,
     free: &[bool],
-    patterns: &[(Vec<u8>, u64)],
+    patterns: &Patterns,
     total_pairs: f64,
     max_iter: usize,
 ) -> Model {
@@ -638,7 +726,7 @@ const STEADY: f64 = 0.05;
 fn em(
     mut fields: Vec<FieldParams>,
     free: &[bool],
-    patterns: &[(Vec<u8>, u64)],
+    patterns: &Patterns,
     total_pairs: f64,
     expected_matches: f64,
     max_iter: usize,
@@ -654,15 +742,16 @@ fn em(
         // Each level's weight once per round, not once per pattern.
         let weights: Vec<Vec<f64>> = fields.iter().map(FieldParams::weights).collect();
         let prior = logit(lambda);
+        let weigher = Weigher::new(&fields);
         let zero = || -> Vec<Vec<f64>> { fields.iter().map(|f| vec![0.0; f.m.len()]).collect() };
         // The E step over chunks of patterns in parallel, summed in chunk order: the result does
         // not depend on the number of threads.
         let partial: Vec<(Vec<Vec<f64>>, f64)> = patterns
             .par_chunks(EM_CHUNK)
-            .map(|chunk| {
+            .map(|(levels, counts)| {
                 let (mut m_num, mut matches) = (zero(), 0.0);
-                for (levels, count) in chunk {
-                    let x = prior + total_weight(&fields, levels, |f, l| weights[f][l as usize]);
+                for (levels, count) in levels.chunks_exact(patterns.width.max(1)).zip(counts) {
+                    let x = prior + weigher.total(levels, |f, l| weights[f][l as usize]);
                     let w = sigmoid(x) * *count as f64;
                     matches += w;
                     for (f, &l) in levels.iter().enumerate() {
@@ -746,7 +835,7 @@ pub fn model_from_known(
     known: &[u8],
     width: usize,
     free: &[bool],
-    patterns: &[(Vec<u8>, u64)],
+    patterns: &Patterns,
     total_pairs: f64,
     expected_matches: f64,
     max_iter: usize,
@@ -869,11 +958,7 @@ mod tests {
         let u = truth.fields.iter().map(|f| f.u.clone()).collect();
         let matches = [(vec![1, 1], 72), (vec![1, 2], 18), (vec![2, 1], 8), (vec![2, 2], 2)];
         let non = [(vec![1, 1], 0), (vec![1, 2], 99), (vec![2, 1], 10), (vec![2, 2], 9791)];
-        let mut pats: HashMap<Vec<u8>, u64> = HashMap::new();
-        for (k, c) in matches.iter().chain(&non) {
-            *pats.entry(k.clone()).or_default() += c;
-        }
-        let pats: Vec<_> = pats.into_iter().collect();
+        let pats = Patterns::from_counts(2, matches.iter().chain(&non).map(|(k, c)| (&k[..], *c)));
         let model = train_m(&names, u, &pats, 10_000.0, 1000.0, 500, &[false; 2]);
         assert!((model.fields[0].m[1] - 0.9).abs() < 0.05, "{:?}", model.fields[0].m);
         assert!((model.fields[1].m[1] - 0.8).abs() < 0.05, "{:?}", model.fields[1].m);
@@ -902,10 +987,10 @@ mod tests {
 
     /// The patterns of 10,000 blocked pairs: 100 matches drawn from [`model`]'s m, the rest
     /// from its u.
-    fn blocked_patterns() -> Vec<(Vec<u8>, u64)> {
-        let matches = [(vec![1, 1], 72), (vec![1, 2], 18), (vec![2, 1], 8), (vec![2, 2], 2)];
-        let non = [(vec![1, 2], 99), (vec![2, 1], 10), (vec![2, 2], 9791)];
-        matches.iter().chain(&non).map(|(k, c)| (k.clone(), *c as u64)).collect()
+    fn blocked_patterns() -> Patterns {
+        let matches = [([1, 1], 72), ([1, 2], 18), ([2, 1], 8), ([2, 2], 2)];
+        let non = [([1, 2], 99), ([2, 1], 10), ([2, 2], 9791)];
+        Patterns::from_counts(2, matches.iter().chain(&non).map(|(k, c)| (&k[..], *c)))
     }
 
     #[test]

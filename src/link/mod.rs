@@ -1069,10 +1069,9 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let unlabelled = settings.known_matches.is_empty();
     let uses_tf: Vec<bool> = model.fields.iter().map(|p| p.tf && unlabelled).collect();
     let prior = model.prior_log_odds();
+    let weigher = fellegi_sunter::Weigher::new(&model.fields);
     let plain = |row: &[u8]| {
-        fellegi_sunter::sigmoid(
-            prior + fellegi_sunter::total_weight(&model.fields, row, |f, l| weights[f][l as usize]),
-        )
+        fellegi_sunter::sigmoid(prior + weigher.total(row, |f, l| weights[f][l as usize]))
     };
     let matched = fellegi_sunter::matched_by_value(plain, &fields, &uses_tf, &blocked, &levels);
     let tf: Vec<Option<Vec<f64>>> = model
@@ -1138,7 +1137,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
             let stratum = shared(i, j);
             let x = prior
-                + fellegi_sunter::total_weight(&model.fields, row, |f, l| match &tf[f] {
+                + weigher.total(row, |f, l| match &tf[f] {
                     Some(tf) if l == EXACT => {
                         let within = match stratum.and_then(|s| within_tf[s][f].as_ref()) {
                             Some(c) => f64::from(c[i]),
