@@ -11,7 +11,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use audience::link::compare::{Kind, PreparedField};
+use audience::link::compare::{Comparer, Kind, PreparedField};
 use audience::link::fellegi_sunter::{estimate_u, patterns, train_m, FieldDef};
 
 const N: usize = 20_000;
@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let pats = patterns(&levels, width);
-    let (u, _) = estimate_u(&fields, None, N, Some(N), 20_000, 1, None);
+    let (u, _) = estimate_u(&Comparer::new(&fields, None), N, Some(N), 20_000, 1, None);
     let names: Vec<FieldDef> = fields.iter().map(|f| FieldDef::new(&f.name, f.kind)).collect();
     c.bench_function("em 100 iterations over the patterns", |b| {
         let held = vec![false; names.len()];

@@ -1188,7 +1188,12 @@ impl PreparedField {
     /// The level of record `i` on side `si` against record `j` on side `sj`.
     #[inline]
     pub fn compare(&self, si: usize, i: usize, sj: usize, j: usize) -> u8 {
-        let (a, b) = (self.ids[si][i], self.ids[sj][j]);
+        self.compare_entries(self.ids[si][i], self.ids[sj][j])
+    }
+
+    /// The level of dictionary entry `a` against entry `b` (either [`NONE`]: missing).
+    #[inline]
+    fn compare_entries(&self, a: u32, b: u32) -> u8 {
         if a == NONE || b == NONE {
             MISSING
         } else if a == b {
@@ -1302,59 +1307,78 @@ impl LevelMemo {
     }
 }
 
-/// The levels of record `i` (left) against record `j` on side `sj`, one per field, into `out`.
-/// With `swap` (see [`swappable_names`]), when all four names are present and the two fields
-/// compared crosswise (`a` of one record against `b` of the other) agree better than straight,
-/// the crosswise levels stand: `Ryan Wright` and `Wright Ryan` agree on both names.
-pub fn compare_row(
-    fields: &[PreparedField],
+/// What comparing many pairs of records reads: the prepared fields, each record's entries of all
+/// fields side by side (a pair then reads two short rows, not one scattered value per field),
+/// and the name fields compared crosswise.
+pub struct Comparer<'a> {
+    /// The fields compared.
+    pub fields: &'a [PreparedField],
+    /// Per side, per record, its entry of every field (`NONE` when missing).
+    rows: [Vec<u32>; 2],
+    /// The first and last name fields, compared crosswise too (see [`swappable_names`]).
     swap: Option<(usize, usize)>,
-    i: usize,
-    sj: usize,
-    j: usize,
-    out: &mut [u8],
-) {
-    compare_row_memo(fields, swap, i, sj, j, out, None);
 }
 
-/// [`compare_row`], looking the text fields' levels up in `memo` first.
-pub fn compare_row_memo(
-    fields: &[PreparedField],
-    swap: Option<(usize, usize)>,
-    i: usize,
-    sj: usize,
-    j: usize,
-    out: &mut [u8],
-    mut memo: Option<&mut LevelMemo>,
-) {
-    for (k, (o, f)) in out.iter_mut().zip(fields).enumerate() {
-        let (a, b) = (f.ids[0][i], f.ids[sj][j]);
-        let slots = memo.as_deref_mut().map_or(&mut [][..], |m| &mut m.slots[k][..]);
-        *o = if slots.is_empty() || a == NONE || b == NONE || a == b {
-            f.compare(0, i, sj, j)
-        } else {
-            let key = u64::from(a) << 32 | u64::from(b);
-            let slot = &mut slots[(key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize];
-            if slot.0 != key {
-                *slot = (key, f.compare(0, i, sj, j));
-            }
-            slot.1
+impl<'a> Comparer<'a> {
+    /// The comparer of `fields`, with `swap` (see [`Comparer::row`]).
+    pub fn new(fields: &'a [PreparedField], swap: Option<(usize, usize)>) -> Self {
+        let side = |s: usize| -> Vec<u32> {
+            let n = fields.first().map_or(0, |f| f.ids[s].len());
+            (0..n).flat_map(|r| fields.iter().map(move |f| f.ids[s][r])).collect()
         };
+        Comparer { fields, rows: [side(0), side(1)], swap }
     }
-    let Some((a, b)) = swap else { return };
-    let (fa, fb) = (&fields[a], &fields[b]);
-    let straight = (out[a], out[b]);
-    if straight.0 == MISSING || straight.1 == MISSING || straight == (EXACT, EXACT) {
-        return;
-    }
-    let crossed = (fa.compare_across(i, fb, sj, j), fb.compare_across(i, fa, sj, j));
-    if crossed.0 == MISSING || crossed.1 == MISSING {
-        return;
-    }
-    // Levels run from exact (1) to different (the last): a smaller sum agrees better.
-    if u32::from(crossed.0) + u32::from(crossed.1) < u32::from(straight.0) + u32::from(straight.1) {
-        out[a] = crossed.0;
-        out[b] = crossed.1;
+
+    /// The levels of record `i` (left) against record `j` on side `sj`, one per field, into
+    /// `out`; the text fields' levels are looked up in `memo` first when one is given.
+    ///
+    /// With `swap` (see [`swappable_names`]), when all four names are present and the two
+    /// fields compared crosswise (`a` of one record against `b` of the other) agree better than
+    /// straight, the crosswise levels stand: `Ryan Wright` and `Wright Ryan` agree on both
+    /// names.
+    pub fn row(
+        &self,
+        i: usize,
+        sj: usize,
+        j: usize,
+        out: &mut [u8],
+        mut memo: Option<&mut LevelMemo>,
+    ) {
+        let fields = self.fields;
+        let width = fields.len();
+        let left = &self.rows[0][i * width..(i + 1) * width];
+        let right = &self.rows[sj][j * width..(j + 1) * width];
+        for (k, (o, f)) in out.iter_mut().zip(fields).enumerate() {
+            let (a, b) = (left[k], right[k]);
+            let slots = memo.as_deref_mut().map_or(&mut [][..], |m| &mut m.slots[k][..]);
+            *o = if slots.is_empty() || a == NONE || b == NONE || a == b {
+                f.compare_entries(a, b)
+            } else {
+                let key = u64::from(a) << 32 | u64::from(b);
+                let slot = &mut slots[(key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize];
+                if slot.0 != key {
+                    *slot = (key, f.compare_entries(a, b));
+                }
+                slot.1
+            };
+        }
+        let Some((a, b)) = self.swap else { return };
+        let (fa, fb) = (&fields[a], &fields[b]);
+        let straight = (out[a], out[b]);
+        if straight.0 == MISSING || straight.1 == MISSING || straight == (EXACT, EXACT) {
+            return;
+        }
+        let crossed = (fa.compare_across(i, fb, sj, j), fb.compare_across(i, fa, sj, j));
+        if crossed.0 == MISSING || crossed.1 == MISSING {
+            return;
+        }
+        // Levels run from exact (1) to different (the last): a smaller sum agrees better.
+        if u32::from(crossed.0) + u32::from(crossed.1)
+            < u32::from(straight.0) + u32::from(straight.1)
+        {
+            out[a] = crossed.0;
+            out[b] = crossed.1;
+        }
     }
 }
 
@@ -1659,7 +1683,7 @@ mod tests {
     #[test]
     fn memoised_rows_are_the_rows() {
         // 40 texts drawn from few words, compared 200 x 200 twice over: the memo's slots fill,
-        // collide and are overwritten, and every row stays what `compare_row` gives.
+        // collide and are overwritten, and every row stays what the fields' levels are.
         let vocab = ["inventional", "additional", "h04n", "g06f", "1", "2", "a", "b"];
         let text = |k: usize| -> Option<String> {
             let words: Vec<&str> = (0..1 + k % 5).map(|w| vocab[(k * 7 + w * 3) % 8]).collect();
@@ -1672,13 +1696,16 @@ mod tests {
             PreparedField::new("name", Kind::Name, &l, Some(&r)),
         ];
         let mut memo = LevelMemo::new(&fields);
+        let comparer = Comparer::new(&fields, None);
         let (mut plain, mut memoised) = ([0u8; 2], [0u8; 2]);
         for _ in 0..2 {
             for (i, a) in l.iter().enumerate() {
                 for (j, b) in r.iter().enumerate() {
-                    compare_row(&fields, None, i, 1, j, &mut plain);
-                    compare_row_memo(&fields, None, i, 1, j, &mut memoised, Some(&mut memo));
+                    comparer.row(i, 1, j, &mut plain, None);
+                    comparer.row(i, 1, j, &mut memoised, Some(&mut memo));
                     assert_eq!(plain, memoised, "{a:?} / {b:?}");
+                    let fresh = [fields[0].compare(0, i, 1, j), fields[1].compare(0, i, 1, j)];
+                    assert_eq!(plain, fresh, "{a:?} / {b:?}");
                 }
             }
         }
@@ -1737,12 +1764,13 @@ mod tests {
         let three = vec![fields[0].clone(), middle, fields[1].clone()];
         assert_eq!(swappable_names(&three), Some((0, 2)), "first and last of three");
         let mut row = [0u8; 2];
-        compare_row(&fields, None, 0, 0, 1, &mut row);
+        Comparer::new(&fields, None).row(0, 0, 1, &mut row, None);
         assert_eq!(row, [5, 5], "straight, the names differ");
-        compare_row(&fields, swap, 0, 0, 1, &mut row);
+        let crosswise = Comparer::new(&fields, swap);
+        crosswise.row(0, 0, 1, &mut row, None);
         assert_eq!(row, [EXACT, EXACT]);
         // A missing name leaves the straight levels.
-        compare_row(&fields, swap, 2, 0, 1, &mut row);
+        crosswise.row(2, 0, 1, &mut row, None);
         assert_eq!(row[1], MISSING);
     }
 

@@ -28,7 +28,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::compare::{compare_row, Kind, PreparedField, EXACT, MISSING};
+use super::compare::{Comparer, Kind, PreparedField, EXACT, MISSING};
 use super::strata::Strata;
 
 /// Smallest m kept: no level is ever proof against a match.
@@ -298,8 +298,7 @@ pub fn all_pairs(n_left: usize, n_right: Option<usize>) -> f64 {
 /// beside (`None` for the others): it is theirs for pairs across strata
 /// ([`FieldParams::u_across`]).
 pub fn estimate_u(
-    fields: &[PreparedField],
-    swap: Option<(usize, usize)>,
+    comparer: &Comparer,
     n_left: usize,
     n_right: Option<usize>,
     samples: usize,
@@ -334,7 +333,8 @@ pub fn estimate_u(
             .collect()
     };
     let link = n_right.is_some();
-    let counts = level_counts(fields, swap, pairs, link);
+    let fields = comparer.fields;
+    let counts = level_counts(comparer, pairs, link);
     let mut u: Vec<Vec<f64>> = fields
         .iter()
         .zip(counts)
@@ -343,7 +343,7 @@ pub fn estimate_u(
     let mut across = vec![None; fields.len()];
     if let Some(strata) = strata {
         let pairs = strata.random_pairs(link, samples, seed ^ 0x5354_5241_5441);
-        let counts = level_counts(fields, swap, pairs, link);
+        let counts = level_counts(comparer, pairs, link);
         for (f, counts) in counts.iter().enumerate().filter(|x| strata.within[x.0]) {
             let within = u_from_counts(counts, strata.exact_u(&fields[f], link));
             across[f] = Some(std::mem::replace(&mut u[f], within));
@@ -353,12 +353,8 @@ pub fn estimate_u(
 }
 
 /// Level counts per field over `pairs` (left record, right record or second left record).
-fn level_counts(
-    fields: &[PreparedField],
-    swap: Option<(usize, usize)>,
-    mut pairs: Vec<(u32, u32)>,
-    link: bool,
-) -> Vec<Vec<u64>> {
+fn level_counts(comparer: &Comparer, mut pairs: Vec<(u32, u32)>, link: bool) -> Vec<Vec<u64>> {
+    let fields = comparer.fields;
     // In record order, for locality (the counts do not depend on the order).
     pairs.par_sort_unstable();
     let sj = usize::from(link);
@@ -370,7 +366,7 @@ fn level_counts(
             let mut counts = zero();
             let mut row = vec![0u8; fields.len()];
             for &(i, j) in chunk {
-                compare_row(fields, swap, i as usize, sj, j as usize, &mut row);
+                comparer.row(i as usize, sj, j as usize, &mut row, None);
                 for (c, &l) in counts.iter_mut().zip(&row) {
                     c[l as usize] += 1;
                 }
@@ -1033,7 +1029,7 @@ mod tests {
         let f = PreparedField::new("x", Kind::Exact, &l, None);
         // Pairs of distinct records sharing a value: (a,a) once among 6 pairs.
         assert!((exact_u(&f, false) - 2.0 / 12.0).abs() < 1e-12);
-        let (u, _) = estimate_u(&[f], None, 4, None, 1000, 7, None);
+        let (u, _) = estimate_u(&Comparer::new(&[f], None), 4, None, 1000, 7, None);
         assert!((u[0][1] - 1.0 / 6.0).abs() < 1e-12);
         assert!((u[0][2] - 5.0 / 6.0).abs() < 1e-12);
     }

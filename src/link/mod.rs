@@ -852,15 +852,17 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             fields[a].name, fields[b].name
         ));
     }
+    let comparer = compare::Comparer::new(&fields, swap);
     levels.par_chunks_mut(width * 1024).zip(blocked.par_chunks(1024)).for_each_init(
         || compare::LevelMemo::new(&fields),
         |memo, (out, pairs)| {
             for (row, &p) in out.chunks_exact_mut(width).zip(pairs) {
                 let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
-                compare::compare_row_memo(&fields, swap, i, sj, j, row, Some(memo));
+                comparer.row(i, sj, j, row, Some(memo));
             }
         },
     );
+    drop(comparer);
     t.compare = clock.elapsed().as_secs_f64();
 
     // Training.
@@ -916,9 +918,9 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             by.join(" and ")
         ));
     }
+    let comparer = compare::Comparer::new(&fields, swap);
     let (u, across) = fellegi_sunter::estimate_u(
-        &fields,
-        swap,
+        &comparer,
         n_left,
         n_right,
         settings.u_samples,
@@ -988,7 +990,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     } else {
         let mut known = vec![0u8; settings.known_matches.len() * width];
         for (row, &(i, j)) in known.chunks_exact_mut(width).zip(&settings.known_matches) {
-            compare::compare_row(&fields, swap, i, sj, j, row);
+            comparer.row(i, sj, j, row, None);
         }
         known
     };
