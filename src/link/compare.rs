@@ -1,8 +1,9 @@
 //! Comparison levels: how two values of one field are compared.
 //!
 //! Owns the comparison [`Kind`]s, the normalisation of raw values for each kind, the interning of
-//! normalised values into a per-field dictionary ([`PreparedField`]) and the function that puts
-//! a pair of values into a level ([`Kind::level`]).
+//! normalised values into a per-field dictionary ([`PreparedField`]), the function that puts
+//! a pair of values into a level ([`Kind::level`]), and the comparison of two records field by
+//! field ([`Comparer`]).
 //!
 //! Levels are small integers. Level [`MISSING`] (0) means one side is missing: it is neutral (no
 //! evidence either way) and is left out of the Fellegi-Sunter product. Level [`EXACT`] (1) is an

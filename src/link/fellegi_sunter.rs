@@ -22,8 +22,6 @@
 //! It does not own how pairs are compared ([`super::compare`]) nor which pairs are scored
 //! ([`super::blocking`]).
 
-use std::collections::HashMap;
-
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -598,18 +596,25 @@ pub struct Patterns {
 impl Patterns {
     /// The patterns of `(vector, count)` items (a vector given twice counts twice).
     pub fn from_counts<'a>(width: usize, items: impl IntoIterator<Item = (&'a [u8], u64)>) -> Self {
-        let mut map: HashMap<&[u8], u64> = HashMap::new();
-        for (row, count) in items {
+        let mut items: Vec<(&[u8], u64)> = items.into_iter().collect();
+        items.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Patterns::from_sorted(width, items)
+    }
+
+    /// The patterns of items sorted by vector: equal neighbours summed.
+    fn from_sorted<'a>(width: usize, sorted: impl IntoIterator<Item = (&'a [u8], u64)>) -> Self {
+        let mut out = Patterns { width, levels: Vec::new(), counts: Vec::new() };
+        for (row, count) in sorted {
             assert_eq!(row.len(), width, "a comparison vector of {width} levels");
-            *map.entry(row).or_insert(0) += count;
+            match out.counts.last_mut() {
+                Some(last) if out.levels[out.levels.len() - width..] == *row => *last += count,
+                _ => {
+                    out.levels.extend_from_slice(row);
+                    out.counts.push(count);
+                }
+            }
         }
-        let mut sorted: Vec<(&[u8], u64)> = map.into_iter().collect();
-        sorted.sort_unstable();
-        Patterns {
-            width,
-            levels: sorted.iter().flat_map(|x| x.0).copied().collect(),
-            counts: sorted.iter().map(|x| x.1).collect(),
-        }
+        out
     }
 
     /// How many distinct vectors.
@@ -620,11 +625,6 @@ impl Patterns {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
-    }
-
-    /// The vectors with their counts, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        self.levels.chunks_exact(self.width.max(1)).zip(self.counts.iter().copied())
     }
 
     /// The vectors with their counts, in chunks of `n` vectors for parallel work, in order.
@@ -638,17 +638,7 @@ impl Patterns {
 pub fn patterns(levels: &[u8], width: usize) -> Patterns {
     let mut rows: Vec<&[u8]> = levels.chunks_exact(width.max(1)).collect();
     rows.par_sort_unstable();
-    let mut out = Patterns { width, levels: Vec::new(), counts: Vec::new() };
-    for row in rows {
-        match out.counts.last_mut() {
-            Some(count) if out.levels[out.levels.len() - width..] == *row => *count += 1,
-            _ => {
-                out.levels.extend_from_slice(row);
-                out.counts.push(1);
-            }
-        }
-    }
-    out
+    Patterns::from_sorted(width, rows.into_iter().map(|row| (row, 1)))
 }
 
 /// Starting m: most matches agree exactly, a few are near, a few differ.

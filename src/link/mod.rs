@@ -862,7 +862,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             }
         },
     );
-    drop(comparer);
+    drop(comparer); // built again below, once the shared codes have left the fields
     t.compare = clock.elapsed().as_secs_f64();
 
     // Training.
