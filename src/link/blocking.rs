@@ -691,7 +691,8 @@ pub fn recall_estimate(
     let per: Vec<f64> = rules
         .iter()
         .map(|r| {
-            found.iter().filter(|&&(i, j)| r.proposes(i, sj, j)).count() as f64 / found.len() as f64
+            found.par_iter().filter(|&&(i, j)| r.proposes(i, sj, j)).count() as f64
+                / found.len() as f64
         })
         .collect();
     let miss: f64 = per.iter().map(|r| 1.0 - r).product();

@@ -9,6 +9,8 @@
 //!
 //! It does not own which pairs are accepted ([`super`]).
 
+use rayon::prelude::*;
+
 use crate::hash::{FxHashMap, FxHashSet};
 
 /// A union-find over `n` records with a cluster size cap.
@@ -107,7 +109,7 @@ pub fn cluster<I: Iterator<Item = (usize, usize)>>(
     cap: usize,
 ) -> Clustering {
     let mut order: Vec<usize> = (0..pairs.len()).collect();
-    order.sort_by(|&a, &b| {
+    order.par_sort_by(|&a, &b| {
         pairs[b]
             .2
             .total_cmp(&pairs[a].2)

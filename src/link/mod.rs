@@ -1235,7 +1235,9 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             }
         }
     }
-    pairs.sort_by(|a, b| (&left.ids[a.0], &right_ids[a.1]).cmp(&(&left.ids[b.0], &right_ids[b.1])));
+    pairs.par_sort_by(|a, b| {
+        (&left.ids[a.0], &right_ids[a.1]).cmp(&(&left.ids[b.0], &right_ids[b.1]))
+    });
     t.score = clock.elapsed().as_secs_f64();
 
     Ok(Linkage {
