@@ -302,35 +302,28 @@ impl Kind {
         }
     }
 
-    /// [`Kind::level_distinct`] of two different ASCII values shorter than 64 bytes, with their
-    /// bags for the Jaro-Winkler kinds: the same level, on the allocation-free paths without
-    /// re-checking the values, skipping the similarity when the bags rule the bands out.
-    /// Kinds without a fast path return `None`.
-    /// `words`, when given, are the two values' [`word_counts`], which give the word overlap
-    /// without splitting the values again.
+    /// [`Kind::level_distinct`] of two different ASCII values shorter than 64 bytes: the same
+    /// level, on the allocation-free paths without re-checking the values. The Jaro-Winkler
+    /// kinds read the values' `bags`, which skip the similarity when they rule the bands out,
+    /// and their [`word_counts`] (`words`), which give the word overlap without splitting the
+    /// values again; the other kinds ignore both. Kinds without a fast path return `None`.
     fn level_fast(
         self,
         x: &[u8],
         y: &[u8],
-        bags: Option<(&LetterBag, &LetterBag)>,
-        words: Option<(&[WordCount], &[WordCount])>,
+        (ba, bb): (&LetterBag, &LetterBag),
+        (wa, wb): (&[WordCount], &[WordCount]),
     ) -> Option<u8> {
         Some(match self {
             Kind::Name | Kind::Text => {
                 let floor = if self == Kind::Name { NAME_FLOOR } else { TEXT_FLOOR };
                 // When the bags rule the bands out, the bound (below the floor) stands for the
                 // similarity: it gives the same level.
-                let jw = match bags {
-                    Some((ba, bb)) => match jaro_winkler_bound_ascii(x, y, ba, bb) {
-                        bound if bound < floor => bound,
-                        _ => jaro_winkler_ascii(x, y),
-                    },
-                    None => jaro_winkler_ascii(x, y),
+                let jw = match jaro_winkler_bound_ascii(x, y, ba, bb) {
+                    bound if bound < floor => bound,
+                    _ => jaro_winkler_ascii(x, y),
                 };
-                self.jw_level(jw, || match words {
-                    Some((wa, wb)) => WordMerge::new(wa, wb).overlap(x.len() <= y.len()),
-                    None => word_overlap_bytes(x, y),
-                })
+                self.jw_level(jw, || WordMerge::new(wa, wb).overlap(x.len() <= y.len()))
             }
             Kind::Code => {
                 if x.len().abs_diff(y.len()) > 2 || renumbered(x, y) {
@@ -1229,10 +1222,7 @@ impl PreparedField {
             if !distinct && x == y {
                 return EXACT;
             }
-            let jw = matches!(self.kind, Kind::Name | Kind::Text);
-            let bags = jw.then_some((&ea.bag, &eb.bag));
-            let words = jw.then_some(words);
-            if let Some(level) = self.kind.level_fast(x, y, bags, words) {
+            if let Some(level) = self.kind.level_fast(x, y, (&ea.bag, &eb.bag), words) {
                 return level;
             }
         }
