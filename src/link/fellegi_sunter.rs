@@ -22,6 +22,8 @@
 //! It does not own how pairs are compared ([`super::compare`]) nor which pairs are scored
 //! ([`super::blocking`]).
 
+use std::collections::BTreeSet;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -161,7 +163,12 @@ pub struct Weigher<'a> {
     categories: Vec<usize>,
     /// The location fields when some field has a household u (else none: no pair is at home).
     places: Vec<usize>,
+    /// How many groups of fields that follow one another there are.
+    groups: usize,
 }
+
+/// Groups [`Weigher::total`] keeps on the stack; more take a heap allocation per vector.
+const STACK_GROUPS: usize = 8;
 
 impl<'a> Weigher<'a> {
     /// The weigher of `fields`.
@@ -176,6 +183,7 @@ impl<'a> Weigher<'a> {
             } else {
                 Vec::new()
             },
+            groups: fields.iter().filter_map(|p| p.group).collect::<BTreeSet<_>>().len(),
         }
     }
 
@@ -184,9 +192,18 @@ impl<'a> Weigher<'a> {
         let fields = self.fields;
         let mut x = 0.0;
         let mut location: Option<f64> = None;
-        // Per group of fields that follow one another, its strongest agreement and its
-        // strongest disagreement.
-        let mut groups: Vec<(usize, f64, f64)> = Vec::new();
+        // Per group of fields that follow one another, in the order they are met, its strongest
+        // agreement and its strongest disagreement (on the stack: this runs for every pattern
+        // of every EM round).
+        let mut stack = [(0, 0.0, 0.0); STACK_GROUPS];
+        let mut heap = Vec::new();
+        let groups: &mut [(usize, f64, f64)] = if self.groups <= STACK_GROUPS {
+            &mut stack
+        } else {
+            heap.resize(self.groups, (0, 0.0, 0.0));
+            &mut heap
+        };
+        let mut met = 0;
         let across = self.categories.iter().any(|&f| levels[f] != MISSING && levels[f] != EXACT);
         let at_home = !self.places.is_empty()
             && self.places.iter().all(|&f| {
@@ -209,18 +226,21 @@ impl<'a> Weigher<'a> {
                 location = Some(location.map_or(w, |best| best.max(w)));
             } else if let (Some(g), true) = (p.group, l != MISSING) {
                 let (agree, differ) = (w.max(0.0), w.min(0.0));
-                match groups.iter_mut().find(|x| x.0 == g) {
+                match groups[..met].iter_mut().find(|x| x.0 == g) {
                     Some(best) => {
                         best.1 = best.1.max(agree);
                         best.2 = best.2.min(differ);
                     }
-                    None => groups.push((g, agree, differ)),
+                    None => {
+                        groups[met] = (g, agree, differ);
+                        met += 1;
+                    }
                 }
             } else {
                 x += w;
             }
         }
-        x + location.unwrap_or(0.0) + groups.iter().map(|x| x.1 + x.2).sum::<f64>()
+        x + location.unwrap_or(0.0) + groups[..met].iter().map(|x| x.1 + x.2).sum::<f64>()
     }
 }
 
@@ -918,6 +938,25 @@ mod tests {
         let partial = m.fields[0].weight(2);
         assert!(partial > 0.0 && partial < street);
         assert!((m.log_odds(&[2, 1]) - (m.prior_log_odds() + street)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn each_group_counts_its_strongest_agreement_and_disagreement() {
+        // Groups of two fields, fewer and more than the weigher keeps on the stack.
+        for groups in [2, STACK_GROUPS + 3] {
+            let template = model().fields[1].clone();
+            let fields: Vec<FieldParams> = (0..2 * groups)
+                .map(|f| FieldParams { group: Some(f / 2), ..template.clone() })
+                .collect();
+            let m = Model { fields, lambda: 0.001, iterations: 0 };
+            let (agree, differ) = (m.fields[0].weight(EXACT), m.fields[0].weight(2));
+            // Per group: both agree; one agrees and one differs; both differ.
+            let levels: Vec<u8> =
+                (0..groups).flat_map(|g| [[1, 1], [1, 2], [2, 2]][g % 3]).collect();
+            let expected: f64 = (0..groups).map(|g| [agree, agree + differ, differ][g % 3]).sum();
+            let got = m.log_odds(&levels) - m.prior_log_odds();
+            assert!((got - expected).abs() < 1e-9, "{groups} groups: {got} != {expected}");
+        }
     }
 
     #[test]
