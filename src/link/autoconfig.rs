@@ -12,7 +12,7 @@
 //! It does not own the comparison levels ([`super::compare`]) nor the blocking rules
 //! ([`super::blocking`]), which follow from the kinds.
 
-use std::collections::HashSet;
+use crate::hash::FxHashSet;
 
 use rayon::prelude::*;
 
@@ -44,7 +44,7 @@ pub struct Profile {
 /// Computes the [`Profile`] of some values.
 pub fn profile<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Profile {
     let mut p = Profile::default();
-    let mut distinct: HashSet<&str> = HashSet::new();
+    let mut distinct: FxHashSet<&str> = FxHashSet::default();
     let (mut dates, mut numbers, mut decimals, mut codes, mut words, mut alnum, mut digits) =
         (0, 0, 0, 0, 0, 0, 0);
     for v in values.flatten() {

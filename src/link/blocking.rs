@@ -13,7 +13,7 @@
 //!
 //! It does not own the comparison of the proposed pairs ([`super::compare`]).
 
-use std::collections::{HashMap, HashSet};
+use crate::hash::{FxHashMap, FxHashSet};
 use std::fmt;
 
 use rayon::prelude::*;
@@ -226,7 +226,7 @@ pub struct RuleKeys {
     /// [`Rule::across`], the records' keys from the first field, then from the other one).
     pub keys: [Vec<Option<u64>>; 2],
     /// Keys whose group was too large to compare.
-    pub skipped: HashSet<u64>,
+    pub skipped: FxHashSet<u64>,
     /// Pairs the rule proposed (before the union).
     pub pairs: u64,
 }
@@ -369,11 +369,11 @@ pub fn rule_keys(rule: &Rule, fields: &[PreparedField], sides: usize) -> [Vec<Op
 }
 
 /// Records per key value: (left rows, right rows).
-type Groups = HashMap<u64, (Vec<u32>, Vec<u32>)>;
+type Groups = FxHashMap<u64, (Vec<u32>, Vec<u32>)>;
 
 /// Records per key value; `variants` key values per record (see [`Rule::across`]).
 fn groups(keys: &[Vec<Option<u64>>; 2], variants: usize) -> Groups {
-    let mut g: Groups = HashMap::new();
+    let mut g: Groups = FxHashMap::default();
     for (s, side) in keys.iter().enumerate() {
         let n = side.len() / variants;
         for (i, k) in side.iter().enumerate() {
@@ -412,7 +412,7 @@ fn group_pairs(link: bool, l: usize, r: usize) -> u64 {
 /// A fingerprint of how a rule's keys group the records (the same for two rules that form the
 /// same groups, whatever their key values).
 fn partition(keys: &[Vec<Option<u64>>; 2]) -> u64 {
-    let mut group: HashMap<u64, u64> = HashMap::new();
+    let mut group: FxHashMap<u64, u64> = FxHashMap::default();
     let mut h = 0x9e37_79b9_7f4a_7c15u64;
     for k in keys.iter().flatten() {
         let g = match k {
@@ -461,7 +461,7 @@ pub fn rule_pairs(
 ) -> (RuleKeys, Vec<u64>) {
     let keys = rule_keys(&rule, fields, if link { 2 } else { 1 });
     let mut out = Vec::new();
-    let mut skipped = HashSet::new();
+    let mut skipped = FxHashSet::default();
     for (k, (l, r)) in groups(&keys, rule.variants()) {
         if group_pairs(link, l.len(), r.len()) > group_cap {
             skipped.insert(k);
@@ -579,7 +579,7 @@ pub fn auto_rules(
                 (Candidate { rule, pairs, skipped, skipped_share, chosen: false }, partition(&k))
             })
             .collect();
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         evaluated.into_iter().filter(|(_, sig)| seen.insert(*sig)).map(|(c, _)| c).collect()
     };
     let mut rules: Vec<Rule> = keys.iter().map(|k| Rule::new(vec![k.clone()])).collect();
@@ -642,8 +642,8 @@ pub fn auto_rules(
     conj.sort_by(|a, b| {
         b.pairs.cmp(&a.pairs).then_with(|| a.rule.to_string().cmp(&b.rule.to_string()))
     });
-    let mut used_fields: HashMap<usize, usize> = HashMap::new();
-    let mut used_pairs: HashSet<(usize, usize)> = HashSet::new();
+    let mut used_fields: FxHashMap<usize, usize> = FxHashMap::default();
+    let mut used_pairs: FxHashSet<(usize, usize)> = FxHashSet::default();
     let mut taken = 0;
     for c in &mut conj {
         if taken < MAX_CONJUNCTIONS && fits(c) {

@@ -13,8 +13,8 @@
 //! It does not own the weights (see [`super::fellegi_sunter`]) nor the choice of kind for a
 //! column (see [`super::autoconfig`]).
 
+use crate::hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 
 use unicode_normalization::char::is_combining_mark;
@@ -1054,9 +1054,9 @@ pub fn word_hashes(v: &str) -> Vec<u64> {
 pub fn word_holders(
     dict: &[String],
     counts: &[[u32; 2]],
-) -> (Vec<Vec<u64>>, HashMap<u64, [u32; 2]>) {
+) -> (Vec<Vec<u64>>, FxHashMap<u64, [u32; 2]>) {
     let words: Vec<Vec<u64>> = dict.iter().map(|v| word_hashes(v)).collect();
-    let mut held: HashMap<u64, [u32; 2]> = HashMap::new();
+    let mut held: FxHashMap<u64, [u32; 2]> = FxHashMap::default();
     for (ws, c) in words.iter().zip(counts) {
         for w in ws {
             let h = held.entry(*w).or_default();
@@ -1088,7 +1088,7 @@ impl PreparedField {
         left: &[Option<String>],
         right: Option<&[Option<String>]>,
     ) -> Self {
-        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut index: FxHashMap<String, u32> = FxHashMap::default();
         let mut dict = Vec::new();
         let mut counts: Vec<[u32; 2]> = Vec::new();
         let mut intern = |values: &[Option<String>], side: usize| -> Vec<u32> {

@@ -654,11 +654,29 @@ impl Patterns {
 }
 
 /// The [`Patterns`] of comparison vectors `levels`, `width` levels per pair: the vectors sorted
-/// in parallel, then equal neighbours counted.
+/// in parallel, then equal neighbours counted. Vectors that fit in 64 bits (a dozen fields or so)
+/// are sorted as packed integers, the first level in the highest bits so that they sort as the
+/// vectors do: the same patterns, several times faster than sorting slices.
 pub fn patterns(levels: &[u8], width: usize) -> Patterns {
-    let mut rows: Vec<&[u8]> = levels.chunks_exact(width.max(1)).collect();
-    rows.par_sort_unstable();
-    Patterns::from_sorted(width, rows.into_iter().map(|row| (row, 1)))
+    let max = levels.iter().copied().max().unwrap_or(0);
+    let bits = (u8::BITS - max.leading_zeros()).max(1) as usize;
+    if width == 0 || width * bits > 64 {
+        let mut rows: Vec<&[u8]> = levels.chunks_exact(width.max(1)).collect();
+        rows.par_sort_unstable();
+        return Patterns::from_sorted(width, rows.into_iter().map(|row| (row, 1)));
+    }
+    let mut keys: Vec<u64> = levels
+        .par_chunks_exact(width)
+        .map(|row| row.iter().fold(0, |key, &l| key << bits | u64::from(l)))
+        .collect();
+    keys.par_sort_unstable();
+    let mask = u64::MAX >> (64 - bits);
+    let mut out = Patterns { width, levels: Vec::new(), counts: Vec::new() };
+    for run in keys.chunk_by(|a, b| a == b) {
+        out.levels.extend((0..width).rev().map(|f| (run[0] >> (f * bits) & mask) as u8));
+        out.counts.push(run.len() as u64);
+    }
+    out
 }
 
 /// Starting m: most matches agree exactly, a few are near, a few differ.
@@ -957,6 +975,19 @@ mod tests {
             let got = m.log_odds(&levels) - m.prior_log_odds();
             assert!((got - expected).abs() < 1e-9, "{groups} groups: {got} != {expected}");
         }
+    }
+
+    #[test]
+    fn packed_and_sliced_vectors_give_the_same_patterns() {
+        // Narrow vectors take the packed sort, wide ones (or large levels) the slices; both
+        // must give what counting each vector gives.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for (width, top) in [(1, 1u8), (3, 5), (10, 7), (16, 15), (13, 31), (40, 4), (8, 255)] {
+            let levels: Vec<u8> = (0..width * 500).map(|_| rng.gen_range(0..=top)).collect();
+            let counted = Patterns::from_counts(width, levels.chunks_exact(width).map(|r| (r, 1)));
+            assert_eq!(patterns(&levels, width), counted, "width {width}, levels up to {top}");
+        }
+        assert!(patterns(&[], 4).is_empty());
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! Owns measuring u at home. It does not own the weights ([`super::fellegi_sunter`]) nor which
 //! fields are locations ([`super::with_locations`]).
 
-use std::collections::HashMap;
+use crate::hash::FxHashMap;
 
 use super::compare::{Kind, PreparedField, EXACT, MISSING, NONE};
 
@@ -53,7 +53,7 @@ pub fn home_u(
         return none;
     }
     // Records per address (every location field held), per side.
-    let mut homes: HashMap<Vec<u32>, [Vec<u32>; 2]> = HashMap::new();
+    let mut homes: FxHashMap<Vec<u32>, [Vec<u32>; 2]> = FxHashMap::default();
     for side in 0..=sj {
         for r in 0..fields[first].ids[side].len() {
             let key: Vec<u32> = places.iter().map(|&f| fields[f].ids[side][r]).collect();

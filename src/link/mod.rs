@@ -31,7 +31,9 @@ pub mod fellegi_sunter;
 pub mod household;
 pub mod strata;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hash::{FxHashMap, FxHashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -78,7 +80,8 @@ impl Records {
                 columns.len()
             )));
         }
-        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+        let mut seen: FxHashMap<&str, usize> =
+            FxHashMap::with_capacity_and_hasher(ids.len(), Default::default());
         for (i, id) in ids.iter().enumerate() {
             if id.trim().is_empty() {
                 return Err(Error::user(format!(
@@ -102,7 +105,8 @@ impl Records {
         let source = table.path.display().to_string();
         let id_col = table.column(id)?;
         let mut ids = Vec::with_capacity(table.rows);
-        let mut seen: HashMap<String, usize> = HashMap::with_capacity(table.rows);
+        let mut seen: FxHashMap<String, usize> =
+            FxHashMap::with_capacity_and_hasher(table.rows, Default::default());
         for i in 0..table.rows {
             let v = id_col.data.text(i).ok_or_else(|| {
                 Error::user(format!(
@@ -336,7 +340,7 @@ pub const PAIR_WORD_SHARE: f64 = 0.3;
 
 /// Words of a column's values (the first 5,000 present, normalised as text), for
 /// [`pair_columns`].
-fn vocabulary(values: &[Option<String>]) -> std::collections::HashSet<String> {
+fn vocabulary(values: &[Option<String>]) -> FxHashSet<String> {
     values
         .iter()
         .flatten()
@@ -613,7 +617,7 @@ fn household_codes(
         let (mut pairs, mut differ) = (0u64, 0u64);
         for side in 0..2 {
             let names = &fields[first].ids[side];
-            let mut holders: HashMap<u32, Vec<u32>> = HashMap::new();
+            let mut holders: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
             for (&v, &name) in f.ids[side].iter().zip(names) {
                 if v != compare::NONE && (2..=10).contains(&f.counts[v as usize][side]) {
                     holders.entry(v).or_default().push(name);
@@ -1297,8 +1301,8 @@ pub fn one_to_one_posteriors(
     logits: &[(usize, usize, f64)],
     coverage: (f64, f64),
 ) -> Vec<(usize, usize, f64)> {
-    let mut sum_left: HashMap<usize, f64> = HashMap::new();
-    let mut sum_right: HashMap<usize, f64> = HashMap::new();
+    let mut sum_left: FxHashMap<usize, f64> = FxHashMap::default();
+    let mut sum_right: FxHashMap<usize, f64> = FxHashMap::default();
     for &(i, j, x) in logits {
         *sum_left.entry(i).or_default() += x.exp();
         *sum_right.entry(j).or_default() += x.exp();
@@ -1319,8 +1323,8 @@ pub fn conflict_share(pairs: &[(usize, usize, f64)]) -> f64 {
     if pairs.is_empty() {
         return 0.0;
     }
-    let mut left: HashMap<usize, u32> = HashMap::new();
-    let mut right: HashMap<usize, u32> = HashMap::new();
+    let mut left: FxHashMap<usize, u32> = FxHashMap::default();
+    let mut right: FxHashMap<usize, u32> = FxHashMap::default();
     for p in pairs {
         *left.entry(p.0).or_default() += 1;
         *right.entry(p.1).or_default() += 1;
@@ -1333,8 +1337,8 @@ pub fn conflict_share(pairs: &[(usize, usize, f64)]) -> f64 {
 pub fn assign_one_to_one(pairs: &[(usize, usize, f64)]) -> Vec<(usize, usize, f64)> {
     let mut order: Vec<&(usize, usize, f64)> = pairs.iter().collect();
     order.sort_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
-    let mut used_l = std::collections::HashSet::new();
-    let mut used_r = std::collections::HashSet::new();
+    let mut used_l = FxHashSet::default();
+    let mut used_r = FxHashSet::default();
     order
         .into_iter()
         .filter(|p| {

@@ -21,7 +21,7 @@
 //! pairs within strata, the chance of exact agreement within strata, and the per-record
 //! term-frequency corrections. It does not own the model ([`super::fellegi_sunter`]).
 
-use std::collections::HashMap;
+use crate::hash::FxHashMap;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -155,7 +155,7 @@ impl Strata {
         within: Vec<bool>,
         n: [usize; 2],
     ) -> Self {
-        let mut index: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut index: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
         let mut members: Vec<[Vec<u32>; 2]> = Vec::new();
         for (side, &records) in n.iter().enumerate() {
             for r in 0..records {
@@ -319,8 +319,8 @@ fn pairs_of(a: usize, b: usize, link: bool) -> f64 {
 
 /// Per value of `f` held in stratum `m`, its holders per side, and the stratum's records holding
 /// a value per side (a dedupe has no right side).
-fn value_counts(m: &[Vec<u32>; 2], f: &PreparedField) -> (HashMap<u32, [usize; 2]>, [usize; 2]) {
-    let mut by_value: HashMap<u32, [usize; 2]> = HashMap::new();
+fn value_counts(m: &[Vec<u32>; 2], f: &PreparedField) -> (FxHashMap<u32, [usize; 2]>, [usize; 2]) {
+    let mut by_value: FxHashMap<u32, [usize; 2]> = FxHashMap::default();
     let mut held = [0; 2];
     for (side, records) in m.iter().enumerate() {
         for &r in records {
