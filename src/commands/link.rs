@@ -117,8 +117,12 @@ pub fn run(a: LinkArgs, g: &Global) -> Result<()> {
         _ => (a.id.as_str(), a.id.as_str()),
     };
     let two = a.right.is_some();
-    let left = read(&a.left, left_id, two)?;
-    let mut right = a.right.as_deref().map(|p| read(p, right_id, two)).transpose()?;
+    // The two files at once.
+    let (left, right) = rayon::join(
+        || read(&a.left, left_id, two),
+        || a.right.as_deref().map(|p| read(p, right_id, two)).transpose(),
+    );
+    let (left, mut right) = (left?, right?);
     let paired = right.as_mut().map(|r| link::pair_columns(&left, r)).unwrap_or_default();
     let read_secs = start.elapsed().as_secs_f64();
     let r = link::link(&left, right.as_ref(), &settings)?;
