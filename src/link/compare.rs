@@ -1298,77 +1298,99 @@ impl LevelMemo {
     }
 }
 
-/// What comparing many pairs of records reads: the prepared fields, each record's entries of all
-/// fields side by side (a pair then reads two short rows, not one scattered value per field),
-/// and the name fields compared crosswise.
+/// Pairs per batch of [`Comparer::rows`], at most, for callers that split their pairs (between
+/// threads): enough for the batch to pay for reading each field's dictionary into the cache.
+const BATCH: usize = 1 << 16;
+
+/// The batch size for `n` pairs split between threads: at most [`BATCH`] pairs, in a number of
+/// batches that the threads share evenly.
+pub fn batch_size(n: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    let batches = n.div_ceil(BATCH).div_ceil(threads) * threads;
+    n.div_ceil(batches.max(1)).max(1)
+}
+
+/// What comparing many pairs of records reads: the prepared fields and the name fields compared
+/// crosswise.
+///
+/// Pairs are compared in batches, one field at a time ([`Comparer::rows`]): a field's dictionary
+/// (a few hundred kilobytes on a file of ten thousand records) then stays in the core's cache
+/// through the batch, where record by record every field's dictionary is read in turn and each
+/// evicts the others. That pays only over batches of many pairs ([`batch_size`]): with a few thousand,
+/// each field's dictionary is read back at every batch (FEBRL4, the 200,000 random pairs of u on
+/// one core: 188 ms record by record, 183 ms field by field in batches of 4,096, 97 ms in one).
 pub struct Comparer<'a> {
     /// The fields compared.
     pub fields: &'a [PreparedField],
-    /// Per side, per record, its entry of every field (`NONE` when missing).
-    rows: [Vec<u32>; 2],
     /// The first and last name fields, compared crosswise too (see [`swappable_names`]).
     swap: Option<(usize, usize)>,
 }
 
 impl<'a> Comparer<'a> {
-    /// The comparer of `fields`, with `swap` (see [`Comparer::row`]).
+    /// The comparer of `fields`, with `swap` (see [`Comparer::rows`]).
     pub fn new(fields: &'a [PreparedField], swap: Option<(usize, usize)>) -> Self {
-        let side = |s: usize| -> Vec<u32> {
-            let n = fields.first().map_or(0, |f| f.ids[s].len());
-            (0..n).flat_map(|r| fields.iter().map(move |f| f.ids[s][r])).collect()
-        };
-        Comparer { fields, rows: [side(0), side(1)], swap }
+        Comparer { fields, swap }
     }
 
     /// The levels of record `i` (left) against record `j` on side `sj`, one per field, into
-    /// `out`; the text fields' levels are looked up in `memo` first when one is given.
+    /// `out`: [`Comparer::rows`] of one pair.
+    pub fn row(&self, i: usize, sj: usize, j: usize, out: &mut [u8]) {
+        self.rows(&[(i as u32, j as u32)], sj, out, None);
+    }
+
+    /// The levels of each pair `(i, j)` of `pairs` (left record `i`, record `j` on side `sj`),
+    /// one row of one level per field each, into `out`; the text fields' levels are looked up
+    /// in `memo` first when one is given.
     ///
     /// With `swap` (see [`swappable_names`]), when all four names are present and the two
     /// fields compared crosswise (`a` of one record against `b` of the other) agree better than
     /// straight, the crosswise levels stand: `Ryan Wright` and `Wright Ryan` agree on both
     /// names.
-    pub fn row(
+    pub fn rows(
         &self,
-        i: usize,
+        pairs: &[(u32, u32)],
         sj: usize,
-        j: usize,
         out: &mut [u8],
         mut memo: Option<&mut LevelMemo>,
     ) {
-        let fields = self.fields;
-        let width = fields.len();
-        let left = &self.rows[0][i * width..(i + 1) * width];
-        let right = &self.rows[sj][j * width..(j + 1) * width];
-        for (k, (o, f)) in out.iter_mut().zip(fields).enumerate() {
-            let (a, b) = (left[k], right[k]);
+        let width = self.fields.len();
+        assert_eq!(out.len(), pairs.len() * width, "one row of levels per pair");
+        for (k, f) in self.fields.iter().enumerate() {
             let slots = memo.as_deref_mut().map_or(&mut [][..], |m| &mut m.slots[k][..]);
-            *o = if slots.is_empty() || a == NONE || b == NONE || a == b {
-                f.compare_entries(a, b)
-            } else {
-                let key = u64::from(a) << 32 | u64::from(b);
-                let slot = &mut slots[(key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize];
-                if slot.0 != key {
-                    *slot = (key, f.compare_entries(a, b));
-                }
-                slot.1
-            };
+            let (left, right) = (&f.ids[0], &f.ids[sj]);
+            for (row, &(i, j)) in out.chunks_exact_mut(width).zip(pairs) {
+                let (a, b) = (left[i as usize], right[j as usize]);
+                row[k] = if slots.is_empty() || a == NONE || b == NONE || a == b {
+                    f.compare_entries(a, b)
+                } else {
+                    let key = u64::from(a) << 32 | u64::from(b);
+                    let slot = &mut slots[(key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize];
+                    if slot.0 != key {
+                        *slot = (key, f.compare_entries(a, b));
+                    }
+                    slot.1
+                };
+            }
         }
         let Some((a, b)) = self.swap else { return };
-        let (fa, fb) = (&fields[a], &fields[b]);
-        let straight = (out[a], out[b]);
-        if straight.0 == MISSING || straight.1 == MISSING || straight == (EXACT, EXACT) {
-            return;
-        }
-        let crossed = (fa.compare_across(i, fb, sj, j), fb.compare_across(i, fa, sj, j));
-        if crossed.0 == MISSING || crossed.1 == MISSING {
-            return;
-        }
-        // Levels run from exact (1) to different (the last): a smaller sum agrees better.
-        if u32::from(crossed.0) + u32::from(crossed.1)
-            < u32::from(straight.0) + u32::from(straight.1)
-        {
-            out[a] = crossed.0;
-            out[b] = crossed.1;
+        let (fa, fb) = (&self.fields[a], &self.fields[b]);
+        for (row, &(i, j)) in out.chunks_exact_mut(width).zip(pairs) {
+            let (i, j) = (i as usize, j as usize);
+            let straight = (row[a], row[b]);
+            if straight.0 == MISSING || straight.1 == MISSING || straight == (EXACT, EXACT) {
+                continue;
+            }
+            let crossed = (fa.compare_across(i, fb, sj, j), fb.compare_across(i, fa, sj, j));
+            if crossed.0 == MISSING || crossed.1 == MISSING {
+                continue;
+            }
+            // Levels run from exact (1) to different (the last): a smaller sum agrees better.
+            if u32::from(crossed.0) + u32::from(crossed.1)
+                < u32::from(straight.0) + u32::from(straight.1)
+            {
+                row[a] = crossed.0;
+                row[b] = crossed.1;
+            }
         }
     }
 }
@@ -1692,8 +1714,8 @@ mod tests {
         for _ in 0..2 {
             for (i, a) in l.iter().enumerate() {
                 for (j, b) in r.iter().enumerate() {
-                    comparer.row(i, 1, j, &mut plain, None);
-                    comparer.row(i, 1, j, &mut memoised, Some(&mut memo));
+                    comparer.row(i, 1, j, &mut plain);
+                    comparer.rows(&[(i as u32, j as u32)], 1, &mut memoised, Some(&mut memo));
                     assert_eq!(plain, memoised, "{a:?} / {b:?}");
                     let fresh = [fields[0].compare(0, i, 1, j), fields[1].compare(0, i, 1, j)];
                     assert_eq!(plain, fresh, "{a:?} / {b:?}");
@@ -1755,13 +1777,13 @@ mod tests {
         let three = vec![fields[0].clone(), middle, fields[1].clone()];
         assert_eq!(swappable_names(&three), Some((0, 2)), "first and last of three");
         let mut row = [0u8; 2];
-        Comparer::new(&fields, None).row(0, 0, 1, &mut row, None);
+        Comparer::new(&fields, None).row(0, 0, 1, &mut row);
         assert_eq!(row, [5, 5], "straight, the names differ");
         let crosswise = Comparer::new(&fields, swap);
-        crosswise.row(0, 0, 1, &mut row, None);
+        crosswise.row(0, 0, 1, &mut row);
         assert_eq!(row, [EXACT, EXACT]);
         // A missing name leaves the straight levels.
-        crosswise.row(2, 0, 1, &mut row, None);
+        crosswise.row(2, 0, 1, &mut row);
         assert_eq!(row[1], MISSING);
     }
 

@@ -379,13 +379,13 @@ fn level_counts(comparer: &Comparer, mut pairs: Vec<(u32, u32)>, link: bool) -> 
     // Over chunks of pairs in parallel (integer sums: the result does not depend on the split).
     let zero = || -> Vec<Vec<u64>> { fields.iter().map(|f| vec![0u64; f.kind.levels()]).collect() };
     pairs
-        .par_chunks(4096)
+        .par_chunks(super::compare::batch_size(pairs.len()))
         .map(|chunk| {
             let mut counts = zero();
-            let mut row = vec![0u8; fields.len()];
-            for &(i, j) in chunk {
-                comparer.row(i as usize, sj, j as usize, &mut row, None);
-                for (c, &l) in counts.iter_mut().zip(&row) {
+            let mut rows = vec![0u8; chunk.len() * fields.len()];
+            comparer.rows(chunk, sj, &mut rows, None);
+            for row in rows.chunks_exact(fields.len().max(1)) {
+                for (c, &l) in counts.iter_mut().zip(row) {
                     c[l as usize] += 1;
                 }
             }

@@ -857,16 +857,15 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         ));
     }
     let comparer = compare::Comparer::new(&fields, swap);
-    levels.par_chunks_mut(width * 1024).zip(blocked.par_chunks(1024)).for_each_init(
+    let batch = compare::batch_size(blocked.len());
+    levels.par_chunks_mut(width * batch).zip(blocked.par_chunks(batch)).for_each_init(
         || compare::LevelMemo::new(&fields),
         |memo, (out, pairs)| {
-            for (row, &p) in out.chunks_exact_mut(width).zip(pairs) {
-                let (i, j) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
-                comparer.row(i, sj, j, row, Some(memo));
-            }
+            let pairs: Vec<(u32, u32)> =
+                pairs.iter().map(|&p| ((p >> 32) as u32, p as u32)).collect();
+            comparer.rows(&pairs, sj, out, Some(memo));
         },
     );
-    drop(comparer); // built again below, once the shared codes have left the fields
     t.compare = clock.elapsed().as_secs_f64();
 
     // Training.
@@ -994,7 +993,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     } else {
         let mut known = vec![0u8; settings.known_matches.len() * width];
         for (row, &(i, j)) in known.chunks_exact_mut(width).zip(&settings.known_matches) {
-            comparer.row(i, sj, j, row, None);
+            comparer.row(i, sj, j, row);
         }
         known
     };
