@@ -317,11 +317,12 @@ impl Kind {
         Some(match self {
             Kind::Name | Kind::Text => {
                 let floor = if self == Kind::Name { NAME_FLOOR } else { TEXT_FLOOR };
-                // When the bags rule the bands out, the bound (below the floor) stands for the
-                // similarity: it gives the same level.
-                let jw = match jaro_winkler_bound_ascii(x, y, ba, bb) {
-                    bound if bound < floor => bound,
-                    _ => jaro_winkler_ascii(x, y),
+                // When the bags rule the bands out, any similarity below the floor gives the
+                // same level.
+                let jw = if jaro_winkler_below(x, y, ba, bb, floor) {
+                    0.0
+                } else {
+                    jaro_winkler_ascii(x, y)
                 };
                 self.jw_level(jw, || WordMerge::new(wa, wb).overlap(x.len() <= y.len()))
             }
@@ -332,7 +333,14 @@ impl Kind {
                 edit_level(osa_bit_parallel(x, y))
             }
             Kind::Date => {
-                if x.len().abs_diff(y.len()) <= 1 && osa_bit_parallel(x, y) <= 1 {
+                // One edit apart: of two values of one length, at most two bytes differ (a
+                // substitution, or two neighbours swapped), which rules most pairs out cheaply.
+                let near = match x.len().abs_diff(y.len()) {
+                    0 => x.iter().zip(y).filter(|(p, q)| p != q).count() <= 2,
+                    1 => true,
+                    _ => false,
+                };
+                if near && osa_bit_parallel(x, y) <= 1 {
                     2
                 } else {
                     self.level_distinct_date(x, y)
@@ -628,33 +636,32 @@ impl LetterBag {
     }
 }
 
-/// An upper bound of `jaro_winkler(a, b)` from the values' bags (no transposition, every
-/// common byte matched within the window), slightly raised to absorb rounding; `f64::INFINITY`
-/// when a bag is unusable. Used to skip pairs that cannot reach a band.
-pub fn jaro_winkler_bound(a: &str, b: &str, ba: &LetterBag, bb: &LetterBag) -> f64 {
-    if !(ba.usable() && bb.usable()) {
-        return f64::INFINITY;
-    }
-    jaro_winkler_bound_ascii(a.as_bytes(), b.as_bytes(), ba, bb)
-}
-
-/// [`jaro_winkler_bound`] of two values with usable bags.
-fn jaro_winkler_bound_ascii(a: &[u8], b: &[u8], ba: &LetterBag, bb: &LetterBag) -> f64 {
-    let (la, lb) = (a.len(), b.len());
+/// Whether `jaro_winkler(a, b)` is surely below `floor` (0.7 or more), from the values' usable
+/// bags: an upper bound of the similarity (no transposition, every common byte matched within
+/// the window) is below it. Used to skip pairs that cannot reach a band.
+///
+/// Worked in integers, without the three divisions of the similarity: with `m` common bytes the
+/// Jaro similarity is at most `S / 3L` (`S = m(la + lb) + L`, `L = la lb`), and with the Winkler
+/// boost of a common prefix `p` (when above 0.7) `(S(10 - p) + 3pL) / 30L`. A tie is not below:
+/// the real similarity decides it.
+fn jaro_winkler_below(a: &[u8], b: &[u8], ba: &LetterBag, bb: &LetterBag, floor: f64) -> bool {
+    let (la, lb) = (a.len() as u64, b.len() as u64);
     if la == 0 || lb == 0 {
-        return f64::INFINITY;
+        return false;
     }
-    let m = ba.common(bb).min(la).min(lb);
-    if m == 0 {
-        return 0.0;
+    debug_assert!(floor >= 0.7, "below 0.7 the Winkler boost is not bounded here");
+    debug_assert!(ba.usable() && bb.usable(), "values without a bag take the general path");
+    let m = (ba.common(bb) as u64).min(la).min(lb);
+    let (l, tenths) = (la * lb, (floor * 10.0).round() as u64);
+    let s = m * (la + lb) + l;
+    if 10 * s < 21 * l {
+        return true; // Jaro below 0.7: no boost, below any floor from 0.7
     }
-    let m = m as f64;
-    // The same operations as `jaro_winkler` with no transposition: each is monotonic, so this
-    // is at least the real similarity.
-    let sim = (m / la as f64 + m / lb as f64 + 1.0) / 3.0;
-    let prefix = a.iter().zip(b).take(4).take_while(|(p, q)| p == q).count();
-    let jw = if sim > 0.7 { sim + 0.1 * prefix as f64 * (1.0 - sim) } else { sim };
-    jw + 1e-9
+    if 10 * s == 21 * l {
+        return false;
+    }
+    let p = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count() as u64;
+    s * (10 - p) + 3 * p * l < 3 * tenths * l
 }
 
 /// Jaro-Winkler similarity, the same as `strsim::jaro_winkler`, without allocating for ASCII
@@ -1578,6 +1585,8 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let alphabets: [&[u8]; 4] =
             [b"ab", b"abc d", b"0123456789", b"abcdefghijklmnopqrstuvwxyz "];
+        // Pairs and floors the bags rule out without the similarity.
+        let mut ruled_out = 0;
         for round in 0..40_000 {
             let abc = alphabets[round % alphabets.len()];
             let value = |rng: &mut rand_chacha::ChaCha8Rng| -> String {
@@ -1608,9 +1617,13 @@ mod tests {
             let want = strsim::jaro_winkler(&a, &b);
             let got = jaro_winkler(&a, &b);
             assert_eq!(got.to_bits(), want.to_bits(), "jw {a:?} {b:?}");
-            if !a.is_empty() && !b.is_empty() {
-                let bound = jaro_winkler_bound(&a, &b, &LetterBag::new(&a), &LetterBag::new(&b));
-                assert!(bound >= want, "bound {bound} < jw {want} for {a:?} {b:?}");
+            let (ba, bb) = (LetterBag::new(&a), LetterBag::new(&b));
+            for floor in [NAME_FLOOR, TEXT_FLOOR] {
+                let below = ba.usable()
+                    && bb.usable()
+                    && jaro_winkler_below(a.as_bytes(), b.as_bytes(), &ba, &bb, floor);
+                assert!(!below || want < floor, "jw {want} of {a:?} {b:?} is not below {floor}");
+                ruled_out += usize::from(below);
             }
             let osa = strsim::osa_distance(&a, &b);
             if a.len() < FAST_LEN && b.len() < FAST_LEN {
@@ -1620,6 +1633,7 @@ mod tests {
                 assert_eq!(bounded_dl(&a, &b, max), osa.min(max + 1), "dl {a:?} {b:?} {max}");
             }
         }
+        assert!(ruled_out > 20_000, "the bags rule out {ruled_out} of 80,000");
     }
 
     /// The prepared comparison (bags, fast paths) gives the same level as [`Kind::level`].
