@@ -652,7 +652,7 @@ fn jaro_winkler_below(a: &[u8], b: &[u8], ba: &LetterBag, bb: &LetterBag, floor:
     debug_assert!(floor >= 0.7, "below 0.7 the Winkler boost is not bounded here");
     debug_assert!(ba.usable() && bb.usable(), "values without a bag take the general path");
     let m = (ba.common(bb) as u64).min(la).min(lb);
-    let (l, tenths) = (la * lb, (floor * 10.0).round() as u64);
+    let (l, tenths) = (la * lb, (floor * 10.0 + 0.5) as u64);
     let s = m * (la + lb) + l;
     if 10 * s < 21 * l {
         return true; // Jaro below 0.7: no boost, below any floor from 0.7
@@ -1387,14 +1387,19 @@ impl<'a> Comparer<'a> {
             if straight.0 == MISSING || straight.1 == MISSING || straight == (EXACT, EXACT) {
                 continue;
             }
-            let crossed = (fa.compare_across(i, fb, sj, j), fb.compare_across(i, fa, sj, j));
-            if crossed.0 == MISSING || crossed.1 == MISSING {
+            // Levels run from exact (1) to different (the last): a smaller sum agrees better.
+            // When the first crosswise level leaves no room for a smaller sum, the second is
+            // not needed (a pair agreeing on one name straight, as blocking proposes them).
+            let straight_sum = u32::from(straight.0) + u32::from(straight.1);
+            let first = fa.compare_across(i, fb, sj, j);
+            if first == MISSING || u32::from(first) + u32::from(EXACT) >= straight_sum {
                 continue;
             }
-            // Levels run from exact (1) to different (the last): a smaller sum agrees better.
-            if u32::from(crossed.0) + u32::from(crossed.1)
-                < u32::from(straight.0) + u32::from(straight.1)
-            {
+            let crossed = (first, fb.compare_across(i, fa, sj, j));
+            if crossed.1 == MISSING {
+                continue;
+            }
+            if u32::from(crossed.0) + u32::from(crossed.1) < straight_sum {
                 row[a] = crossed.0;
                 row[b] = crossed.1;
             }
