@@ -12,11 +12,10 @@
 //! It does not own the comparison levels ([`super::compare`]) nor the blocking rules
 //! ([`super::blocking`]), which follow from the kinds.
 
-use crate::hash::FxHashSet;
-
 use rayon::prelude::*;
 
 use super::compare::{normalise_date, number_value, Kind};
+use crate::hash::FxHashSet;
 
 /// Statistics of a column's non-missing values.
 #[derive(Debug, Clone, Default)]

@@ -13,13 +13,14 @@
 //!
 //! It does not own the comparison of the proposed pairs ([`super::compare`]).
 
-use crate::hash::{FxHashMap, FxHashSet};
+use std::borrow::Cow;
 use std::fmt;
 
 use rayon::prelude::*;
 
 use super::compare::{fnv, soundex, swappable_names, word_holders, Kind, PreparedField, NONE};
 use crate::error::{Error, Result};
+use crate::hash::{FxHashMap, FxHashSet};
 
 /// How a field's value is turned into a blocking key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -279,6 +280,35 @@ fn dict_keys(f: &PreparedField, t: Transform) -> Vec<Option<u64>> {
         .collect()
 }
 
+/// Keys' values per dictionary entry ([`dict_keys`]), computed once for all the rules that use
+/// them: the automatic rules try hundreds of combinations of a few dozen keys, and a key's
+/// values (Soundex codes, prefixes, sorted words) cost more than grouping by them. Keys not in
+/// the cache are computed when asked for.
+#[derive(Default)]
+pub struct KeyCache(FxHashMap<(usize, Transform), Vec<Option<u64>>>);
+
+impl KeyCache {
+    /// The cache of `keys` (rare-word keys excepted: they are one key per word).
+    fn new(keys: &[Key], fields: &[PreparedField]) -> Self {
+        let mut wanted: Vec<(usize, Transform)> = Vec::new();
+        for k in keys {
+            let key = (k.field, k.transform);
+            if !matches!(k.transform, Transform::RareWords(_)) && !wanted.contains(&key) {
+                wanted.push(key);
+            }
+        }
+        KeyCache(wanted.into_par_iter().map(|(f, t)| ((f, t), dict_keys(&fields[f], t))).collect())
+    }
+
+    /// The values of `k` per dictionary entry of its field.
+    fn get<'c>(&'c self, fields: &[PreparedField], k: &Key) -> Cow<'c, [Option<u64>]> {
+        match self.0.get(&(k.field, k.transform)) {
+            Some(v) => Cow::Borrowed(v),
+            None => Cow::Owned(dict_keys(&fields[k.field], k.transform)),
+        }
+    }
+}
+
 /// Per dictionary entry, its `n` rarest words (see [`Transform::RareWords`]) that could meet
 /// another record: held by two records or more (in a link, by both sides).
 fn rare_word_keys(f: &PreparedField, n: usize, link: bool) -> Vec<Vec<u64>> {
@@ -300,8 +330,14 @@ fn rare_word_keys(f: &PreparedField, n: usize, link: bool) -> Vec<Vec<u64>> {
         .collect()
 }
 
-/// Key values of `rule` per side and record.
-pub fn rule_keys(rule: &Rule, fields: &[PreparedField], sides: usize) -> [Vec<Option<u64>>; 2] {
+/// Key values of `rule` per side and record, its keys' values per dictionary entry taken from
+/// `cache` when it has them.
+pub fn rule_keys(
+    rule: &Rule,
+    fields: &[PreparedField],
+    sides: usize,
+    cache: &KeyCache,
+) -> [Vec<Option<u64>>; 2] {
     if let Some(Transform::RareWords(n)) = rule.keys.first().map(|k| k.transform) {
         let f = &fields[rule.keys[0].field];
         let rare = rare_word_keys(f, n, sides == 2);
@@ -321,9 +357,8 @@ pub fn rule_keys(rule: &Rule, fields: &[PreparedField], sides: usize) -> [Vec<Op
         };
         return [side(0), side(1)];
     }
-    let per_key: Vec<Vec<Option<u64>>> =
-        rule.keys.iter().map(|k| dict_keys(&fields[k.field], k.transform)).collect();
-    let across = rule.across.as_ref().map(|k| (k, dict_keys(&fields[k.field], k.transform)));
+    let per_key: Vec<Cow<[Option<u64>]>> = rule.keys.iter().map(|k| cache.get(fields, k)).collect();
+    let across = rule.across.as_ref().map(|k| (k, cache.get(fields, k)));
     let side = |s: usize| -> Vec<Option<u64>> {
         if s >= sides {
             return Vec::new();
@@ -401,6 +436,22 @@ fn groups(keys: &[Vec<Option<u64>>; 2], variants: usize) -> Groups {
     g
 }
 
+/// The sizes (left rows, right rows) of the [`groups`]: counted without gathering the rows when
+/// each record has one key value (the automatic rules evaluate hundreds of candidates, and
+/// only need their sizes).
+fn group_sizes(keys: &[Vec<Option<u64>>; 2], variants: usize) -> Vec<(usize, usize)> {
+    if variants > 1 {
+        return groups(keys, variants).values().map(|(l, r)| (l.len(), r.len())).collect();
+    }
+    let mut sizes: FxHashMap<u64, [usize; 2]> = FxHashMap::default();
+    for (s, side) in keys.iter().enumerate() {
+        for k in side.iter().flatten() {
+            sizes.entry(*k).or_default()[s] += 1;
+        }
+    }
+    sizes.into_values().map(|[l, r]| (l, r)).collect()
+}
+
 fn group_pairs(link: bool, l: usize, r: usize) -> u64 {
     if link {
         l as u64 * r as u64
@@ -438,12 +489,12 @@ pub fn count_pairs(
     let mut kept = 0;
     let mut skipped = 0;
     let (mut keyed, mut stranded) = (0usize, 0usize);
-    for (l, r) in groups(keys, variants).values() {
-        let p = group_pairs(link, l.len(), r.len());
-        keyed += l.len() + r.len();
+    for (l, r) in group_sizes(keys, variants) {
+        let p = group_pairs(link, l, r);
+        keyed += l + r;
         if p > group_cap {
             skipped += p;
-            stranded += l.len() + r.len();
+            stranded += l + r;
         } else {
             kept += p;
         }
@@ -459,7 +510,7 @@ pub fn rule_pairs(
     link: bool,
     group_cap: u64,
 ) -> (RuleKeys, Vec<u64>) {
-    let keys = rule_keys(&rule, fields, if link { 2 } else { 1 });
+    let keys = rule_keys(&rule, fields, if link { 2 } else { 1 }, &KeyCache::default());
     let mut out = Vec::new();
     let mut skipped = FxHashSet::default();
     for (k, (l, r)) in groups(&keys, rule.variants()) {
@@ -565,6 +616,7 @@ pub fn auto_rules(
     let swap = swappable_names(fields);
     let keys: Vec<Key> =
         fields.iter().enumerate().flat_map(|(i, f)| candidate_keys(i, f)).collect();
+    let cache = KeyCache::new(&keys, fields);
     // Each rule's pair counts. Rules that group the records the same way (a city's exact value,
     // its first 10 characters and its sorted words, when cities are short) are one candidate,
     // the first: a copy would only slow the union and fake independent evidence in the recall
@@ -573,7 +625,7 @@ pub fn auto_rules(
         let evaluated: Vec<(Candidate, u64)> = rules
             .into_par_iter()
             .map(|rule| {
-                let k = rule_keys(&rule, fields, sides);
+                let k = rule_keys(&rule, fields, sides, &cache);
                 let (pairs, skipped, skipped_share) =
                     count_pairs(&k, rule.variants(), link, group_cap);
                 (Candidate { rule, pairs, skipped, skipped_share, chosen: false }, partition(&k))
@@ -821,6 +873,27 @@ mod tests {
         assert_eq!(pairs, vec![(4 << 32) | 5]);
         assert_eq!(keys.skipped.len(), 1);
         assert!(!keys.proposes(0, 0, 1));
+    }
+
+    #[test]
+    fn counted_pairs_are_the_pairs_proposed() {
+        // The automatic rules are chosen on counts, taken without gathering the rows: they must
+        // be what the rule then proposes, for a dedupe and a link, with and without skipping.
+        let l = ["a", "a", "a", "a", "b", "b", "c", ""];
+        let r = ["a", "b", "b", "", "d"];
+        for (right, link) in [(None, false), (Some(&r[..]), true)] {
+            let f = vec![field("s", Kind::Exact, &l, right)];
+            for cap in [1, 3, 100] {
+                let rule = Rule::parse("s", &f).unwrap();
+                let keys = rule_keys(&rule, &f, if link { 2 } else { 1 }, &KeyCache::default());
+                let (kept, skipped, _) = count_pairs(&keys, 1, link, cap);
+                let (_, pairs) = rule_pairs(rule, &f, link, cap);
+                assert_eq!(kept, pairs.len() as u64, "link {link}, cap {cap}");
+                // Link: 4 x 1 pairs on `a`, 2 x 2 on `b`. Dedupe: 6 among the `a`, 1 `b` pair.
+                let all = if link { 8 } else { 7 };
+                assert_eq!(kept + skipped, all, "link {link}, cap {cap}");
+            }
+        }
     }
 
     #[test]

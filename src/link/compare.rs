@@ -13,12 +13,13 @@
 //! It does not own the weights (see [`super::fellegi_sunter`]) nor the choice of kind for a
 //! column (see [`super::autoconfig`]).
 
-use crate::hash::FxHashMap;
 use std::cell::RefCell;
 use std::fmt;
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
+
+use crate::hash::FxHashMap;
 
 /// Level of a pair where one side (or both) is missing: neutral.
 pub const MISSING: u8 = 0;
@@ -1323,9 +1324,10 @@ pub fn batch_size(n: usize) -> usize {
 /// Pairs are compared in batches, one field at a time ([`Comparer::rows`]): a field's dictionary
 /// (a few hundred kilobytes on a file of ten thousand records) then stays in the core's cache
 /// through the batch, where record by record every field's dictionary is read in turn and each
-/// evicts the others. That pays only over batches of many pairs ([`batch_size`]): with a few thousand,
-/// each field's dictionary is read back at every batch (FEBRL4, the 200,000 random pairs of u on
-/// one core: 188 ms record by record, 183 ms field by field in batches of 4,096, 97 ms in one).
+/// evicts the others. That pays only over batches of many pairs ([`batch_size`]): with a few
+/// thousand, each field's dictionary is read back at every batch (FEBRL4, the 200,000 random
+/// pairs of u on one core: 188 ms record by record, 183 ms field by field in batches of 4,096,
+/// 97 ms in one).
 pub struct Comparer<'a> {
     /// The fields compared.
     pub fields: &'a [PreparedField],

@@ -21,9 +21,8 @@
 //! Owns measuring u at home. It does not own the weights ([`super::fellegi_sunter`]) nor which
 //! fields are locations ([`super::with_locations`]).
 
-use crate::hash::FxHashMap;
-
 use super::compare::{Kind, PreparedField, EXACT, MISSING, NONE};
+use crate::hash::FxHashMap;
 
 /// Largest number of records at one address taken as a household: a value held by more (a
 /// block of flats without a flat number, a PO box) is not one.

@@ -32,8 +32,6 @@ pub mod household;
 pub mod strata;
 
 use std::collections::BTreeMap;
-
-use crate::hash::{FxHashMap, FxHashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -43,6 +41,7 @@ use serde::Deserialize;
 pub use compare::Kind;
 
 use crate::error::{Error, Result};
+use crate::hash::{FxHashMap, FxHashSet};
 use crate::table::Table;
 use blocking::{Candidate, Rule, RuleKeys};
 use compare::{PreparedField, EXACT};

@@ -21,13 +21,12 @@
 //! pairs within strata, the chance of exact agreement within strata, and the per-record
 //! term-frequency corrections. It does not own the model ([`super::fellegi_sunter`]).
 
-use crate::hash::FxHashMap;
-
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::compare::{Kind, PreparedField, NONE};
 use super::fellegi_sunter::all_pairs;
+use crate::hash::FxHashMap;
 
 /// Most distinct values a category may have.
 pub const MAX_CATEGORY_VALUES: usize = 64;
