@@ -90,7 +90,8 @@ const SAMPLE_SCAN: usize = 16_384;
 pub struct Clustering {
     /// Dense cluster number per record, in order of each cluster's first record.
     pub labels: Vec<usize>,
-    /// Merges refused because the cluster would exceed the cap.
+    /// Accepted pairs not merged because their two clusters together would exceed the cap
+    /// (counted for each such pair).
     pub refused_cap: usize,
     /// Merges refused because most compared pairs between the two clusters were rejected.
     pub refused_split: usize,
@@ -108,13 +109,10 @@ pub fn cluster<I: Iterator<Item = (usize, usize)>>(
     compared: impl Fn() -> I,
     cap: usize,
 ) -> Clustering {
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    order.par_sort_by(|&a, &b| {
-        pairs[b]
-            .2
-            .total_cmp(&pairs[a].2)
-            .then((pairs[a].0, pairs[a].1).cmp(&(pairs[b].0, pairs[b].1)))
-    });
+    // Strongest first, then by records: sorted as integers, without reaching back into `pairs`.
+    let mut order: Vec<(u64, u64)> =
+        pairs.par_iter().map(|&(a, b, p)| (descending(p), ((a as u64) << 32) | b as u64)).collect();
+    order.par_sort_unstable();
     // The compared pairs between records of some accepted pair, as adjacency lists; the top bit
     // of a neighbour marks an accepted pair.
     const ACCEPTED: u32 = 1 << 31;
@@ -158,12 +156,17 @@ pub fn cluster<I: Iterator<Item = (usize, usize)>>(
     // records stands).
     let mut refused: FxHashMap<(usize, usize), u32> = FxHashMap::default();
     let mut refused_split = 0;
-    for k in order {
-        let (ra, rb) = (uf.find(pairs[k].0), uf.find(pairs[k].1));
+    for (_, ab) in order {
+        let (ra, rb) = (uf.find((ab >> 32) as usize), uf.find((ab & 0xffff_ffff) as usize));
         if ra == rb {
             continue;
         }
         let total = uf.size[ra] + uf.size[rb];
+        // Too large to join whatever the pairs between them say: refused before they are read.
+        if total as usize > uf.cap {
+            uf.refused += 1;
+            continue;
+        }
         let key = (ra.min(rb), ra.max(rb));
         if refused.get(&key).is_some_and(|&then| 4 * total < 5 * then) {
             continue;
@@ -197,6 +200,14 @@ pub fn cluster<I: Iterator<Item = (usize, usize)>>(
     Clustering { labels: uf.labels(), refused_cap: uf.refused, refused_split }
 }
 
+/// A key that sorts probabilities from the highest down, in `f64::total_cmp`'s order reversed.
+fn descending(p: f64) -> u64 {
+    let bits = p.to_bits();
+    // As unsigned integers in ascending order: positives above negatives, negatives reversed.
+    let ascending = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
+    !ascending
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +217,15 @@ mod tests {
         let c = cluster(n, pairs, || pairs.iter().map(|p| (p.0, p.1)), cap);
         assert_eq!(c.refused_split, 0);
         (c.labels, c.refused_cap)
+    }
+
+    #[test]
+    fn probabilities_sort_from_the_highest_down() {
+        let mut ps = vec![0.5, 1.0, -0.0, 0.0, 0.999_999, 1e-300, -2.0, f64::INFINITY, 0.25];
+        let mut by_key = ps.clone();
+        by_key.sort_by_key(|&p| descending(p));
+        ps.sort_by(|a, b| b.total_cmp(a));
+        assert_eq!(by_key, ps);
     }
 
     #[test]
@@ -225,6 +245,24 @@ mod tests {
         let (labels, refused) = accepted_only(5, &pairs, 3);
         assert_eq!(labels, vec![0, 0, 0, 1, 1]);
         assert_eq!(refused, 1);
+    }
+
+    #[test]
+    fn clusters_too_large_to_join_are_refused_on_the_cap_alone() {
+        // Two entities of three records; two accepted pairs across, the other pairs across
+        // compared and rejected. With a cap of 5 both pairs are counted against the cap (the
+        // pairs between are not read); with a larger cap the pairs between refuse the merge.
+        let mut pairs = vec![(0, 1, 0.99), (0, 2, 0.98), (1, 2, 0.97)];
+        pairs.extend([(3, 4, 0.99), (3, 5, 0.98), (4, 5, 0.97), (2, 3, 0.6), (1, 4, 0.55)]);
+        let across: Vec<(usize, usize)> =
+            (0..3).flat_map(|a| (3..6).map(move |b| (a, b))).collect();
+        let compared = || pairs.iter().map(|p| (p.0, p.1)).chain(across.iter().copied());
+        let c = cluster(6, &pairs, compared, 5);
+        assert_eq!(c.labels, vec![0, 0, 0, 1, 1, 1]);
+        assert_eq!((c.refused_cap, c.refused_split), (2, 0));
+        let c = cluster(6, &pairs, compared, 6);
+        assert_eq!(c.labels, vec![0, 0, 0, 1, 1, 1]);
+        assert_eq!((c.refused_cap, c.refused_split), (0, 1));
     }
 
     #[test]

@@ -559,9 +559,13 @@ pub fn matched_by_value(
     let zero = || -> Vec<Vec<f64>> {
         fields.iter().zip(tf).map(|(f, &t)| vec![0.0; if t { f.dict.len() } else { 0 }]).collect()
     };
-    blocked
-        .par_chunks(4096)
-        .zip(levels.par_chunks(4096 * width))
+    // A few large parts, each with its own sums (one array per dictionary: small parts made
+    // allocating and adding them up the larger cost), added up in order: the result does not
+    // depend on the threads.
+    let part = blocked.len().div_ceil(MATCHED_PARTS).max(4096);
+    let parts: Vec<Vec<Vec<f64>>> = blocked
+        .par_chunks(part)
+        .zip(levels.par_chunks(part * width))
         .map(|(pairs, rows)| {
             let mut out = zero();
             for (&p, row) in pairs.iter().zip(rows.chunks_exact(width)) {
@@ -581,15 +585,19 @@ pub fn matched_by_value(
             }
             out
         })
-        .reduce(zero, |mut a, b| {
-            for (x, y) in a.iter_mut().zip(b) {
-                for (p, q) in x.iter_mut().zip(y) {
-                    *p += q;
-                }
+        .collect();
+    parts.into_iter().fold(zero(), |mut a, b| {
+        for (x, y) in a.iter_mut().zip(b) {
+            for (p, q) in x.iter_mut().zip(y) {
+                *p += q;
             }
-            a
-        })
+        }
+        a
+    })
 }
+
+/// How many parts [`matched_by_value`] splits the pairs into.
+const MATCHED_PARTS: usize = 16;
 
 /// A level distribution: the missing level 0 set to 0, levels 1.. scaled to sum to one.
 fn summing_to_one(mut v: Vec<f64>) -> Vec<f64> {

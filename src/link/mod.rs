@@ -575,7 +575,7 @@ pub struct Linkage {
     pub one_to_one: bool,
     /// Cluster number per record: left records first, then right ones.
     pub clusters: Vec<usize>,
-    /// Merges refused by the cluster cap.
+    /// Accepted pairs not merged because their two clusters together would exceed the cap.
     pub refused_merges: usize,
     /// Merges refused because most pairs compared between the two clusters were rejected.
     pub refused_splits: usize,
@@ -788,6 +788,17 @@ fn kept<T>(v: Vec<T>, keep: &[bool]) -> Vec<T> {
 }
 
 /// Links `left` to `right`, or deduplicates `left` when `right` is `None`.
+/// Each id's position in the ids sorted (the ids are unique).
+fn id_ranks(ids: &[String]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize]));
+    let mut rank = vec![0u32; ids.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    rank
+}
+
 pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Result<Linkage> {
     settings.check()?;
     let mut t = Timings::default();
@@ -1222,23 +1233,25 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     }
     if refused_merges > 0 {
         notes.push(format!(
-            "warning: {refused_merges} merges were refused because a cluster would have grown \
-             beyond {} records; raise the threshold or the cluster cap",
+            "warning: {refused_merges} accepted pairs were not merged because their two \
+             clusters together would exceed {} records; raise the threshold or the cluster cap",
             settings.cluster_cap
         ));
     }
 
-    // Output order: dedupe pairs with the smaller id first; all pairs sorted by ids.
-    let right_ids = right.map_or(&left.ids, |r| &r.ids);
+    // Output order: dedupe pairs with the smaller id first; all pairs sorted by ids (compared
+    // as the ids' ranks: the ids are unique).
+    let left_rank = id_ranks(&left.ids);
+    let right_rank = right.map_or_else(|| left_rank.clone(), |r| id_ranks(&r.ids));
     if !is_link {
         for p in &mut pairs {
-            if left.ids[p.1] < left.ids[p.0] {
+            if left_rank[p.1] < left_rank[p.0] {
                 std::mem::swap(&mut p.0, &mut p.1);
             }
         }
     }
-    pairs.par_sort_by(|a, b| {
-        (&left.ids[a.0], &right_ids[a.1]).cmp(&(&left.ids[b.0], &right_ids[b.1]))
+    pairs.par_sort_unstable_by_key(|p| {
+        (u64::from(left_rank[p.0]) << 32) | u64::from(right_rank[p.1])
     });
     t.score = clock.elapsed().as_secs_f64();
 
