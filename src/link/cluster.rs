@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use crate::hash::{FxHashMap, FxHashSet};
+use crate::hash::FxHashMap;
 
 /// A union-find over `n` records with a cluster size cap.
 #[derive(Debug, Clone)]
@@ -117,12 +117,26 @@ pub fn cluster<I: Iterator<Item = (usize, usize)>>(
     // of a neighbour marks an accepted pair.
     const ACCEPTED: u32 = 1 << 31;
     let mut in_pair = vec![false; n];
-    let mut accepted: FxHashSet<(u32, u32)> = FxHashSet::default();
     for &(a, b, _) in pairs {
         in_pair[a] = true;
         in_pair[b] = true;
-        accepted.insert((a.min(b) as u32, a.max(b) as u32));
     }
+    let key = |a: usize, b: usize| ((a.min(b) as u64) << 32) | a.max(b) as u64;
+    let mut accepted: Vec<u64> = pairs.par_iter().map(|&(a, b, _)| key(a, b)).collect();
+    accepted.par_sort_unstable();
+    // Whether a compared pair was accepted: a walk along `accepted` while the compared pairs come
+    // in order (the blocked pairs do), a binary search where they go back.
+    let (mut at, mut last) = (0, 0);
+    let mut is_accepted = |k: u64| {
+        if k < last {
+            at = accepted.partition_point(|&x| x < k);
+        }
+        last = k;
+        while at < accepted.len() && accepted[at] < k {
+            at += 1;
+        }
+        at < accepted.len() && accepted[at] == k
+    };
     let mut start = vec![0u32; n + 1];
     for (a, b) in compared() {
         if in_pair[a] && in_pair[b] {
@@ -137,8 +151,7 @@ pub fn cluster<I: Iterator<Item = (usize, usize)>>(
     let mut fill = start.clone();
     for (a, b) in compared() {
         if in_pair[a] && in_pair[b] {
-            let flag =
-                if accepted.contains(&(a.min(b) as u32, a.max(b) as u32)) { ACCEPTED } else { 0 };
+            let flag = if is_accepted(key(a, b)) { ACCEPTED } else { 0 };
             adj[fill[a] as usize] = b as u32 | flag;
             fill[a] += 1;
             adj[fill[b] as usize] = a as u32 | flag;
@@ -146,7 +159,6 @@ pub fn cluster<I: Iterator<Item = (usize, usize)>>(
         }
     }
     drop(fill);
-    drop(accepted);
 
     let mut uf = Clusters::new(n, cap);
     // Members of each cluster as a circular list.
@@ -277,6 +289,14 @@ mod tests {
         let c = cluster(6, &pairs, compared, 100);
         assert_eq!(c.labels, vec![0, 0, 0, 1, 1, 1]);
         assert_eq!((c.refused_split, c.refused_cap), (1, 0));
+        // The compared pairs in any order, sorted (as blocking gives them) or not.
+        let mut sorted: Vec<(usize, usize)> = compared().collect();
+        sorted.sort_unstable();
+        for order in [sorted.clone(), sorted.iter().rev().copied().collect()] {
+            let c = cluster(6, &pairs, || order.iter().copied(), 100);
+            assert_eq!(c.labels, vec![0, 0, 0, 1, 1, 1]);
+            assert_eq!((c.refused_split, c.refused_cap), (1, 0));
+        }
         // Never compared across, the pair is the only evidence: one cluster.
         let (labels, _) = accepted_only(6, &pairs, 100);
         assert_eq!(labels, vec![0; 6]);

@@ -31,6 +31,7 @@ pub mod fellegi_sunter;
 pub mod household;
 pub mod strata;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -1165,6 +1166,8 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             (x >= floor).then_some((i, j, x))
         })
         .collect();
+    // The levels are not needed past this point (a gigabyte on the whole PatentsView file).
+    drop(levels);
     let scored: Vec<(usize, usize, f64)> = logits
         .iter()
         .map(|&(i, j, x)| (i, j, fellegi_sunter::sigmoid(x)))
@@ -1195,6 +1198,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     } else {
         scored
     };
+    drop(logits);
 
     // Blocking recall, from the confident pairs.
     let base: Vec<(usize, usize)> = pairs
@@ -1217,8 +1221,11 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     // Clusters over left records then right records.
     let offset = if is_link { n_left } else { 0 };
     let n_all = n_left + n_right.unwrap_or(0);
-    let edges: Vec<(usize, usize, f64)> =
-        pairs.iter().map(|&(i, j, p)| (i, j + offset, p)).collect();
+    let edges: Cow<[(usize, usize, f64)]> = if offset == 0 {
+        Cow::Borrowed(&pairs)
+    } else {
+        Cow::Owned(pairs.iter().map(|&(i, j, p)| (i, j + offset, p)).collect())
+    };
     let compared =
         || blocked.iter().map(move |&p| ((p >> 32) as usize, (p & 0xffff_ffff) as usize + offset));
     let clustering = cluster::cluster(n_all, &edges, compared, settings.cluster_cap);
