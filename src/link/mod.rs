@@ -788,7 +788,6 @@ fn kept<T>(v: Vec<T>, keep: &[bool]) -> Vec<T> {
     v.into_iter().zip(keep).filter(|x| *x.1).map(|x| x.0).collect()
 }
 
-/// Links `left` to `right`, or deduplicates `left` when `right` is `None`.
 /// Each id's position in the ids sorted (the ids are unique).
 fn id_ranks(ids: &[String]) -> Vec<u32> {
     let mut order: Vec<u32> = (0..ids.len() as u32).collect();
@@ -800,6 +799,7 @@ fn id_ranks(ids: &[String]) -> Vec<u32> {
     rank
 }
 
+/// Links `left` to `right`, or deduplicates `left` when `right` is `None`.
 pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Result<Linkage> {
     settings.check()?;
     let mut t = Timings::default();
