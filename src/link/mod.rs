@@ -1571,5 +1571,13 @@ mod tests {
         assert!(found.len() <= 3, "{found:?}");
         assert_eq!(out.clusters[0], out.clusters[1]);
         assert_ne!(out.clusters[0], out.clusters[2]);
+        // Pairs come with the smaller id first, sorted by ids, whatever the records' order.
+        let reversed: Vec<[&str; 4]> = rows.iter().rev().copied().collect();
+        let r2 = records("t", &reversed);
+        let out2 = link(&r2, None, &settings).unwrap();
+        let found2: Vec<(&str, &str)> =
+            out2.pairs.iter().map(|p| (r2.ids[p.0].as_str(), r2.ids[p.1].as_str())).collect();
+        assert_eq!(found2, found);
+        assert!(found.windows(2).all(|w| w[0] < w[1]) && found.iter().all(|p| p.0 < p.1));
     }
 }
