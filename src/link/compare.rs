@@ -317,10 +317,9 @@ impl Kind {
     ) -> Option<u8> {
         Some(match self {
             Kind::Name | Kind::Text => {
-                let floor = if self == Kind::Name { NAME_FLOOR } else { TEXT_FLOOR };
                 // When the bags rule the bands out, any similarity below the floor gives the
                 // same level.
-                let jw = if jaro_winkler_below(x, y, ba, bb, floor) {
+                let jw = if jaro_winkler_below(x, y, ba, bb, self.jw_floor()) {
                     0.0
                 } else {
                     jaro_winkler_ascii(x, y)
@@ -599,7 +598,8 @@ fn osa_bit_parallel(x: &[u8], y: &[u8]) -> usize {
 /// How many times each byte class occurs in a value (letters one class each, the space one,
 /// digits folded four ways, the rest one): a cheap signature bounding the Jaro-Winkler matches
 /// of two values from above. Folding classes only loosens the bound, never breaks it.
-/// Values that are not ASCII or longer than 64 bytes get no bag (class 31 holds [`NO_BAG`]).
+/// Values that are not ASCII or longer than [`LONG_TEXT`] bytes get no bag (class 31 holds
+/// [`NO_BAG`]); up to that length every count fits in a byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LetterBag([u8; 32]);
 
@@ -610,7 +610,7 @@ impl LetterBag {
     /// The bag of `v`.
     pub fn new(v: &str) -> Self {
         let mut h = [0u8; 32];
-        if !v.is_ascii() || v.len() > FAST_LEN {
+        if !v.is_ascii() || v.len() > LONG_TEXT {
             h[31] = NO_BAG;
             return LetterBag(h);
         }
@@ -1025,14 +1025,34 @@ impl<'a> WordMerge<'a> {
 
 impl Kind {
     /// [`Kind::level_distinct`] of two different values of a Jaro-Winkler kind, with their
-    /// [`word_counts`]: the same level, the word overlaps counted by one merge.
-    fn level_by_words(self, a: &str, b: &str, wa: &[WordCount], wb: &[WordCount]) -> u8 {
+    /// bags and [`word_counts`]: the same level, the word overlaps counted by one merge, the
+    /// similarity skipped where the bags rule the bands out (as on the fast path).
+    fn level_by_words(
+        self,
+        a: &str,
+        b: &str,
+        (ba, bb): (&LetterBag, &LetterBag),
+        (wa, wb): (&[WordCount], &[WordCount]),
+    ) -> u8 {
         let merge = WordMerge::new(wa, wb);
         if a.len().max(b.len()) > LONG_TEXT {
             let o = merge.set_overlap();
             return self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || (o, 0));
         }
-        self.jw_level(jaro_winkler(a, b), || merge.overlap(a.len() <= b.len()))
+        let below = ba.usable()
+            && bb.usable()
+            && jaro_winkler_below(a.as_bytes(), b.as_bytes(), ba, bb, self.jw_floor());
+        let jw = if below { 0.0 } else { jaro_winkler(a, b) };
+        self.jw_level(jw, || merge.overlap(a.len() <= b.len()))
+    }
+
+    /// The lowest Jaro-Winkler band of a Jaro-Winkler kind.
+    fn jw_floor(self) -> f64 {
+        if self == Kind::Name {
+            NAME_FLOOR
+        } else {
+            TEXT_FLOOR
+        }
     }
 }
 
@@ -1239,7 +1259,9 @@ impl PreparedField {
             return EXACT;
         }
         match words {
-            (wa, wb) if !wa.is_empty() && !wb.is_empty() => self.kind.level_by_words(x, y, wa, wb),
+            (wa, wb) if !wa.is_empty() && !wb.is_empty() => {
+                self.kind.level_by_words(x, y, (&ea.bag, &eb.bag), (wa, wb))
+            }
             _ => self.kind.level_distinct(x, y),
         }
     }
