@@ -317,13 +317,7 @@ impl Kind {
     ) -> Option<u8> {
         Some(match self {
             Kind::Name | Kind::Text => {
-                // When the bags rule the bands out, any similarity below the floor gives the
-                // same level.
-                let jw = if jaro_winkler_below(x, y, ba, bb, self.jw_floor()) {
-                    0.0
-                } else {
-                    jaro_winkler_ascii(x, y)
-                };
+                let jw = self.banded_similarity(x, y, (ba, bb), || jaro_winkler_ascii(x, y));
                 self.jw_level(jw, || WordMerge::new(wa, wb).overlap(x.len() <= y.len()))
             }
             Kind::Code => {
@@ -1039,19 +1033,26 @@ impl Kind {
             let o = merge.set_overlap();
             return self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || (o, 0));
         }
-        let below = ba.usable()
-            && bb.usable()
-            && jaro_winkler_below(a.as_bytes(), b.as_bytes(), ba, bb, self.jw_floor());
-        let jw = if below { 0.0 } else { jaro_winkler(a, b) };
+        let jw =
+            self.banded_similarity(a.as_bytes(), b.as_bytes(), (ba, bb), || jaro_winkler(a, b));
         self.jw_level(jw, || merge.overlap(a.len() <= b.len()))
     }
 
-    /// The lowest Jaro-Winkler band of a Jaro-Winkler kind.
-    fn jw_floor(self) -> f64 {
-        if self == Kind::Name {
-            NAME_FLOOR
+    /// The Jaro-Winkler similarity of `x` and `y` as [`Kind::jw_level`] reads it: 0.0 where
+    /// their bags rule every band of this kind out (any similarity below the floor gives the
+    /// same level), else `similarity()`.
+    fn banded_similarity(
+        self,
+        x: &[u8],
+        y: &[u8],
+        (ba, bb): (&LetterBag, &LetterBag),
+        similarity: impl FnOnce() -> f64,
+    ) -> f64 {
+        let floor = if self == Kind::Name { NAME_FLOOR } else { TEXT_FLOOR };
+        if ba.usable() && bb.usable() && jaro_winkler_below(x, y, ba, bb, floor) {
+            0.0
         } else {
-            TEXT_FLOOR
+            similarity()
         }
     }
 }
