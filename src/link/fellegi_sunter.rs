@@ -206,10 +206,10 @@ impl<'a> Weigher<'a> {
         let mut met = 0;
         let across = self.categories.iter().any(|&f| levels[f] != MISSING && levels[f] != EXACT);
         let at_home = !self.places.is_empty()
-            && self.places.iter().all(|&f| {
-                let (p, l) = (&fields[f], levels[f] as usize);
-                l != 0 && p.m[l] > p.u[l] // a positive weight
-            });
+            && self
+                .places
+                .iter()
+                .all(|&f| levels[f] != MISSING && fields[f].weight(levels[f]) > 0.0);
         for (f, (p, &l)) in fields.iter().zip(levels).enumerate() {
             // (An exact agreement with a term frequency is already weighed by the value's share
             // of all records.)
@@ -246,11 +246,19 @@ impl<'a> Weigher<'a> {
 
 impl FieldParams {
     /// The match weight `ln(m/u)` of `level` (0 for the missing level).
+    ///
+    /// The last level, "different", never speaks for a match: where its m exceeds its u (a
+    /// field that non-matches almost never disagree on, such as a code whose values all share a
+    /// prefix, with m held at its start), its weight is 0, not the large positive ratio of a
+    /// guessed m to a u at its floor.
     pub fn weight(&self, level: u8) -> f64 {
+        let l = level as usize;
         if level == MISSING {
             0.0
+        } else if l == self.m.len() - 1 {
+            (self.m[l] / self.u[l]).ln().min(0.0)
         } else {
-            (self.m[level as usize] / self.u[level as usize]).ln()
+            (self.m[l] / self.u[l]).ln()
         }
     }
 
@@ -1011,6 +1019,29 @@ mod tests {
         let odds = 0.001 / 0.999 * 90.0;
         assert!((m.probability(&[1, 0]) - odds / (1.0 + odds)).abs() < 1e-12);
         assert!(m.probability(&[2, 2]) < 1e-4);
+    }
+
+    #[test]
+    fn disagreeing_never_speaks_for_a_match() {
+        // A code whose values all share a prefix: random pairs almost never reach "different",
+        // so its u sits at the floor, while m was held at its start. Such a pair is not
+        // evidence for a match: weight 0, not ln(0.05 / 1e-6) = +10.8.
+        let mut m = model();
+        m.fields[0].m = vec![0.0, 0.85, 0.1, 0.05];
+        m.fields[0].u = vec![0.0, 0.07, 0.93 - U_FLOOR, U_FLOOR];
+        assert_eq!(m.fields[0].weight(3), 0.0);
+        assert!((m.log_odds(&[3, 0]) - m.prior_log_odds()).abs() < 1e-12);
+        // The other levels keep their ratio, whatever its sign.
+        assert!((m.fields[0].weight(1) - (0.85f64 / 0.07).ln()).abs() < 1e-12);
+        assert!(m.fields[0].weight(2) < 0.0);
+        // As a location field, it does not put the pair at one address either.
+        for f in &mut m.fields {
+            f.location = true;
+            f.home_u = Some(vec![0.0, 0.5, 0.3, 0.2]);
+        }
+        m.fields[1].home_u = Some(vec![0.0, 0.5, 0.5]);
+        let dob = m.fields[1].weight(EXACT);
+        assert!((m.log_odds(&[3, 1]) - (m.prior_log_odds() + dob)).abs() < 1e-12);
     }
 
     #[test]
