@@ -11,9 +11,10 @@
 //!
 //! Bad input gets an error naming the file, the row (1-based data row; CSV also gives the line)
 //! and the column: non-UTF-8 bytes, an empty file, NaN, mixed types, unknown column types.
-//! Record linkage reads with [`Typing::Text`], which compares values as text: there a column of
-//! mostly numbers with some words (patent numbers `5828387` and `D564528`) is a code column, not
-//! a mistake, and a list column (co-authors) is its items joined by `; `.
+//! Record linkage reads with [`read_text_table`] ([`Typing::Text`]), which compares values as
+//! text: there a column of mostly numbers with some words (patent numbers `5828387` and
+//! `D564528`) is a code column, not a mistake, a list column (co-authors) is its items joined by
+//! `; `, and a CSV file that is not UTF-8 is read as Windows-1252 (Latin-1) with a note.
 //!
 //! It does not own what the columns mean: import, linking and models decide that.
 
@@ -197,8 +198,76 @@ pub fn read_table_as(path: impl AsRef<Path>, typing: Typing) -> Result<Table> {
     }
 }
 
+/// Reads a CSV (optionally `.gz`) or Parquet file for record linkage, with [`Typing::Text`].
+///
+/// Unlike the other readers, it does not refuse a CSV file that is not UTF-8 (the classic
+/// linkage benchmarks come in Latin-1): each byte that is not part of a UTF-8 character is read
+/// as Windows-1252 (Latin-1 with its printable characters at 0x80-0x9F), and the note returned
+/// says so, naming the first such place.
+pub fn read_text_table(path: impl AsRef<Path>) -> Result<(Table, Option<String>)> {
+    let path = path.as_ref();
+    let name = path.to_string_lossy().to_lowercase();
+    if [".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz"].iter().any(|e| name.ends_with(e)) {
+        let raw = read_maybe_gzipped(path)?;
+        let (bytes, note) = match windows_1252_where_not_utf8(&raw) {
+            None => (raw, None),
+            Some((fixed, n)) => {
+                let at = std::str::from_utf8(&raw).map_err(|e| e.valid_up_to()).unwrap_err();
+                let note = format!(
+                    "{}: not UTF-8; {n} bytes read as Windows-1252 (Latin-1), the first at {}",
+                    path.display(),
+                    line_and_column(&raw, at)
+                );
+                (fixed, Some(note))
+            }
+        };
+        Ok((csv_table(path, bytes, Typing::Text)?, note))
+    } else {
+        Ok((read_table_as(path, Typing::Text)?, None))
+    }
+}
+
+/// `bytes` as UTF-8 text, each byte that is not part of a valid UTF-8 character read as
+/// Windows-1252, and how many such bytes there were; `None` when `bytes` are UTF-8 already.
+///
+/// ```
+/// use audience::table::windows_1252_where_not_utf8;
+/// let (text, n) = windows_1252_where_not_utf8(b"Jos\xe9 \x93Pep\x94 Garc\xc3\xada").unwrap();
+/// assert_eq!((String::from_utf8(text).unwrap().as_str(), n), ("José “Pep” García", 3));
+/// assert!(windows_1252_where_not_utf8("José".as_bytes()).is_none());
+/// ```
+pub fn windows_1252_where_not_utf8(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+    /// Windows-1252 at 0x80-0x9F (the five bytes it leaves undefined keep their Latin-1 code).
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
+    ];
+    std::str::from_utf8(bytes).err()?;
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16);
+    let mut rest = bytes;
+    let mut n = 0;
+    while let Err(e) = std::str::from_utf8(rest) {
+        let (good, bad) = rest.split_at(e.valid_up_to());
+        out.extend_from_slice(good);
+        let len = e.error_len().unwrap_or(bad.len());
+        for &b in &bad[..len] {
+            let c = if (0x80..0xa0).contains(&b) { HIGH[b as usize - 0x80] } else { char::from(b) };
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        }
+        n += len;
+        rest = &bad[len..];
+    }
+    out.extend_from_slice(rest);
+    Some((out, n))
+}
+
 fn read_csv(path: &Path, typing: Typing) -> Result<Table> {
-    let bytes = csv_bytes(path)?;
+    csv_table(path, csv_bytes(path)?, typing)
+}
+
+/// The table of a CSV file's `bytes` (UTF-8).
+fn csv_table(path: &Path, bytes: Vec<u8>, typing: Typing) -> Result<Table> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::user(format!(
             "{}: the file is empty; a table needs a header line and at least one row",
@@ -276,41 +345,45 @@ fn csv_reader_options(bytes: &[u8]) -> CsvReadOptions {
         .map_parse_options(move |o| o.with_separator(sep))
 }
 
+/// The bytes of a file, gunzipped when it ends in `.gz`.
+fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).at(path)?;
+    if !path.to_string_lossy().to_lowercase().ends_with(".gz") {
+        return Ok(raw);
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
+        .map_err(|e| Error::user(format!("{}: not a valid gzip file ({e})", path.display())))?;
+    Ok(out)
+}
+
 /// The bytes of a CSV file, gunzipped when it ends in `.gz`, checked to be UTF-8.
 fn csv_bytes(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).at(path)?;
-    let bytes = if path.to_string_lossy().to_lowercase().ends_with(".gz") {
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
-            .map_err(|e| Error::user(format!("{}: not a valid gzip file ({e})", path.display())))?;
-        out
-    } else {
-        raw
-    };
-    check_utf8(path, &bytes)?;
+    let bytes = read_maybe_gzipped(path)?;
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        let at = e.valid_up_to();
+        return Err(Error::user(format!(
+            "{}: {}: bytes that are not UTF-8 (byte offset {at}); re-save the file as UTF-8 \
+             (e.g. `iconv -f latin1 -t utf-8`)",
+            path.display(),
+            line_and_column(&bytes, at)
+        )));
+    }
     Ok(bytes)
 }
 
-/// Finds the first invalid UTF-8 byte and reports its line and field.
-fn check_utf8(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let at = e.valid_up_to();
-        let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        let sep = csv_separator(bytes);
-        let field = bytes[line_start..at].iter().filter(|&&b| b == sep).count();
-        let column = String::from_utf8_lossy(header_line(bytes))
-            .split(char::from(sep))
-            .nth(field)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|| format!("#{}", field + 1));
-        return Err(Error::user(format!(
-            "{}: line {line}, column `{column}`: bytes that are not UTF-8 (byte offset {at}); \
-             re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
-            path.display()
-        )));
-    }
-    Ok(())
+/// `line L, column `C`` of byte offset `at` of a CSV file's `bytes`.
+fn line_and_column(bytes: &[u8], at: usize) -> String {
+    let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let sep = csv_separator(bytes);
+    let field = bytes[line_start..at].iter().filter(|&&b| b == sep).count();
+    let column = String::from_utf8_lossy(header_line(bytes))
+        .split(char::from(sep))
+        .nth(field)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| format!("#{}", field + 1));
+    format!("line {line}, column `{column}`")
 }
 
 fn from_frame(path: &Path, is_csv: bool, typing: Typing, df: DataFrame) -> Result<Table> {
@@ -1007,6 +1080,33 @@ mod tests {
         assert!(e.contains("line 2") && e.contains("`name`") && e.contains("UTF-8"), "{e}");
         let e = read_table(p.with_extension("xlsx")).unwrap_err().to_string();
         assert!(e.contains("unknown table format"), "{e}");
+    }
+
+    #[test]
+    fn linkage_reads_latin_1_as_windows_1252_and_says_so() {
+        let utf8 = "id, name, city\n1, Ren\u{e9}e M\u{fc}ller, K\u{f6}ln\n2, \u{201c}Al\u{201d}, Caf\u{e9}\n";
+        let (_d, p) = csv(utf8);
+        let (want, note) = read_text_table(&p).unwrap();
+        assert!(note.is_none());
+        // The same file in Windows-1252, and once gzipped: the same table, with a note naming
+        // the first byte that is not UTF-8.
+        std::fs::write(
+            &p,
+            b"id, name, city\n1, Ren\xe9e M\xfcller, K\xf6ln\n2, \x93Al\x94, Caf\xe9\n",
+        )
+        .unwrap();
+        let gz = p.with_extension("csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &std::fs::read(&p).unwrap()).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        for path in [&p, &gz] {
+            let (got, note) = read_text_table(path).unwrap();
+            assert_eq!(got.columns, want.columns);
+            let note = note.unwrap();
+            assert!(note.contains("6 bytes") && note.contains("line 2, column `name`"), "{note}");
+        }
+        // Other readers still refuse it.
+        assert!(read_table(&p).unwrap_err().to_string().contains("not UTF-8"));
     }
 
     #[test]

@@ -129,6 +129,27 @@ fn dedupe_writes_pairs_clusters_and_explains() {
 }
 
 #[test]
+fn a_latin_1_file_is_linked_like_its_utf8_copy_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let utf8 = PEOPLE.replace("john", "jos\u{e9}").replace("jon, smith", "jose, smith");
+    let utf8 = utf8.replace("york", "k\u{f6}ln");
+    let f = write(d, "utf8.csv", &utf8);
+    let latin1: Vec<u8> = utf8.chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
+    let l = d.join("latin1.csv");
+    fs::write(&l, latin1).unwrap();
+    let (a, b) = (d.join("a.csv"), d.join("b.csv"));
+    ok(d, &["link", &f, "--id", "id", "--out", a.to_str().unwrap()]);
+    let out = run(d, &["link", l.to_str().unwrap(), "--id", "id", "--out", b.to_str().unwrap()]);
+    assert!(out.status.success());
+    let note = String::from_utf8(out.stderr).unwrap();
+    assert!(note.contains("latin1.csv: not UTF-8; 3 bytes read as Windows-1252"), "{note}");
+    assert!(note.contains("line 2, column `first_name`"), "{note}");
+    assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    assert!(pairs(&b, true).contains(&("a1".to_string(), "a2".to_string())));
+}
+
+#[test]
 fn bad_input_gets_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

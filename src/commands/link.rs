@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use audience::link::{self, Linkage, OneToOne, Records, Settings, SettingsFile};
-use audience::table::{read_table_as, Typing};
+use audience::table::read_text_table;
 
 use super::Global;
 
@@ -89,15 +89,16 @@ fn settings(a: &LinkArgs) -> Result<Settings> {
     Ok(s)
 }
 
-fn read(path: &Path, id: &str, two_files: bool) -> Result<Records> {
-    let table = read_table_as(path, Typing::Text)?;
+/// A file's records, and the note of how it was read (if any).
+fn read(path: &Path, id: &str, two_files: bool) -> Result<(Records, Option<String>)> {
+    let (table, note) = read_text_table(path)?;
     if let (true, Err(e)) = (two_files, table.column(id)) {
         bail!(
             "{e}; when the two files name their id column differently, give both: --id \
              LEFT_ID,RIGHT_ID"
         );
     }
-    Ok(Records::from_table(&table, id)?)
+    Ok((Records::from_table(&table, id)?, note))
 }
 
 /// A CSV field, quoted when it needs to be.
@@ -122,7 +123,11 @@ pub fn run(a: LinkArgs, g: &Global) -> Result<()> {
         || read(&a.left, left_id, two),
         || a.right.as_deref().map(|p| read(p, right_id, two)).transpose(),
     );
-    let (left, mut right) = (left?, right?);
+    let ((left, left_note), right) = (left?, right?);
+    let (mut right, right_note) = right.map_or((None, None), |(r, n)| (Some(r), n));
+    for n in left_note.iter().chain(&right_note) {
+        g.note(n);
+    }
     let paired = right.as_mut().map(|r| link::pair_columns(&left, r)).unwrap_or_default();
     let read_secs = start.elapsed().as_secs_f64();
     let r = link::link(&left, right.as_ref(), &settings)?;
