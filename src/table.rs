@@ -188,7 +188,7 @@ pub fn read_table_as(path: impl AsRef<Path>, typing: Typing) -> Result<Table> {
     let name = path.to_string_lossy().to_lowercase();
     if name.ends_with(".parquet") || name.ends_with(".pq") {
         read_parquet_where(path, typing, |_| true)
-    } else if [".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz"].iter().any(|e| name.ends_with(e)) {
+    } else if is_csv(path) {
         read_csv(path, typing)
     } else {
         Err(Error::user(format!(
@@ -206,60 +206,68 @@ pub fn read_table_as(path: impl AsRef<Path>, typing: Typing) -> Result<Table> {
 /// says so, naming the first such place.
 pub fn read_text_table(path: impl AsRef<Path>) -> Result<(Table, Option<String>)> {
     let path = path.as_ref();
-    let name = path.to_string_lossy().to_lowercase();
-    if [".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz"].iter().any(|e| name.ends_with(e)) {
-        let raw = read_maybe_gzipped(path)?;
-        let (bytes, note) = match windows_1252_where_not_utf8(&raw) {
-            None => (raw, None),
-            Some((fixed, n)) => {
-                let at = std::str::from_utf8(&raw).map_err(|e| e.valid_up_to()).unwrap_err();
-                let note = format!(
-                    "{}: not UTF-8; {n} bytes read as Windows-1252 (Latin-1), the first at {}",
-                    path.display(),
-                    line_and_column(&raw, at)
-                );
-                (fixed, Some(note))
-            }
-        };
-        Ok((csv_table(path, bytes, Typing::Text)?, note))
-    } else {
-        Ok((read_table_as(path, Typing::Text)?, None))
+    if !is_csv(path) {
+        return Ok((read_table_as(path, Typing::Text)?, None));
     }
+    let bytes = read_maybe_gzipped(path)?;
+    let Err(e) = std::str::from_utf8(&bytes) else {
+        return Ok((csv_table(path, bytes, Typing::Text)?, None));
+    };
+    let (text, n) = windows_1252_where_not_utf8(&bytes);
+    let note = format!(
+        "{}: not UTF-8; {n} bytes read as Windows-1252 (Latin-1), the first at {}",
+        path.display(),
+        line_and_column(&bytes, e.valid_up_to())
+    );
+    Ok((csv_table(path, text.into_bytes(), Typing::Text)?, Some(note)))
 }
 
-/// `bytes` as UTF-8 text, each byte that is not part of a valid UTF-8 character read as
-/// Windows-1252, and how many such bytes there were; `None` when `bytes` are UTF-8 already.
+/// `bytes` as text, each byte that is not part of a valid UTF-8 character read as
+/// Windows-1252, and how many such bytes there were.
 ///
 /// ```
 /// use audience::table::windows_1252_where_not_utf8;
-/// let (text, n) = windows_1252_where_not_utf8(b"Jos\xe9 \x93Pep\x94 Garc\xc3\xada").unwrap();
-/// assert_eq!((String::from_utf8(text).unwrap().as_str(), n), ("José “Pep” García", 3));
-/// assert!(windows_1252_where_not_utf8("José".as_bytes()).is_none());
+/// let (text, n) = windows_1252_where_not_utf8(b"Jos\xe9 \x93Pep\x94 Garc\xc3\xada");
+/// assert_eq!((text.as_str(), n), ("José “Pep” García", 3));
 /// ```
-pub fn windows_1252_where_not_utf8(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+pub fn windows_1252_where_not_utf8(bytes: &[u8]) -> (String, usize) {
     /// Windows-1252 at 0x80-0x9F (the five bytes it leaves undefined keep their Latin-1 code).
     const HIGH: [char; 32] = [
         '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
         '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
         'ž', 'Ÿ',
     ];
-    std::str::from_utf8(bytes).err()?;
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16);
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 16);
     let mut rest = bytes;
     let mut n = 0;
-    while let Err(e) = std::str::from_utf8(rest) {
-        let (good, bad) = rest.split_at(e.valid_up_to());
-        out.extend_from_slice(good);
-        let len = e.error_len().unwrap_or(bad.len());
-        for &b in &bad[..len] {
-            let c = if (0x80..0xa0).contains(&b) { HIGH[b as usize - 0x80] } else { char::from(b) };
-            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                out.push_str(text);
+                return (out, n);
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(&String::from_utf8_lossy(good)); // valid: nothing is replaced
+                let len = e.error_len().unwrap_or(bad.len());
+                out.extend(bad[..len].iter().map(|&b| {
+                    if (0x80..0xa0).contains(&b) {
+                        HIGH[b as usize - 0x80]
+                    } else {
+                        char::from(b)
+                    }
+                }));
+                n += len;
+                rest = &bad[len..];
+            }
         }
-        n += len;
-        rest = &bad[len..];
     }
-    out.extend_from_slice(rest);
-    Some((out, n))
+}
+
+/// Whether `path` names a CSV file (by its extension: also `.tsv`, `.txt`, gzipped or not).
+fn is_csv(path: &Path) -> bool {
+    let name = path.to_string_lossy().to_lowercase();
+    [".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz"].iter().any(|e| name.ends_with(e))
 }
 
 fn read_csv(path: &Path, typing: Typing) -> Result<Table> {
