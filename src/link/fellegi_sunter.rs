@@ -35,6 +35,8 @@ use super::strata::Strata;
 pub const M_FLOOR: f64 = 1e-4;
 /// Smallest u kept (besides the sampling resolution).
 pub const U_FLOOR: f64 = 1e-6;
+/// Below this u, a field's "different" level counts at most 0 (see [`FieldParams::differs`]).
+pub const RARE_DIFFERENCE: f64 = 1e-3;
 
 /// Trained parameters of one field.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,7 +138,8 @@ impl FieldDef {
 /// neighbours and household members look like duplicates). Of the location fields whose level
 /// speaks for a match (positive weight: exact, or a partial agreement such as `Kirchstr. 120` /
 /// `Kirchstraße 120` beside an exact postcode), only the strongest counts; the others follow
-/// from it and count nothing. Disagreements all count against.
+/// from it and count nothing. Disagreements all count against, but a "different" that random
+/// pairs almost never reach counts at most 0 ([`FieldParams::differs`]).
 ///
 /// Likewise, of the fields of one group that follow one another ([`FieldParams::group`]), only
 /// the strongest agreement and the strongest disagreement count (two voters of other precincts
@@ -206,10 +209,10 @@ impl<'a> Weigher<'a> {
         let mut met = 0;
         let across = self.categories.iter().any(|&f| levels[f] != MISSING && levels[f] != EXACT);
         let at_home = !self.places.is_empty()
-            && self
-                .places
-                .iter()
-                .all(|&f| levels[f] != MISSING && fields[f].weight(levels[f]) > 0.0);
+            && self.places.iter().all(|&f| {
+                let (p, l) = (&fields[f], levels[f]);
+                l != MISSING && !p.differs(l) && p.weight(l) > 0.0
+            });
         for (f, (p, &l)) in fields.iter().zip(levels).enumerate() {
             // (An exact agreement with a term frequency is already weighed by the value's share
             // of all records.)
@@ -221,6 +224,9 @@ impl<'a> Weigher<'a> {
             }
             if let (true, Some(home), false) = (at_home, &p.home_u, l == MISSING) {
                 w = w.min((p.m[l as usize] / home[l as usize]).ln());
+            }
+            if l != MISSING && p.differs(l) && p.u[l as usize] < RARE_DIFFERENCE {
+                w = w.min(0.0);
             }
             if p.location && l != MISSING && w > 0.0 {
                 location = Some(location.map_or(w, |best| best.max(w)));
@@ -245,21 +251,25 @@ impl<'a> Weigher<'a> {
 }
 
 impl FieldParams {
-    /// The match weight `ln(m/u)` of `level` (0 for the missing level).
-    ///
-    /// The last level, "different", never speaks for a match: where its m exceeds its u (a
-    /// field that non-matches almost never disagree on, such as a code whose values all share a
-    /// prefix, with m held at its start), its weight is 0, not the large positive ratio of a
-    /// guessed m to a u at its floor.
+    /// The match weight `ln(m/u)` of `level` (0 for the missing level). [`total_weight`] counts
+    /// the "different" level at most 0 (see [`FieldParams::differs`]).
     pub fn weight(&self, level: u8) -> f64 {
-        let l = level as usize;
         if level == MISSING {
             0.0
-        } else if l == self.m.len() - 1 {
-            (self.m[l] / self.u[l]).ln().min(0.0)
         } else {
-            (self.m[l] / self.u[l]).ln()
+            (self.m[level as usize] / self.u[level as usize]).ln()
         }
+    }
+
+    /// Whether `level` is the last, "different". Where fewer than one random pair in a thousand
+    /// reaches it ([`RARE_DIFFERENCE`]: a field that non-matches almost never disagree on, such
+    /// as a code whose values all share a prefix), [`total_weight`] counts it at most 0, not the
+    /// large positive ratio of a guessed m (held at its start, or at its floor) to a u at its
+    /// floor. Where random pairs do disagree, disagreeing can speak for a match: in a voter file,
+    /// a person's two registrations differ on their status (one removed, one active) more often
+    /// than two people do.
+    pub fn differs(&self, level: u8) -> bool {
+        level as usize == self.m.len() - 1
     }
 
     /// [`FieldParams::weight`] of every level, index = level.
@@ -1026,15 +1036,41 @@ mod tests {
         // A code whose values all share a prefix: random pairs almost never reach "different",
         // so its u sits at the floor, while m was held at its start. Such a pair is not
         // evidence for a match: weight 0, not ln(0.05 / 1e-6) = +10.8.
-        let mut m = model();
-        m.fields[0].m = vec![0.0, 0.85, 0.1, 0.05];
-        m.fields[0].u = vec![0.0, 0.07, 0.93 - U_FLOOR, U_FLOOR];
-        assert_eq!(m.fields[0].weight(3), 0.0);
+        let prefixed = || {
+            let mut m = model();
+            m.fields[0].m = vec![0.0, 0.85, 0.1, 0.05];
+            m.fields[0].u = vec![0.0, 0.07, 0.93 - U_FLOOR, U_FLOOR];
+            m
+        };
+        let m = prefixed();
+        assert!(m.fields[0].differs(3) && !m.fields[0].differs(2));
         assert!((m.log_odds(&[3, 0]) - m.prior_log_odds()).abs() < 1e-12);
         // The other levels keep their ratio, whatever its sign.
-        assert!((m.fields[0].weight(1) - (0.85f64 / 0.07).ln()).abs() < 1e-12);
-        assert!(m.fields[0].weight(2) < 0.0);
+        let near = m.fields[0].weight(2);
+        assert!(near < 0.0 && (m.log_odds(&[2, 0]) - m.prior_log_odds() - near).abs() < 1e-12);
+        // Measured within strata (one county), a district's "different" has u at the floor;
+        // between two counties it counts by its u over all pairs, ln(m / u_across), as before:
+        // the cap applies to that, not to the within-strata ratio before the shift.
+        let mut d = FieldDef::new("district", Kind::Exact);
+        d.u_across = Some(vec![0.0, 0.2, 0.8]);
+        let county = FieldDef { category: true, ..FieldDef::new("county", Kind::Exact) };
+        let fields = vec![
+            d.params(vec![0.0, 0.999, 0.001], vec![0.0, 1.0 - U_FLOOR, U_FLOOR]),
+            county.params(vec![0.0, 0.9, 0.1], vec![0.0, 0.2, 0.8]),
+        ];
+        let m = Model { fields, lambda: 0.001, iterations: 0 };
+        let across = m.log_odds(&[2, 2]) - m.prior_log_odds() - m.fields[1].weight(2);
+        assert!((across - (0.001f64 / 0.8).ln()).abs() < 1e-9, "{across}");
+        assert!((m.log_odds(&[2, 1]) - m.prior_log_odds() - m.fields[1].weight(1)).abs() < 1e-12);
+        // Where random pairs do disagree (a registration's status: one removed, one active),
+        // disagreeing keeps its weight, whatever its sign.
+        let mut m = model();
+        m.fields[0].m = vec![0.0, 0.1, 0.9];
+        m.fields[0].u = vec![0.0, 0.5, 0.5];
+        let status = (0.9f64 / 0.5).ln();
+        assert!((m.log_odds(&[2, 0]) - m.prior_log_odds() - status).abs() < 1e-12);
         // As a location field, it does not put the pair at one address either.
+        let mut m = prefixed();
         for f in &mut m.fields {
             f.location = true;
             f.home_u = Some(vec![0.0, 0.5, 0.3, 0.2]);
