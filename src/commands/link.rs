@@ -291,7 +291,11 @@ fn explain(r: &Linkage) {
             println!("  {:<20} {:<w$} (exact matches adjusted by term frequency)", f.name, "");
         }
     }
-    println!("  (weight = log2(m/u); missing values are neutral; `different` counts at most 0)");
+    println!(
+        "  (weight = log2(m/u); missing values are neutral; `different` counts at most 0 where u \
+         < {})",
+        link::fellegi_sunter::RARE_DIFFERENCE
+    );
     println!(
         "accepted: {} pairs at or above the threshold, {} kept{}",
         r.above_threshold,
