@@ -389,7 +389,7 @@ fn line_and_column(bytes: &[u8], at: usize) -> String {
     let column = String::from_utf8_lossy(header_line(bytes))
         .split(char::from(sep))
         .nth(field)
-        .map(|s| s.trim().to_string())
+        .map(|s| s.trim().trim_matches('"').to_string())
         .unwrap_or_else(|| format!("#{}", field + 1));
     format!("line {line}, column `{column}`")
 }
@@ -1092,15 +1092,15 @@ mod tests {
 
     #[test]
     fn linkage_reads_latin_1_as_windows_1252_and_says_so() {
-        let utf8 = "id, name, city\n1, Ren\u{e9}e M\u{fc}ller, K\u{f6}ln\n2, \u{201c}Al\u{201d}, Caf\u{e9}\n";
+        let utf8 = "id,\"name\",city\n1, Ren\u{e9}e M\u{fc}ller, K\u{f6}ln\n2, \u{201c}Al\u{201d}, Caf\u{e9}\n";
         let (_d, p) = csv(utf8);
         let (want, note) = read_text_table(&p).unwrap();
         assert!(note.is_none());
         // The same file in Windows-1252, and once gzipped: the same table, with a note naming
-        // the first byte that is not UTF-8.
+        // the first byte that is not UTF-8 (and its column, unquoted).
         std::fs::write(
             &p,
-            b"id, name, city\n1, Ren\xe9e M\xfcller, K\xf6ln\n2, \x93Al\x94, Caf\xe9\n",
+            b"id,\"name\",city\n1, Ren\xe9e M\xfcller, K\xf6ln\n2, \x93Al\x94, Caf\xe9\n",
         )
         .unwrap();
         let gz = p.with_extension("csv.gz");
