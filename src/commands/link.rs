@@ -15,7 +15,8 @@ use super::Global;
 
 #[derive(clap::Args)]
 pub struct LinkArgs {
-    /// The file to deduplicate, or the left file to link (.csv, .csv.gz or .parquet).
+    /// The file to deduplicate, or the left file to link (.csv, .tsv, optionally .gz, or
+    /// .parquet; CSV in UTF-8, or Latin-1 read as Windows-1252 with a note).
     pub left: PathBuf,
     /// The right file to link the left one to; omit to deduplicate LEFT.
     pub right: Option<PathBuf>,
