@@ -1032,10 +1032,11 @@ mod tests {
     }
 
     #[test]
-    fn disagreeing_never_speaks_for_a_match() {
+    fn a_difference_random_pairs_never_show_is_no_evidence_for_a_match() {
         // A code whose values all share a prefix: random pairs almost never reach "different",
         // so its u sits at the floor, while m was held at its start. Such a pair is not
-        // evidence for a match: weight 0, not ln(0.05 / 1e-6) = +10.8.
+        // evidence for a match: weight 0, not ln(0.05 / 1e-6) = +10.8. (Where random pairs do
+        // disagree, below, disagreeing keeps its weight.)
         let prefixed = || {
             let mut m = model();
             m.fields[0].m = vec![0.0, 0.85, 0.1, 0.05];
