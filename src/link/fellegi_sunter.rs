@@ -272,6 +272,18 @@ impl FieldParams {
         level as usize == self.m.len() - 1
     }
 
+    /// `m` as EM keeps it: each level within [`M_FLOOR`] and `1 - M_FLOOR`, summing to one, and
+    /// for names, text and dates, exact agreement never weaker than another level
+    /// ([`exact_strongest`]).
+    fn shaped(&self, m: Vec<f64>) -> Vec<f64> {
+        let m = summing_to_one(m.into_iter().map(|x| x.clamp(M_FLOOR, 1.0 - M_FLOOR)).collect());
+        if matches!(self.kind, Kind::Name | Kind::Text | Kind::Date) {
+            exact_strongest(m, &self.u)
+        } else {
+            m
+        }
+    }
+
     /// [`FieldParams::weight`] of every level, index = level.
     pub fn weights(&self) -> Vec<f64> {
         (0..self.m.len()).map(|l| self.weight(l as u8)).collect()
@@ -818,6 +830,8 @@ fn em(
     let mut iterations = 0;
     // The last round's step and the share of the one before it, once they are known.
     let (mut last_change, mut last_ratio): (Option<f64>, Option<f64>) = (None, None);
+    // Whether extrapolating still helps, and the step of the round before the last jump.
+    let (mut jumps, mut jumped_from) = (true, None);
     for it in 0..max_iter {
         iterations = it + 1;
         // Each level's weight once per round, not once per pattern.
@@ -860,12 +874,7 @@ fn em(
             if present <= 0.0 {
                 continue;
             }
-            let m: Vec<f64> =
-                num.iter().map(|x| (x / present).clamp(M_FLOOR, 1.0 - M_FLOOR)).collect();
-            let mut m = summing_to_one(m);
-            if matches!(f.kind, Kind::Name | Kind::Text | Kind::Date) {
-                m = exact_strongest(m, &f.u);
-            }
+            let m = f.shaped(num.iter().map(|x| x / present).collect());
             for (a, b) in f.m.iter().zip(&m) {
                 change = change.max((a - b).abs());
             }
@@ -876,25 +885,27 @@ fn em(
         change = change.max(((new_lambda - lambda) / lambda).abs() * lambda_scale);
         let lambda_step = new_lambda - lambda;
         lambda = new_lambda;
+        if let Some(before) = jumped_from.take() {
+            // The round after a jump moved more than the one before it: the jump overshot
+            // (where levels are pooled, EM's path is not a smooth geometric series), so EM goes
+            // on in plain rounds.
+            jumps &= change <= before;
+        }
         if change < 1e-6 {
             break;
         }
         match (last_change.map(|c| change / c), last_ratio) {
             (Some(r), Some(q))
-                if change < EXTRAPOLATE_BELOW && r < 0.95 && (r - q).abs() < STEADY =>
+                if jumps && change < EXTRAPOLATE_BELOW && r < 0.95 && (r - q).abs() < STEADY =>
             {
                 let ahead = r / (1.0 - r);
                 for (i, step) in steps {
-                    let m: Vec<f64> = fields[i]
-                        .m
-                        .iter()
-                        .zip(&step)
-                        .map(|(m, d)| (m + ahead * d).clamp(M_FLOOR, 1.0 - M_FLOOR))
-                        .collect();
-                    fields[i].m = summing_to_one(m);
+                    let f = &mut fields[i];
+                    f.m = f.shaped(f.m.iter().zip(&step).map(|(m, d)| m + ahead * d).collect());
                 }
                 lambda = (lambda + ahead * lambda_step).clamp(1e-12, 0.5);
                 (last_change, last_ratio) = (None, None);
+                jumped_from = Some(change);
             }
             (ratio, _) => (last_change, last_ratio) = (Some(change), ratio),
         }
@@ -1151,13 +1162,22 @@ mod tests {
         assert_eq!(exact_strongest(ordered.clone(), &u), ordered);
 
         // EM keeps the order on a name, and leaves a category free to weigh agreement below
-        // difference: the 100 matches agree on the name only within a typo, and differ on the
-        // status (one record removed, one active) where most random pairs agree.
+        // difference. Of 100 matches, 85 agree on the name within a typo, 11 less closely, 1
+        // exactly, 3 not at all; 80 differ on the status (one record removed, one active), which 20% of the
+        // 9,900 other pairs do. Of those, 10 agree exactly on the name (family), 17 nearly.
         let defs = [FieldDef::new("first_name", Kind::Name), FieldDef::new("status", Kind::Exact)];
-        let u = vec![u.to_vec(), vec![0.0, 0.8, 0.2]];
-        let matches = [([2, 2], 90), ([1, 2], 1), ([3, 2], 9)];
-        let non = [([1, 1], 10), ([2, 1], 10), ([5, 1], 7980), ([5, 2], 1900)];
-        let pats = Patterns::from_counts(2, matches.iter().chain(&non).map(|(k, c)| (&k[..], *c)));
+        let u = vec![vec![0.0, 0.001, 0.0015, 0.0002, 0.0001, 0.9972], vec![0.0, 0.8, 0.2]];
+        let mut counts: Vec<([u8; 2], u64)> = Vec::new();
+        for (names, status) in [
+            ([(1, 1), (2, 85), (3, 11), (5, 3)], [20, 80]),
+            ([(1, 10), (2, 15), (3, 2), (5, 9873)], [80, 20]),
+        ] {
+            for (level, n) in names {
+                counts
+                    .extend([([level, 1], n * status[0] / 100), ([level, 2], n * status[1] / 100)]);
+            }
+        }
+        let pats = Patterns::from_counts(2, counts.iter().map(|(k, c)| (&k[..], *c)));
         let model = train_m(&defs, u, &pats, 1e4, 100.0, 500, &[false; 2]);
         let (name, status) = (&model.fields[0], &model.fields[1]);
         assert!(name.weight(1) >= name.weight(2) - 1e-9, "{:?}", name.weights());
