@@ -1128,20 +1128,17 @@ pub fn word_holders(
 /// Whether two sorted lists of [`word_hashes`] share an element: `Some(true)` where they share
 /// a code, `Some(false)` where they share words only.
 fn shared(a: &[u64], b: &[u64]) -> Option<bool> {
-    // Codes have the top bit set, so they come last: the last element shared tells.
-    let (mut i, mut j, mut found) = (0, 0, None);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                found = Some(a[i] & CODE_BIT != 0);
-                i += 1;
-                j += 1;
-            }
+    // Codes have the top bit set, so they come last: merged from the end, the first element
+    // shared is the largest, a code if any is shared.
+    let (mut i, mut j) = (a.len(), b.len());
+    while i > 0 && j > 0 {
+        match a[i - 1].cmp(&b[j - 1]) {
+            std::cmp::Ordering::Greater => i -= 1,
+            std::cmp::Ordering::Less => j -= 1,
+            std::cmp::Ordering::Equal => return Some(a[i - 1] & CODE_BIT != 0),
         }
     }
-    found
+    None
 }
 
 /// Whether two sorted lists share an element.
