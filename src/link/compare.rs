@@ -1275,8 +1275,8 @@ impl PreparedField {
                     return TEXT_DIFFERENT; // whatever else they share
                 }
                 match shared(self.rare(a), self.rare(b)) {
-                    Some(true) => return 2,
-                    Some(false) => return 3,
+                    Some(true) => return 2,  // a rare code shared
+                    Some(false) => return 3, // a rare word shared
                     None => {}
                 }
             }
