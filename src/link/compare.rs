@@ -229,7 +229,7 @@ fn other_numbers(a: &[u8], b: &[u8]) -> bool {
 
 /// [`other_numbers`] of two values from their [`number_hashes`]: both have numbers, none shared.
 fn numbers_differ(x: &[u64], y: &[u64]) -> bool {
-    !x.is_empty() && !y.is_empty() && !share(x, y)
+    !x.is_empty() && !y.is_empty() && largest_shared(x, y).is_none()
 }
 
 /// The numbers of a text (runs of digits), and each two one space apart written as one, as
@@ -1128,30 +1128,21 @@ pub fn word_holders(
 /// Whether two sorted lists of [`word_hashes`] share an element: `Some(true)` where they share
 /// a code, `Some(false)` where they share words only.
 fn shared(a: &[u64], b: &[u64]) -> Option<bool> {
-    // Codes have the top bit set, so they come last: merged from the end, the first element
-    // shared is the largest, a code if any is shared.
+    // Codes have the top bit set, so they sort last: the largest element shared tells.
+    largest_shared(a, b).map(|h| h & CODE_BIT != 0)
+}
+
+/// The largest element two sorted lists share, merged from the end.
+fn largest_shared(a: &[u64], b: &[u64]) -> Option<u64> {
     let (mut i, mut j) = (a.len(), b.len());
     while i > 0 && j > 0 {
         match a[i - 1].cmp(&b[j - 1]) {
             std::cmp::Ordering::Greater => i -= 1,
             std::cmp::Ordering::Less => j -= 1,
-            std::cmp::Ordering::Equal => return Some(a[i - 1] & CODE_BIT != 0),
+            std::cmp::Ordering::Equal => return Some(a[i - 1]),
         }
     }
     None
-}
-
-/// Whether two sorted lists share an element.
-fn share(a: &[u64], b: &[u64]) -> bool {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => return true,
-        }
-    }
-    false
 }
 
 impl PreparedField {

@@ -1163,8 +1163,9 @@ mod tests {
 
         // EM keeps the order on a name, and leaves a category free to weigh agreement below
         // difference. Of 100 matches, 85 agree on the name within a typo, 11 less closely, 1
-        // exactly, 3 not at all; 80 differ on the status (one record removed, one active), which 20% of the
-        // 9,900 other pairs do. Of those, 10 agree exactly on the name (family), 17 nearly.
+        // exactly, 3 not at all; 80 differ on the status (one record removed, one active),
+        // which 20% of the 9,900 other pairs do. Of those, 10 agree exactly on the name
+        // (family), 17 nearly.
         let defs = [FieldDef::new("first_name", Kind::Name), FieldDef::new("status", Kind::Exact)];
         let u = vec![vec![0.0, 0.001, 0.0015, 0.0002, 0.0001, 0.9972], vec![0.0, 0.8, 0.2]];
         let mut counts: Vec<([u8; 2], u64)> = Vec::new();
