@@ -1072,6 +1072,9 @@ pub fn fnv(bytes: &[u8]) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
 
+/// Text's level "a rare code shared".
+pub const TEXT_CODE: u8 = 2;
+
 /// Text's level "different".
 const TEXT_DIFFERENT: u8 = 6;
 
@@ -1266,8 +1269,8 @@ impl PreparedField {
                     return TEXT_DIFFERENT; // whatever else they share
                 }
                 match shared(self.rare(a), self.rare(b)) {
-                    Some(true) => return 2,  // a rare code shared
-                    Some(false) => return 3, // a rare word shared
+                    Some(true) => return TEXT_CODE,
+                    Some(false) => return TEXT_CODE + 1, // a rare word shared
                     None => {}
                 }
             }
