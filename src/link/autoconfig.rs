@@ -198,6 +198,15 @@ pub fn is_gender(name: &str) -> bool {
     name_words(name).iter().any(|w| w == "gender" || w == "sex")
 }
 
+/// Whether a column holds email addresses: nine in ten of its values (of the first 1,000 not
+/// empty) read as one (see [`normalize_email`](crate::normalize::normalize_email)).
+pub fn holds_emails(values: &[Option<String>]) -> bool {
+    let plain = crate::normalize::EmailRules::PLAIN;
+    let sample: Vec<&String> = values.iter().flatten().take(1000).collect();
+    let emails = sample.iter().filter(|v| crate::normalize::normalize_email(v, plain).is_ok());
+    !sample.is_empty() && 10 * emails.count() >= 9 * sample.len()
+}
+
 /// Splits a column name into lowercase words (`dateOfBirth`, `date_of_birth` → date, of, birth).
 pub fn name_words(name: &str) -> Vec<String> {
     let mut out = Vec::new();
