@@ -355,6 +355,11 @@ impl Phone {
     pub fn digits(&self) -> &str {
         &self.digits
     }
+
+    /// The country of its calling code, among [`PHONE_COUNTRIES`]: `FR` for `+33612345678`.
+    pub fn country(&self) -> Option<&'static str> {
+        PLANS.iter().find(|p| self.digits.starts_with(p.code)).map(|p| p.country)
+    }
 }
 
 /// Parses a phone number to E.164; `default_country` (ISO alpha-2, any case) is used for
@@ -367,6 +372,7 @@ impl Phone {
 /// assert_eq!(parse_phone("+44 (0)20 7946 0018", None).unwrap().e164(), "+442079460018");
 /// assert_eq!(parse_phone("(415) 555-2671", Some("US")).unwrap().digits(), "14155552671");
 /// assert!(parse_phone("06 12 34 56 78", None).is_err()); // national, but which country?
+/// assert_eq!(parse_phone("+44 20 7946 0018", None).unwrap().country(), Some("GB"));
 /// ```
 pub fn parse_phone(raw: &str, default_country: Option<&str>) -> Result<Phone, Invalid> {
     let s = raw.trim();

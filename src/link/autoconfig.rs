@@ -193,6 +193,17 @@ pub fn is_location(name: &str) -> bool {
     has(LOCATION_WORDS) || has(POSTCODE_WORDS)
 }
 
+/// Whether a column's name says it holds phone numbers (`phone`, `tel`, `mobile_no`, `fax`).
+pub fn is_phone(name: &str) -> bool {
+    const PHONE_WORDS: [&str; 7] = ["phone", "tel", "telephone", "mobile", "cell", "fax", "msisdn"];
+    name_words(name).iter().any(|w| PHONE_WORDS.contains(&w.as_str()))
+}
+
+/// Whether a column's name says it holds a country (`country`, `country_code`).
+pub fn is_country(name: &str) -> bool {
+    name_words(name).iter().any(|w| w == "country")
+}
+
 /// Whether a column's name says it holds a gender (`gender`, `sex`, `customerGender`).
 pub fn is_gender(name: &str) -> bool {
     name_words(name).iter().any(|w| w == "gender" || w == "sex")

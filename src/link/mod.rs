@@ -848,6 +848,18 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let mut notes = Vec::new();
     let mut specs = configure(left, right, &settings.compare, &mut notes)?;
     let is_link = right.is_some();
+    // Phone columns in E.164, national numbers read in the record's country (see `phones`).
+    let phone = |s: &FieldSpec| s.kind == Kind::Code && autoconfig::is_phone(&s.name);
+    for s in specs.iter().filter(|s| phone(s)) {
+        let by = country_column(left)
+            .map_or("the commonest country of its international numbers".into(), |c| {
+                format!("the record's `{}`", c.0)
+            });
+        notes.push(format!(
+            "`{}` holds phone numbers: compared in E.164, national numbers read in {by}",
+            s.name
+        ));
+    }
     let emails: Vec<bool> = specs
         .iter()
         .map(|s| {
@@ -871,6 +883,10 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             if s.kind == Kind::Exact && autoconfig::is_gender(&s.name) {
                 let r = r.map(gender_codes);
                 PreparedField::new(&s.name, s.kind, &gender_codes(l), r.as_deref())
+            } else if phone(s) {
+                let countries = |r| country_column(r).map(|c| c.1);
+                let r = right.map(|right| phones(r.expect("right column"), countries(right)));
+                PreparedField::new(&s.name, s.kind, &phones(l, countries(left)), r.as_deref())
             } else if email {
                 let r = r.map(mailboxes);
                 PreparedField::new(&s.name, s.kind, &mailboxes(l), r.as_deref())
@@ -1388,6 +1404,41 @@ fn commoner_of(f: &PreparedField, tf: &[f64], other: &PreparedField, other_tf: &
         .collect()
 }
 
+/// The first column whose name says it holds a country: its name and values.
+fn country_column(r: &Records) -> Option<(&str, &[Option<String>])> {
+    let c = r.fields.iter().position(|f| autoconfig::is_country(f))?;
+    Some((&r.fields[c], &r.columns[c]))
+}
+
+/// A phone column's values as E.164 digits (`06 12 34 56 78` in France is `33612345678`, as is
+/// `+33 6 12 34 56 78`), see [`parse_phone`](crate::normalize::parse_phone): a national number
+/// is read in its record's country (`countries`, a column of ISO codes or names), or where there
+/// is none, in the commonest country of the column's international numbers. Values that are no
+/// phone number stay as they are.
+fn phones(values: &[Option<String>], countries: Option<&[Option<String>]>) -> Vec<Option<String>> {
+    use crate::normalize::{normalize_country, parse_phone, PHONE_COUNTRIES};
+    let mut seen = [0usize; PHONE_COUNTRIES.len()];
+    let international =
+        values.iter().flatten().take(10_000).filter_map(|v| parse_phone(v, None).ok());
+    for c in international.filter_map(|p| p.country()) {
+        seen[PHONE_COUNTRIES.iter().position(|&k| k == c).expect("a country with a plan")] += 1;
+    }
+    let commonest = (0..seen.len()).filter(|&k| seen[k] > 0).max_by_key(|&k| seen[k]);
+    let fallback = commonest.map(|k| PHONE_COUNTRIES[k]);
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let v = v.as_ref()?;
+            let country = countries
+                .and_then(|c| c[i].as_deref())
+                .and_then(|c| normalize_country(c).ok())
+                .or(fallback);
+            Some(parse_phone(v, country).map_or(v.clone(), |p| p.digits().to_string()))
+        })
+        .collect()
+}
+
 /// An email column's values as mailboxes: lowercase, a `+tag` and Gmail's dots removed
 /// (`J.Doe+news@googlemail.com` is `jdoe@gmail.com`, see
 /// [`EmailRules::IDENTITY`](crate::normalize::EmailRules::IDENTITY)); values that are no
@@ -1788,6 +1839,67 @@ mod tests {
         let twins = |p: &&(usize, usize, f64)| p.1 == p.0 + 200;
         let tagged = out.pairs.iter().filter(twins).filter(|p| p.0 % 2 == 0).count();
         assert_eq!(tagged, 50, "{:?}", out.pairs);
+        assert_eq!(out.pairs.iter().filter(twins).count(), out.pairs.len(), "{:?}", out.pairs);
+    }
+
+    #[test]
+    fn phones_are_compared_in_e164() {
+        let v = |s: &[&str]| -> Vec<Option<String>> {
+            s.iter().map(|x| (!x.is_empty()).then(|| x.to_string())).collect()
+        };
+        assert!(autoconfig::is_phone("mobile_no") && autoconfig::is_phone("homePhone"));
+        assert!(!autoconfig::is_phone("phonetic_name") && autoconfig::is_country("country_code"));
+        let numbers = v(&[
+            "06 12 34 56 78",
+            "+33 6 12 34 56 78",
+            "07700 900123",
+            "0044 (0)7700 900123",
+            "?",
+            "",
+        ]);
+        let countries = v(&["France", "", "GB", "", "FR", "FR"]);
+        let e164 = phones(&numbers, Some(&countries));
+        assert_eq!(e164[0].as_deref(), Some("33612345678"));
+        assert_eq!(e164[0], e164[1]);
+        assert_eq!(e164[2].as_deref(), Some("447700900123"));
+        assert_eq!(e164[2], e164[3]);
+        assert_eq!((e164[4].as_deref(), &e164[5]), (Some("?"), &None));
+        // Without a country column, national numbers are read in the commonest country of the
+        // international ones: France here (two against one).
+        let more =
+            v(&["06 12 34 56 78", "+33 6 12 34 56 78", "+33 7 00 00 00 01", "+44 7700 900123"]);
+        assert_eq!(phones(&more, None)[0].as_deref(), Some("33612345678"));
+        // 200 customers of 80 names, 100 of them twice with a typo in the first name; half of
+        // those write their phone the other way (nationally, or from abroad with the trunk 0).
+        // The names alone do not tell which of two or three namesakes a record is: the phone
+        // does.
+        let firsts = ["anna", "ben", "carl", "dana", "eve", "finn", "gina", "hugo", "ida", "jon"];
+        let lasts = ["smith", "jones", "brown", "taylor", "wilson", "evans", "walker", "wright"];
+        let (mut ids, mut cols) = (vec![], vec![vec![]; 4]);
+        let mut push = |first: &str, last: &str, phone: String| {
+            ids.push(format!("c{:03}", ids.len()));
+            for (c, x) in cols.iter_mut().zip([first, last, &phone, "GB"]) {
+                c.push(Some(x.to_string()));
+            }
+        };
+        let number = |k: usize| 100_000 + k * 104_729 % 900_000;
+        for k in 0..200 {
+            push(firsts[k % 10], lasts[k / 10 % 8], format!("07700 {}", number(k)));
+        }
+        for k in 0..100 {
+            let trunk = if k % 2 == 0 { "0044 (0)7700" } else { "07700" };
+            let phone = format!("{trunk} {}", number(k));
+            push(&format!("{}y", firsts[k % 10]), lasts[k / 10 % 8], phone);
+        }
+        let fields = ["first_name", "surname", "phone", "country"].map(String::from).to_vec();
+        let r = Records::new("customers.csv", ids, fields, cols).unwrap();
+        let out = link(&r, None, &Settings::default()).unwrap();
+        let note = "`phone` holds phone numbers: compared in E.164, national numbers read in the \
+                    record's `country`";
+        assert!(out.notes.iter().any(|n| n == note), "{:?}", out.notes);
+        let twins = |p: &&(usize, usize, f64)| p.1 == p.0 + 200;
+        let abroad = out.pairs.iter().filter(twins).filter(|p| p.0 % 2 == 0).count();
+        assert_eq!(abroad, 50, "{:?}", out.pairs);
         assert_eq!(out.pairs.iter().filter(twins).count(), out.pairs.len(), "{:?}", out.pairs);
     }
 
