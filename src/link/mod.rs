@@ -1593,11 +1593,8 @@ mod tests {
 
     #[test]
     fn genders_written_in_several_ways_agree() {
-        let v = |s: &[&str]| -> Vec<Option<String>> {
-            s.iter().map(|x| (!x.is_empty()).then(|| x.to_string())).collect()
-        };
-        let codes = gender_codes(&v(&["M", "Male", "H", "f", "Female", "W", "", "x"]));
-        assert_eq!(codes, v(&["m", "m", "m", "f", "f", "f", "", "x"]));
+        let codes = gender_codes(&values(&["M", "Male", "H", "f", "Female", "W", "", "x"]));
+        assert_eq!(codes, values(&["m", "m", "m", "f", "f", "f", "", "x"]));
         assert!(autoconfig::is_gender("customerGender") && autoconfig::is_gender("sex"));
         assert!(!autoconfig::is_gender("sextant") && !autoconfig::is_gender("state"));
     }
@@ -1795,61 +1792,67 @@ mod tests {
         assert_eq!(out.pairs.len(), 160, "{:?}", out.pairs);
     }
 
+    /// Values as a column: an empty string is missing.
+    fn values(s: &[&str]) -> Vec<Option<String>> {
+        s.iter().map(|x| (!x.is_empty()).then(|| x.to_string())).collect()
+    }
+
+    /// 200 customers of 80 names, and a second record for the first 100 with a typo in the
+    /// first name: the names alone do not tell which of two or three namesakes a record is, the
+    /// contact column does. `contact(k, twin)` writes customer `k`'s contact; every record is in
+    /// `GB`.
+    fn customers_with_twins(column: &str, contact: impl Fn(usize, bool) -> String) -> Records {
+        let firsts = ["anna", "ben", "carl", "dana", "eve", "finn", "gina", "hugo", "ida", "jon"];
+        let lasts = ["smith", "jones", "brown", "taylor", "wilson", "evans", "walker", "wright"];
+        let (mut ids, mut cols) = (vec![], vec![vec![]; 4]);
+        for (k, twin) in (0..200).map(|k| (k, false)).chain((0..100).map(|k| (k, true))) {
+            let first = format!("{}{}", firsts[k % 10], if twin { "y" } else { "" });
+            ids.push(format!("c{:03}", ids.len()));
+            for (c, x) in cols.iter_mut().zip([&first, lasts[k / 10 % 8], &contact(k, twin), "GB"])
+            {
+                c.push(Some(x.to_string()));
+            }
+        }
+        let fields = ["first_name", "surname", column, "country"].map(String::from).to_vec();
+        Records::new("customers.csv", ids, fields, cols).unwrap()
+    }
+
+    /// Of [`customers_with_twins`] linked, the twins found among the even customers; every pair
+    /// accepted must be of twins.
+    fn even_twins_found(out: &Linkage) -> usize {
+        let twins = |p: &&(usize, usize, f64)| p.1 == p.0 + 200;
+        assert_eq!(out.pairs.iter().filter(twins).count(), out.pairs.len(), "{:?}", out.pairs);
+        out.pairs.iter().filter(twins).filter(|p| p.0 % 2 == 0).count()
+    }
+
     #[test]
     fn emails_are_compared_as_mailboxes() {
-        let v = |s: &[&str]| -> Vec<Option<String>> {
-            s.iter().map(|x| (!x.is_empty()).then(|| x.to_string())).collect()
-        };
-        let emails = v(&["Ann.Lee+shop@gmail.com", "annlee@googlemail.com", "bob@example.com", ""]);
+        let emails =
+            values(&["Ann.Lee+shop@gmail.com", "annlee@googlemail.com", "bob@example.com", ""]);
         assert!(autoconfig::holds_emails(&emails));
-        assert!(!autoconfig::holds_emails(&v(&["C0001", "C0002", "bob@example.com"])));
+        assert!(!autoconfig::holds_emails(&values(&["C0001", "C0002", "bob@example.com"])));
         let boxes = mailboxes(&emails);
         assert_eq!(boxes[0].as_deref(), Some("annlee@gmail.com"));
         assert_eq!(boxes[0], boxes[1]);
         assert_eq!(boxes[3], None);
-        // 200 customers of 80 names, 100 of them twice with a typo in the first name; on half of
-        // those the email carries a `+tag` and capitals. The names alone do not tell which of
-        // two or three namesakes a record is: the email does.
-        let firsts = ["anna", "ben", "carl", "dana", "eve", "finn", "gina", "hugo", "ida", "jon"];
-        let lasts = ["smith", "jones", "brown", "taylor", "wilson", "evans", "walker", "wright"];
-        let (mut ids, mut cols) = (vec![], vec![vec![]; 3]);
-        let mut push = |first: &str, last: &str, email: String| {
-            ids.push(format!("c{:03}", ids.len()));
-            cols[0].push(Some(first.to_string()));
-            cols[1].push(Some(last.to_string()));
-            cols[2].push(Some(email));
-        };
-        for k in 0..200 {
-            let (first, last) = (firsts[k % 10], lasts[k / 10 % 8]);
-            push(first, last, format!("{first}.{last}{k}@gmail.com"));
-        }
-        for k in 0..100 {
-            let (first, last) = (format!("{}y", firsts[k % 10]), lasts[k / 10 % 8]);
-            let email = if k % 2 == 0 {
-                format!("{}.{}{k}+shop@gmail.com", firsts[k % 10].to_uppercase(), last)
-            } else {
-                format!("{}.{last}{k}@gmail.com", firsts[k % 10])
-            };
-            push(&first, last, email);
-        }
-        let fields = vec!["first_name".into(), "surname".into(), "email".into()];
-        let r = Records::new("customers.csv", ids, fields, cols).unwrap();
+        // The twins of even customers write their email with a `+tag` and capitals.
+        let r = customers_with_twins("email", |k, twin| {
+            let n = 100_000 + k * 104_729 % 900_000;
+            match twin && k % 2 == 0 {
+                true => format!("Client.{n}+Shop@gmail.com"),
+                false => format!("client.{n}@gmail.com"),
+            }
+        });
         let out = link(&r, None, &Settings::default()).unwrap();
         assert!(out.notes.iter().any(|n| n.starts_with("`email` holds email")), "{:?}", out.notes);
-        let twins = |p: &&(usize, usize, f64)| p.1 == p.0 + 200;
-        let tagged = out.pairs.iter().filter(twins).filter(|p| p.0 % 2 == 0).count();
-        assert_eq!(tagged, 50, "{:?}", out.pairs);
-        assert_eq!(out.pairs.iter().filter(twins).count(), out.pairs.len(), "{:?}", out.pairs);
+        assert_eq!(even_twins_found(&out), 50, "{:?}", out.pairs);
     }
 
     #[test]
     fn phones_are_compared_in_e164() {
-        let v = |s: &[&str]| -> Vec<Option<String>> {
-            s.iter().map(|x| (!x.is_empty()).then(|| x.to_string())).collect()
-        };
         assert!(autoconfig::is_phone("mobile_no") && autoconfig::is_phone("homePhone"));
         assert!(!autoconfig::is_phone("phonetic_name") && autoconfig::is_country("country_code"));
-        let numbers = v(&[
+        let numbers = values(&[
             "06 12 34 56 78",
             "+33 6 12 34 56 78",
             "07700 900123",
@@ -1857,7 +1860,7 @@ mod tests {
             "?",
             "",
         ]);
-        let countries = v(&["France", "", "GB", "", "FR", "FR"]);
+        let countries = values(&["France", "", "GB", "", "FR", "FR"]);
         let e164 = phones(&numbers, Some(&countries));
         assert_eq!(e164[0].as_deref(), Some("33612345678"));
         assert_eq!(e164[0], e164[1]);
@@ -1866,41 +1869,23 @@ mod tests {
         assert_eq!((e164[4].as_deref(), &e164[5]), (Some("?"), &None));
         // Without a country column, national numbers are read in the commonest country of the
         // international ones: France here (two against one).
-        let more =
-            v(&["06 12 34 56 78", "+33 6 12 34 56 78", "+33 7 00 00 00 01", "+44 7700 900123"]);
+        let more = values(&[
+            "06 12 34 56 78",
+            "+33 6 12 34 56 78",
+            "+33 7 00 00 00 01",
+            "+44 7700 900123",
+        ]);
         assert_eq!(phones(&more, None)[0].as_deref(), Some("33612345678"));
-        // 200 customers of 80 names, 100 of them twice with a typo in the first name; half of
-        // those write their phone the other way (nationally, or from abroad with the trunk 0).
-        // The names alone do not tell which of two or three namesakes a record is: the phone
-        // does.
-        let firsts = ["anna", "ben", "carl", "dana", "eve", "finn", "gina", "hugo", "ida", "jon"];
-        let lasts = ["smith", "jones", "brown", "taylor", "wilson", "evans", "walker", "wright"];
-        let (mut ids, mut cols) = (vec![], vec![vec![]; 4]);
-        let mut push = |first: &str, last: &str, phone: String| {
-            ids.push(format!("c{:03}", ids.len()));
-            for (c, x) in cols.iter_mut().zip([first, last, &phone, "GB"]) {
-                c.push(Some(x.to_string()));
-            }
-        };
-        let number = |k: usize| 100_000 + k * 104_729 % 900_000;
-        for k in 0..200 {
-            push(firsts[k % 10], lasts[k / 10 % 8], format!("07700 {}", number(k)));
-        }
-        for k in 0..100 {
-            let trunk = if k % 2 == 0 { "0044 (0)7700" } else { "07700" };
-            let phone = format!("{trunk} {}", number(k));
-            push(&format!("{}y", firsts[k % 10]), lasts[k / 10 % 8], phone);
-        }
-        let fields = ["first_name", "surname", "phone", "country"].map(String::from).to_vec();
-        let r = Records::new("customers.csv", ids, fields, cols).unwrap();
+        // The twins of even customers write their number from abroad, with the trunk 0.
+        let r = customers_with_twins("phone", |k, twin| {
+            let trunk = if twin && k % 2 == 0 { "0044 (0)7700" } else { "07700" };
+            format!("{trunk} {}", 100_000 + k * 104_729 % 900_000)
+        });
         let out = link(&r, None, &Settings::default()).unwrap();
         let note = "`phone` holds phone numbers: compared in E.164, national numbers read in the \
                     record's `country`";
         assert!(out.notes.iter().any(|n| n == note), "{:?}", out.notes);
-        let twins = |p: &&(usize, usize, f64)| p.1 == p.0 + 200;
-        let abroad = out.pairs.iter().filter(twins).filter(|p| p.0 % 2 == 0).count();
-        assert_eq!(abroad, 50, "{:?}", out.pairs);
-        assert_eq!(out.pairs.iter().filter(twins).count(), out.pairs.len(), "{:?}", out.pairs);
+        assert_eq!(even_twins_found(&out), 50, "{:?}", out.pairs);
     }
 
     #[test]
