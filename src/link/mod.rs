@@ -848,51 +848,18 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let mut notes = Vec::new();
     let mut specs = configure(left, right, &settings.compare, &mut notes)?;
     let is_link = right.is_some();
-    // Phone columns in E.164, national numbers read in the record's country (see `phones`).
-    let phone = |s: &FieldSpec| s.kind == Kind::Code && autoconfig::is_phone(&s.name);
-    for s in specs.iter().filter(|s| phone(s)) {
-        let by = country_column(left)
-            .map_or("the commonest country of its international numbers".into(), |c| {
-                format!("the record's `{}`", c.0)
-            });
-        notes.push(format!(
-            "`{}` holds phone numbers: compared in E.164, national numbers read in {by}",
-            s.name
-        ));
-    }
-    let emails: Vec<bool> = specs
-        .iter()
-        .map(|s| {
-            s.kind == Kind::Code
-                && autoconfig::holds_emails(left.column(&s.name).expect("configured field"))
-        })
-        .collect();
-    for s in specs.iter().zip(&emails).filter(|x| *x.1).map(|x| x.0) {
-        notes.push(format!(
-            "`{}` holds email addresses: compared as mailboxes (lowercase, a +tag and Gmail's \
-             dots removed)",
-            s.name
-        ));
+    // Genders, phones and emails are compared in one form whichever way they are written.
+    let forms: Vec<Form> = specs.iter().map(|s| Form::of(s, left)).collect();
+    for (s, form) in specs.iter().zip(&forms) {
+        notes.extend(form.note(&s.name, left));
     }
     let mut fields: Vec<PreparedField> = specs
         .par_iter()
-        .zip(&emails)
-        .map(|(s, &email)| {
-            let l = left.column(&s.name).expect("configured field");
-            let r = right.map(|r| r.column(&s.name).expect("configured field"));
-            if s.kind == Kind::Exact && autoconfig::is_gender(&s.name) {
-                let r = r.map(gender_codes);
-                PreparedField::new(&s.name, s.kind, &gender_codes(l), r.as_deref())
-            } else if phone(s) {
-                let countries = |r| country_column(r).map(|c| c.1);
-                let r = right.map(|right| phones(r.expect("right column"), countries(right)));
-                PreparedField::new(&s.name, s.kind, &phones(l, countries(left)), r.as_deref())
-            } else if email {
-                let r = r.map(mailboxes);
-                PreparedField::new(&s.name, s.kind, &mailboxes(l), r.as_deref())
-            } else {
-                PreparedField::new(&s.name, s.kind, l, r)
-            }
+        .zip(&forms)
+        .map(|(s, form)| {
+            let l = form.rewrite(left, &s.name);
+            let r = right.map(|r| form.rewrite(r, &s.name));
+            PreparedField::new(&s.name, s.kind, &l, r.as_deref())
         })
         .collect();
     t.prepare = clock.elapsed().as_secs_f64();
@@ -1402,6 +1369,67 @@ fn commoner_of(f: &PreparedField, tf: &[f64], other: &PreparedField, other_tf: &
         .zip(tf)
         .map(|(v, &adj)| index.get(v.as_str()).map_or(adj, |&k| adj.min(other_tf[k])))
         .collect()
+}
+
+/// The form a column's values are compared in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// As written.
+    AsWritten,
+    /// A gender, as `m` or `f` ([`gender_codes`]).
+    Gender,
+    /// A phone number, in E.164 ([`phones`]).
+    Phone,
+    /// An email address, as a mailbox ([`mailboxes`]).
+    Email,
+}
+
+impl Form {
+    /// The form of a configured column: by its kind and name, and for emails by the left
+    /// file's values.
+    fn of(s: &FieldSpec, left: &Records) -> Form {
+        match s.kind {
+            Kind::Exact if autoconfig::is_gender(&s.name) => Form::Gender,
+            Kind::Code if autoconfig::is_phone(&s.name) => Form::Phone,
+            Kind::Code
+                if autoconfig::holds_emails(left.column(&s.name).expect("configured field")) =>
+            {
+                Form::Email
+            }
+            _ => Form::AsWritten,
+        }
+    }
+
+    /// What `--explain` says of a column of this form (`left`: the left file).
+    fn note(self, name: &str, left: &Records) -> Option<String> {
+        match self {
+            Form::Phone => {
+                let by = country_column(left)
+                    .map_or("the commonest country of its international numbers".into(), |c| {
+                        format!("the record's `{}`", c.0)
+                    });
+                Some(format!(
+                    "`{name}` holds phone numbers: compared in E.164, national numbers read in {by}"
+                ))
+            }
+            Form::Email => Some(format!(
+                "`{name}` holds email addresses: compared as mailboxes (lowercase, a +tag and \
+                 Gmail's dots removed)"
+            )),
+            Form::AsWritten | Form::Gender => None,
+        }
+    }
+
+    /// Column `name` of `r` in this form.
+    fn rewrite<'a>(self, r: &'a Records, name: &str) -> Cow<'a, [Option<String>]> {
+        let values = r.column(name).expect("configured field");
+        match self {
+            Form::AsWritten => Cow::Borrowed(values),
+            Form::Gender => Cow::Owned(gender_codes(values)),
+            Form::Phone => Cow::Owned(phones(values, country_column(r).map(|c| c.1))),
+            Form::Email => Cow::Owned(mailboxes(values)),
+        }
+    }
 }
 
 /// The first column whose name says it holds a country: its name and values.
