@@ -282,7 +282,7 @@ impl Kind {
             if self == Kind::Name {
                 2
             } else {
-                4
+                TEXT_CLOSE
             }
         } else if self == Kind::Name {
             if jw >= 0.88 {
@@ -295,9 +295,9 @@ impl Kind {
         } else {
             let (o, words) = overlap();
             if o >= 1.0 && words >= 2 {
-                4
+                TEXT_CLOSE
             } else if jw >= TEXT_FLOOR || o >= 0.5 {
-                5
+                TEXT_ALIKE
             } else {
                 TEXT_DIFFERENT
             }
@@ -1075,6 +1075,15 @@ pub fn fnv(bytes: &[u8]) -> u64 {
 /// Text's level "a rare code shared".
 pub const TEXT_CODE: u8 = 2;
 
+/// Text's level "a rare word shared".
+const TEXT_WORD: u8 = 3;
+
+/// Text's level "near-identical spelling, or every word held in the other".
+const TEXT_CLOSE: u8 = 4;
+
+/// Text's level "alike, or half the words shared".
+const TEXT_ALIKE: u8 = 5;
+
 /// Text's level "different".
 const TEXT_DIFFERENT: u8 = 6;
 
@@ -1270,7 +1279,7 @@ impl PreparedField {
                 }
                 match shared(self.rare(a), self.rare(b)) {
                     Some(true) => return TEXT_CODE,
-                    Some(false) => return TEXT_CODE + 1, // a rare word shared
+                    Some(false) => return TEXT_WORD,
                     None => {}
                 }
             }
@@ -1513,11 +1522,11 @@ mod tests {
     fn a_text_held_whole_in_another_is_a_close_level() {
         // Two words or more of the shorter text, all in the other: the near-spelling level.
         let held = Kind::Text.level("hoyle board games", "encore 10027 hoyle board games win xp");
-        assert_eq!(held, 4);
-        assert_eq!(Kind::Text.level("main street", "main street flat b"), 4);
+        assert_eq!(held, TEXT_CLOSE);
+        assert_eq!(Kind::Text.level("main street", "main street flat b"), TEXT_CLOSE);
         // One word held, or most words only: no more than the loose level.
-        assert_eq!(Kind::Text.level("oconee", "6041 2 oconee"), 5);
-        assert_eq!(Kind::Text.level("hoyle card games", "hoyle board games deluxe"), 5);
+        assert_eq!(Kind::Text.level("oconee", "6041 2 oconee"), TEXT_ALIKE);
+        assert_eq!(Kind::Text.level("hoyle card games", "hoyle board games deluxe"), TEXT_ALIKE);
         // Names keep their Jaro-Winkler bands.
         assert_eq!(Kind::Name.level("anna maria", "maria anna lopez"), 4);
     }
@@ -1615,7 +1624,7 @@ mod tests {
         // 48 of 50 words shared, in another order: near-identical.
         let mut b: Vec<&str> = a.split(' ').skip(2).collect();
         b.reverse();
-        assert_eq!(Kind::Text.level(&a, &b.join(" ")), 4);
+        assert_eq!(Kind::Text.level(&a, &b.join(" ")), TEXT_CLOSE);
         // 30 of 50 shared: similar.
         assert_eq!(Kind::Text.level(&a, &desc(20, 60)), 5);
         // 5 of 50: different.
@@ -1623,7 +1632,7 @@ mod tests {
         let few = format!("{} {}", desc(45, 50), other.join(" "));
         assert_eq!(Kind::Text.level(&a, &few), TEXT_DIFFERENT);
         // Short text keeps Jaro-Winkler: one typo in a title.
-        assert_eq!(Kind::Text.level("a study of joins", "a study of jions"), 4);
+        assert_eq!(Kind::Text.level("a study of joins", "a study of jions"), TEXT_CLOSE);
     }
 
     #[test]
@@ -1764,7 +1773,10 @@ mod tests {
                     };
                     let (a, b) = (&f.dict[a as usize], &f.dict[b as usize]);
                     let rare = rare.filter(|_| !other_numbers(a.as_bytes(), b.as_bytes()));
-                    let plain = rare.map_or_else(|| kind.level(a, b), |code| 3 - u8::from(code));
+                    let plain = rare.map_or_else(
+                        || kind.level(a, b),
+                        |code| if code { TEXT_CODE } else { TEXT_WORD },
+                    );
                     assert_eq!(f.compare(0, i, 1, j), plain, "{kind} {a:?} {b:?}");
                 }
             }

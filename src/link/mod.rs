@@ -851,7 +851,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     // Genders, phones and emails are compared in one form whichever way they are written.
     let forms: Vec<Form> = specs.iter().map(|s| Form::of(s, left)).collect();
     for (s, form) in specs.iter().zip(&forms) {
-        notes.extend(form.note(&s.name, left));
+        notes.extend(form.note(&s.name, left, right));
     }
     let mut fields: Vec<PreparedField> = specs
         .par_iter()
@@ -1400,14 +1400,20 @@ impl Form {
         }
     }
 
-    /// What `--explain` says of a column of this form (`left`: the left file).
-    fn note(self, name: &str, left: &Records) -> Option<String> {
+    /// What `--explain` says of a column of this form.
+    fn note(self, name: &str, left: &Records, right: Option<&Records>) -> Option<String> {
         match self {
             Form::Phone => {
-                let by = country_column(left)
-                    .map_or("the commonest country of its international numbers".into(), |c| {
-                        format!("the record's `{}`", c.0)
-                    });
+                let by = |r: &Records| {
+                    country_column(r)
+                        .map_or("the commonest country of its international numbers".into(), |c| {
+                            format!("the record's `{}`", c.0)
+                        })
+                };
+                let by = match right.map(by) {
+                    Some(r) if r != by(left) => format!("{} (left), {r} (right)", by(left)),
+                    _ => by(left),
+                };
                 Some(format!(
                     "`{name}` holds phone numbers: compared in E.164, national numbers read in {by}"
                 ))
@@ -1914,6 +1920,17 @@ mod tests {
                     record's `country`";
         assert!(out.notes.iter().any(|n| n == note), "{:?}", out.notes);
         assert_eq!(even_twins_found(&out), 50, "{:?}", out.pairs);
+        // A right file without a country column reads its own way, and the note says so.
+        let mut right = r.clone();
+        right.fields[3] = "shop".into();
+        let note = Form::Phone.note("phone", &r, Some(&right)).unwrap();
+        assert!(
+            note.ends_with(
+                "the record's `country` (left), the commonest country of its international \
+                 numbers (right)"
+            ),
+            "{note}"
+        );
     }
 
     #[test]
