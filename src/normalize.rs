@@ -21,9 +21,10 @@
 //! - **phone**: E.164 (`+` then 8 to 15 digits). Separators `space - . ( ) /` are ignored, an
 //!   extension (`ext`, `x`, `#`) is cut. `+` or `00` starts an international number (and `011`
 //!   when the country is US); a national number needs a country (the row's, else a default) and
-//!   loses its trunk prefix. Numbering plans known: FR, DE, GB, ES, IT, US, BE, NL, CH (code,
-//!   trunk prefix, national length); an international number with another country code is kept
-//!   when it has 8 to 15 digits. Letters or a national number without a country are invalid.
+//!   loses its trunk prefix. FR, DE, GB, ES, IT, US, BE, NL and CH have plans here (code, trunk
+//!   prefix, national length); the numbers of every other country, national or international,
+//!   are read with libphonenumber's metadata (the `phonenumber` crate) and must be valid numbers
+//!   of their country. Letters or a national number without a country are invalid.
 //!   [`Phone::e164`] gives `+33612345678` (Google), [`Phone::digits`] gives `33612345678` (Meta).
 //! - **names**: [`fold_name`] for comparison (accents and case folded, punctuation to spaces);
 //!   [`export_name`] for destinations: NFC, lowercase, only letters kept (`José` → `josé`,
@@ -54,7 +55,7 @@ use unicode_normalization::UnicodeNormalization;
 
 /// The version of the rules in this module; every export manifest records it. Change it whenever
 /// a rule changes the output for some input.
-pub const NORMALIZATION_SPEC: &str = "audience-norm/1";
+pub const NORMALIZATION_SPEC: &str = "audience-norm/2";
 
 /// A field a value belongs to, as named in [`Invalid`] and in export counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -336,9 +337,6 @@ const PLANS: [Plan; 9] = [
     Plan { country: "CH", code: "41", trunk: Some(b'0'), min: 9, max: 9 },
 ];
 
-/// The countries whose national numbers [`parse_phone`] understands.
-pub const PHONE_COUNTRIES: [&str; 9] = ["FR", "DE", "GB", "ES", "IT", "US", "BE", "NL", "CH"];
-
 /// A phone number in E.164 form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Phone {
@@ -356,9 +354,21 @@ impl Phone {
         &self.digits
     }
 
-    /// The country of its calling code, among [`PHONE_COUNTRIES`]: `FR` for `+33612345678`.
+    /// The country of its calling code (ISO alpha-2): `FR` for `+33612345678`. `+1` is `US`;
+    /// for other codes several countries share (`+7`), the one libphonenumber's metadata
+    /// gives the number.
+    ///
+    /// ```
+    /// use audience::normalize::parse_phone;
+    /// assert_eq!(parse_phone("+33 6 12 34 56 78", None).unwrap().country(), Some("FR"));
+    /// assert_eq!(parse_phone("+48 512 345 678", None).unwrap().country(), Some("PL"));
+    /// ```
     pub fn country(&self) -> Option<&'static str> {
-        PLANS.iter().find(|p| self.digits.starts_with(p.code)).map(|p| p.country)
+        if let Some(p) = PLANS.iter().find(|p| self.digits.starts_with(p.code)) {
+            return Some(p.country);
+        }
+        let number = phonenumber::parse(None, format!("+{}", self.digits)).ok()?;
+        normalize_country(number.country().id()?.as_ref()).ok()
     }
 }
 
@@ -399,17 +409,12 @@ pub fn parse_phone(raw: &str, default_country: Option<&str>) -> Result<Phone, In
         return invalid(Field::Phone, "too many digits");
     }
     let country = default_country.map(str::trim).filter(|c| !c.is_empty());
-    let plan = country.map(|c| {
-        PLANS
-            .iter()
-            .find(|p| p.country.eq_ignore_ascii_case(c))
-            .ok_or(Invalid { field: Field::Phone, reason: "no numbering plan for the country" })
-    });
+    let plan = country.and_then(|c| PLANS.iter().find(|p| p.country.eq_ignore_ascii_case(c)));
     let international = if plus {
         Some(digits.as_str())
     } else if let Some(rest) = digits.strip_prefix("00") {
         Some(rest)
-    } else if matches!(plan, Some(Ok(p)) if p.country == "US") {
+    } else if matches!(plan, Some(p) if p.country == "US") {
         digits.strip_prefix("011")
     } else {
         None
@@ -417,9 +422,11 @@ pub fn parse_phone(raw: &str, default_country: Option<&str>) -> Result<Phone, In
     if let Some(intl) = international {
         return international_number(intl);
     }
-    let plan = match plan {
-        None => return invalid(Field::Phone, "national number without a country"),
-        Some(p) => p?,
+    let Some(country) = country else {
+        return invalid(Field::Phone, "national number without a country");
+    };
+    let Some(plan) = plan else {
+        return metadata_number(&digits, Some(country));
     };
     national_number(&digits, plan)
         .or_else(|e| match digits.strip_prefix(plan.code) {
@@ -470,10 +477,29 @@ fn international_number(intl: &str) -> Result<Phone, Invalid> {
     if intl.starts_with('0') {
         return invalid(Field::Phone, "country code cannot start with 0");
     }
-    if !(8..=15).contains(&intl.len()) {
-        return invalid(Field::Phone, "an international number has 8 to 15 digits");
+    metadata_number(intl, None)
+}
+
+/// A number of a country without a plan here, read with libphonenumber's metadata: the national
+/// `digits` of `country` (ISO alpha-2), or with `None`, international digits that start with the
+/// calling code. It must be a valid number of its country (a known range, of the right length).
+fn metadata_number(digits: &str, country: Option<&str>) -> Result<Phone, Invalid> {
+    let number = match country {
+        Some(c) => {
+            let id = c.to_ascii_uppercase().parse::<phonenumber::country::Id>().map_err(|_| {
+                Invalid { field: Field::Phone, reason: "unknown country code (want ISO alpha-2)" }
+            })?;
+            phonenumber::parse(Some(id), digits)
+        }
+        None => phonenumber::parse(None, format!("+{digits}")),
+    };
+    let number =
+        number.map_err(|_| Invalid { field: Field::Phone, reason: "not a phone number" })?;
+    if !phonenumber::is_valid(&number) {
+        return invalid(Field::Phone, "not a valid number of its country");
     }
-    Ok(Phone { digits: intl.to_string() })
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    Ok(Phone { digits: e164.trim_start_matches('+').to_string() })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1423,12 +1449,31 @@ mod tests {
             assert_eq!(got.as_deref(), Ok(want), "{raw:?} in {cc:?}");
         }
         assert_eq!(parse_phone("+91 98765 43210", None).unwrap().digits(), "919876543210");
+        // Countries without a plan here: libphonenumber's metadata.
+        for (raw, cc, want) in [
+            ("512 345 678", Some("PL"), "+48512345678"),
+            ("0664 1234567", Some("at"), "+436641234567"),
+            ("+43 (0)664 1234567", None, "+436641234567"),
+            ("070-123 45 67", Some("SE"), "+46701234567"),
+            ("087 123 4567", Some("IE"), "+353871234567"),
+            ("912 345 678", Some("PT"), "+351912345678"),
+            ("0412 345 678", Some("AU"), "+61412345678"),
+            ("090-1234-5678", Some("JP"), "+819012345678"),
+            ("(11) 91234-5678", Some("BR"), "+5511912345678"),
+            ("00 48 512 345 678", Some("FR"), "+48512345678"),
+        ] {
+            let got = parse_phone(raw, cc).map(|p| p.e164());
+            assert_eq!(got.as_deref(), Ok(want), "{raw:?} in {cc:?}");
+        }
         for (raw, cc) in [
             ("06 12 34 56 78", None),
             ("06 12 34 56", Some("FR")),
             ("1-800-FLOWERS", Some("US")),
             ("(015) 555-2671", Some("US")),
             ("12345", Some("PT")),
+            ("512 345 678", Some("XX")),
+            ("+48 512 345", None),
+            ("+999 1234 5678", None),
             ("+0 123 456 789", None),
             ("+123", None),
             ("", Some("FR")),

@@ -1450,15 +1450,15 @@ fn country_column(r: &Records) -> Option<(&str, &[Option<String>])> {
 /// is none, in the commonest country of the column's international numbers. Values that are no
 /// phone number stay as they are.
 fn phones(values: &[Option<String>], countries: Option<&[Option<String>]>) -> Vec<Option<String>> {
-    use crate::normalize::{normalize_country, parse_phone, PHONE_COUNTRIES};
-    let mut seen = [0usize; PHONE_COUNTRIES.len()];
+    use crate::normalize::{normalize_country, parse_phone};
+    let mut seen: std::collections::BTreeMap<&str, usize> = Default::default();
     let international =
         values.iter().flatten().take(10_000).filter_map(|v| parse_phone(v, None).ok());
     for c in international.filter_map(|p| p.country()) {
-        seen[PHONE_COUNTRIES.iter().position(|&k| k == c).expect("a country with a plan")] += 1;
+        *seen.entry(c).or_default() += 1;
     }
-    let commonest = (0..seen.len()).filter(|&k| seen[k] > 0).max_by_key(|&k| seen[k]);
-    let fallback = commonest.map(|k| PHONE_COUNTRIES[k]);
+    // The commonest; of equals, the first by code.
+    let fallback = seen.iter().rev().max_by_key(|x| x.1).map(|x| *x.0);
     values
         .iter()
         .enumerate()
@@ -1910,6 +1910,10 @@ mod tests {
             "+44 7700 900123",
         ]);
         assert_eq!(phones(&more, None)[0].as_deref(), Some("33612345678"));
+        // Any country: Poland's numbers are read with libphonenumber's metadata.
+        let polish =
+            values(&["512 345 678", "+48 512 345 678", "+48 601 234 567", "+44 7700 900123"]);
+        assert_eq!(phones(&polish, None)[0].as_deref(), Some("48512345678"));
         // The twins of even customers write their number from abroad, with the trunk 0.
         let r = customers_with_twins("phone", |k, twin| {
             let trunk = if twin && k % 2 == 0 { "0044 (0)7700" } else { "07700" };
