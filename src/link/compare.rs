@@ -1559,8 +1559,8 @@ mod tests {
         let pairs = [
             ("007 high wave", "007 accident", TEXT_DIFFERENT),
             ("007 feeling good", "019 feeling good andy bey", TEXT_DIFFERENT), // other numbers
-            ("1984", "1984 remastered", 5), // a value of numbers only keeps them
-            ("street hype 11", "street hype groove city 11", 4),
+            ("1984", "1984 remastered", TEXT_ALIKE), // a value of numbers only keeps them
+            ("street hype 11", "street hype groove city 11", TEXT_CLOSE),
         ];
         // More titles of these numbers and words, so that none is a rare word shared.
         let more = |side: &'static str| {
@@ -1626,7 +1626,7 @@ mod tests {
         b.reverse();
         assert_eq!(Kind::Text.level(&a, &b.join(" ")), TEXT_CLOSE);
         // 30 of 50 shared: similar.
-        assert_eq!(Kind::Text.level(&a, &desc(20, 60)), 5);
+        assert_eq!(Kind::Text.level(&a, &desc(20, 60)), TEXT_ALIKE);
         // 5 of 50: different.
         let other: Vec<String> = (0..45).map(|i| format!("other{i}")).collect();
         let few = format!("{} {}", desc(45, 50), other.join(" "));
