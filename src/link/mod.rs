@@ -1410,9 +1410,10 @@ impl Form {
                             format!("the record's `{}`", c.0)
                         })
                 };
-                let by = match right.map(by) {
-                    Some(r) if r != by(left) => format!("{} (left), {r} (right)", by(left)),
-                    _ => by(left),
+                let (l, r) = (by(left), right.map(by));
+                let by = match r {
+                    Some(r) if r != l => format!("{l} (left), {r} (right)"),
+                    _ => l,
                 };
                 Some(format!(
                     "`{name}` holds phone numbers: compared in E.164, national numbers read in {by}"
