@@ -52,8 +52,12 @@ pub struct LinkArgs {
     /// Seed of the random pairs that estimate u [default: 42].
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The country of national phone numbers whose record names none (an ISO code such as FR)
+    /// [default: the commonest country of the column's international numbers].
+    #[arg(long)]
+    pub country: Option<String>,
     /// Settings file (TOML): threshold, seed, one_to_one, cluster_cap, term_frequency,
-    /// blocking, [compare]. Flags override it.
+    /// country, blocking, [compare]. Flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -72,6 +76,9 @@ fn settings(a: &LinkArgs) -> Result<Settings> {
     }
     if let Some(c) = a.cluster_cap {
         s.cluster_cap = c;
+    }
+    if let Some(c) = &a.country {
+        s.country = Some(link::parse_country(c).context("--country")?);
     }
     if let Some(o) = &a.one_to_one {
         s.one_to_one = OneToOne::parse(o)

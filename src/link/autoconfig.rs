@@ -193,9 +193,22 @@ pub fn is_location(name: &str) -> bool {
     has(LOCATION_WORDS) || has(POSTCODE_WORDS)
 }
 
-/// Whether a column's name says it holds phone numbers (`phone`, `tel`, `mobile_no`, `fax`).
+/// Whether a column's name says it holds phone numbers (`phone`, `tel`, `mobile_no`, `fax`,
+/// `telefon`).
 pub fn is_phone(name: &str) -> bool {
-    const PHONE_WORDS: [&str; 7] = ["phone", "tel", "telephone", "mobile", "cell", "fax", "msisdn"];
+    const PHONE_WORDS: [&str; 11] = [
+        "phone",
+        "tel",
+        "telephone",
+        "mobile",
+        "cell",
+        "fax",
+        "msisdn",
+        "telefon",
+        "telefono",
+        "telefone",
+        "gsm",
+    ];
     name_words(name).iter().any(|w| PHONE_WORDS.contains(&w.as_str()))
 }
 

@@ -197,6 +197,9 @@ pub struct Settings {
     /// evidence: when given, m is their level distribution instead of EM's, and EM fits only the
     /// prior (see [`fellegi_sunter::model_from_known`]).
     pub known_matches: Vec<(usize, usize)>,
+    /// The country (ISO alpha-2) of national phone numbers whose record names none (`--country`);
+    /// `None` reads them in the commonest country of the international numbers.
+    pub country: Option<&'static str>,
 }
 
 impl Default for Settings {
@@ -212,6 +215,7 @@ impl Default for Settings {
             max_iter: 100,
             term_frequency: true,
             known_matches: Vec::new(),
+            country: None,
         }
     }
 }
@@ -224,6 +228,7 @@ impl Default for Settings {
 /// one_to_one = "auto"        # auto, on, off
 /// cluster_cap = 1000
 /// term_frequency = true
+/// country = "FR"             # of national phone numbers; omit to infer it
 /// blocking = ["surname", "soundex(given_name) & postcode"]   # omit for automatic rules
 /// [compare]
 /// given_name = "name"
@@ -245,6 +250,8 @@ pub struct SettingsFile {
     pub term_frequency: Option<bool>,
     /// See [`Settings::blocking`].
     pub blocking: Option<Vec<String>>,
+    /// See [`Settings::country`]: an ISO code or a name.
+    pub country: Option<String>,
     /// Column → kind name.
     #[serde(default)]
     pub compare: BTreeMap<String, String>,
@@ -284,6 +291,12 @@ impl SettingsFile {
         if let Some(b) = self.blocking {
             s.blocking = b;
         }
+        if let Some(c) = self.country {
+            s.country = Some(
+                parse_country(&c)
+                    .map_err(|e| Error::user(format!("{}: country: {e}", path.display())))?,
+            );
+        }
         for (col, kind) in self.compare {
             let k = parse_kind(&kind)
                 .map_err(|e| Error::user(format!("{}: [compare] {col}: {e}", path.display())))?;
@@ -298,6 +311,13 @@ pub fn parse_kind(s: &str) -> Result<Kind> {
     Kind::parse(s).ok_or_else(|| {
         let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
         Error::user(format!("unknown comparison kind `{s}`; use one of: {}", names.join(", ")))
+    })
+}
+
+/// Parses the country of national phone numbers (`FR`, `fra`, `France`), or says how to write it.
+pub fn parse_country(s: &str) -> Result<&'static str> {
+    crate::normalize::normalize_country(s).map_err(|_| {
+        Error::user(format!("`{s}` is not a country; write its ISO code, such as FR or GB"))
     })
 }
 
@@ -849,7 +869,8 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let mut specs = configure(left, right, &settings.compare, &mut notes)?;
     let is_link = right.is_some();
     // Genders, phones and emails are compared in one form whichever way they are written.
-    let forms: Vec<Form> = specs.iter().map(|s| Form::of(s, left)).collect();
+    let forms: Vec<Form> =
+        specs.iter().map(|s| Form::of(s, left, right, settings.country)).collect();
     for (s, form) in specs.iter().zip(&forms) {
         notes.extend(form.note(&s.name, left, right));
     }
@@ -857,8 +878,8 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         .par_iter()
         .zip(&forms)
         .map(|(s, form)| {
-            let l = form.rewrite(left, &s.name);
-            let r = right.map(|r| form.rewrite(r, &s.name));
+            let l = form.rewrite(left, &s.name, 0);
+            let r = right.map(|r| form.rewrite(r, &s.name, 1));
             PreparedField::new(&s.name, s.kind, &l, r.as_deref())
         })
         .collect();
@@ -1378,23 +1399,38 @@ enum Form {
     AsWritten,
     /// A gender, as `m` or `f` ([`gender_codes`]).
     Gender,
-    /// A phone number, in E.164 ([`phones`]).
-    Phone,
+    /// A phone number, in E.164 ([`phones`]); national numbers whose record names no country
+    /// are read in the left and the right file's fallback country.
+    Phone([Fallback; 2]),
     /// An email address, as a mailbox ([`mailboxes`]).
     Email,
 }
 
 impl Form {
-    /// The form of a configured column: by its kind and name, and for emails by the left
-    /// file's values.
-    fn of(s: &FieldSpec, left: &Records) -> Form {
+    /// The form of a configured column: by its kind and name, and for emails and phone numbers
+    /// by the left file's values (see [`holds_phones`]). `given` is the user's `--country`.
+    fn of(
+        s: &FieldSpec,
+        left: &Records,
+        right: Option<&Records>,
+        given: Option<&'static str>,
+    ) -> Form {
+        let values = || left.column(&s.name).expect("configured field");
         match s.kind {
             Kind::Exact if autoconfig::is_gender(&s.name) => Form::Gender,
-            Kind::Code if autoconfig::is_phone(&s.name) => Form::Phone,
-            Kind::Code
-                if autoconfig::holds_emails(left.column(&s.name).expect("configured field")) =>
-            {
-                Form::Email
+            Kind::Code if autoconfig::is_phone(&s.name) => {
+                Form::Phone(fallbacks(&s.name, left, right, given))
+            }
+            Kind::Code if autoconfig::holds_emails(values()) => Form::Email,
+            // Written as phone numbers: worth finding their country to check them.
+            Kind::Code if nine_in_ten(values(), |_, v| written_as_phone(v)) => {
+                let f = fallbacks(&s.name, left, right, given);
+                let reading = PhoneReading::of(left, f[0]);
+                if holds_phones(values(), reading) {
+                    Form::Phone(f)
+                } else {
+                    Form::AsWritten
+                }
             }
             _ => Form::AsWritten,
         }
@@ -1403,21 +1439,13 @@ impl Form {
     /// What `--explain` says of a column of this form.
     fn note(self, name: &str, left: &Records, right: Option<&Records>) -> Option<String> {
         match self {
-            Form::Phone => {
-                let by = |r: &Records| {
-                    country_column(r)
-                        .map_or("the commonest country of its international numbers".into(), |c| {
-                            format!("the record's `{}`", c.0)
-                        })
-                };
-                let (l, r) = (by(left), right.map(by));
-                let by = match r {
-                    Some(r) if r != l => format!("{l} (left), {r} (right)"),
+            Form::Phone(f) => {
+                let l = PhoneReading::of(left, f[0]).describe();
+                let by = match right.map(|r| PhoneReading::of(r, f[1])) {
+                    Some(r) if r.describe() != l => format!("{l} (left), {} (right)", r.describe()),
                     _ => l,
                 };
-                Some(format!(
-                    "`{name}` holds phone numbers: compared in E.164, national numbers read in {by}"
-                ))
+                Some(format!("`{name}` holds phone numbers: compared in E.164, {by}"))
             }
             Form::Email => Some(format!(
                 "`{name}` holds email addresses: compared as mailboxes (lowercase, a +tag and \
@@ -1427,13 +1455,13 @@ impl Form {
         }
     }
 
-    /// Column `name` of `r` in this form.
-    fn rewrite<'a>(self, r: &'a Records, name: &str) -> Cow<'a, [Option<String>]> {
+    /// Column `name` of `r` (the right file when `side` is 1) in this form.
+    fn rewrite<'a>(self, r: &'a Records, name: &str, side: usize) -> Cow<'a, [Option<String>]> {
         let values = r.column(name).expect("configured field");
         match self {
             Form::AsWritten => Cow::Borrowed(values),
             Form::Gender => Cow::Owned(gender_codes(values)),
-            Form::Phone => Cow::Owned(phones(values, country_column(r).map(|c| c.1))),
+            Form::Phone(f) => Cow::Owned(phones(values, PhoneReading::of(r, f[side]))),
             Form::Email => Cow::Owned(mailboxes(values)),
         }
     }
@@ -1445,33 +1473,154 @@ fn country_column(r: &Records) -> Option<(&str, &[Option<String>])> {
     Some((&r.fields[c], &r.columns[c]))
 }
 
-/// A phone column's values as E.164 digits (`06 12 34 56 78` in France is `33612345678`, as is
-/// `+33 6 12 34 56 78`), see [`parse_phone`](crate::normalize::parse_phone): a national number
-/// is read in its record's country (`countries`, a column of ISO codes or names), or where there
-/// is none, in the commonest country of the column's international numbers. Values that are no
-/// phone number stay as they are.
-fn phones(values: &[Option<String>], countries: Option<&[Option<String>]>) -> Vec<Option<String>> {
-    use crate::normalize::{normalize_country, parse_phone};
-    let mut seen: std::collections::BTreeMap<&str, usize> = Default::default();
-    let international =
-        values.iter().flatten().take(10_000).filter_map(|v| parse_phone(v, None).ok());
+/// The country a file's national phone numbers are read in where their record names none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// The user's `--country`.
+    Given(&'static str),
+    /// The commonest country of the column's international numbers in this file.
+    Own(&'static str),
+    /// The commonest country of the column's international numbers in the other file.
+    Other(&'static str),
+    /// None: national numbers stay as written.
+    Unknown,
+}
+
+impl Fallback {
+    fn country(self) -> Option<&'static str> {
+        match self {
+            Fallback::Given(c) | Fallback::Own(c) | Fallback::Other(c) => Some(c),
+            Fallback::Unknown => None,
+        }
+    }
+}
+
+/// The fallback countries of column `name` in the left and the right file: the user's `given`
+/// country, else the commonest country of the file's own international numbers, else the other
+/// file's.
+fn fallbacks(
+    name: &str,
+    left: &Records,
+    right: Option<&Records>,
+    given: Option<&'static str>,
+) -> [Fallback; 2] {
+    if let Some(c) = given {
+        return [Fallback::Given(c); 2];
+    }
+    let own = |r: Option<&Records>| r.and_then(|r| commonest_country(r.column(name)?));
+    let (l, r) = (own(Some(left)), own(right));
+    let pick = |mine: Option<&'static str>, theirs: Option<&'static str>| match (mine, theirs) {
+        (Some(c), _) => Fallback::Own(c),
+        (None, Some(c)) => Fallback::Other(c),
+        (None, None) => Fallback::Unknown,
+    };
+    [pick(l, r), pick(r, l)]
+}
+
+/// The commonest country of the international numbers among the first 10,000 values; of
+/// equals, the first by code.
+fn commonest_country(values: &[Option<String>]) -> Option<&'static str> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let international = values
+        .iter()
+        .flatten()
+        .take(10_000)
+        .filter_map(|v| crate::normalize::parse_phone(v, None).ok());
     for c in international.filter_map(|p| p.country()) {
         *seen.entry(c).or_default() += 1;
     }
-    // The commonest; of equals, the first by code.
-    let fallback = seen.iter().rev().max_by_key(|x| x.1).map(|x| *x.0);
+    seen.iter().rev().max_by_key(|x| x.1).map(|x| *x.0)
+}
+
+/// How one file reads a phone column: a national number in its record's country (the file's
+/// country column, ISO codes or names), else in the fallback country.
+#[derive(Debug, Clone, Copy)]
+struct PhoneReading<'a> {
+    countries: Option<(&'a str, &'a [Option<String>])>,
+    fallback: Fallback,
+}
+
+impl<'a> PhoneReading<'a> {
+    /// How `r` reads a phone column, with national numbers whose record names no country read
+    /// in `fallback`'s.
+    fn of(r: &'a Records, fallback: Fallback) -> Self {
+        PhoneReading { countries: country_column(r), fallback }
+    }
+
+    /// Record `i`'s value `v` in E.164 digits, if it is a valid phone number.
+    fn parse(&self, i: usize, v: &str) -> Option<String> {
+        use crate::normalize::{normalize_country, parse_phone};
+        let country = self
+            .countries
+            .and_then(|c| c.1[i].as_deref())
+            .and_then(|c| normalize_country(c).ok())
+            .or(self.fallback.country());
+        parse_phone(v, country).ok().map(|p| p.digits().to_string())
+    }
+
+    /// How it reads national numbers, for `--explain`.
+    fn describe(&self) -> String {
+        let fallback = match self.fallback {
+            Fallback::Given(c) => format!("{c} (--country)"),
+            Fallback::Own(c) => format!("{c}, the commonest country of its international numbers"),
+            Fallback::Other(c) => {
+                format!("{c}, the commonest country of the other file's international numbers")
+            }
+            Fallback::Unknown => String::new(),
+        };
+        match (self.countries, self.fallback) {
+            (Some((name, _)), Fallback::Unknown) => {
+                format!("national numbers read in the record's `{name}`")
+            }
+            (Some((name, _)), _) => {
+                format!("national numbers read in the record's `{name}`, else in {fallback}")
+            }
+            (None, Fallback::Unknown) => "national numbers as written (no country column and no \
+                                          international number tells their country: give \
+                                          --country)"
+                .into(),
+            (None, _) => format!("national numbers read in {fallback}"),
+        }
+    }
+}
+
+/// A phone column's values as E.164 digits (`06 12 34 56 78` in France is `33612345678`, as is
+/// `+33 6 12 34 56 78`), see [`parse_phone`](crate::normalize::parse_phone) and
+/// [`PhoneReading`]. Values that are no phone number stay as they are.
+fn phones(values: &[Option<String>], reading: PhoneReading) -> Vec<Option<String>> {
     values
         .iter()
         .enumerate()
         .map(|(i, v)| {
             let v = v.as_ref()?;
-            let country = countries
-                .and_then(|c| c[i].as_deref())
-                .and_then(|c| normalize_country(c).ok())
-                .or(fallback);
-            Some(parse_phone(v, country).map_or(v.clone(), |p| p.digits().to_string()))
+            Some(reading.parse(i, v).unwrap_or_else(|| v.clone()))
         })
         .collect()
+}
+
+/// Whether a value is written as a phone number: `+` or a leading 0 (`+33 6…`, `06…`, `0044…`),
+/// a bracketed area code (`(415) 555-2671`), or digit groups (`415-555-2671`, `06 12 34 56 78`).
+/// Plain digits that start otherwise (`612345678`, an account number) are not.
+fn written_as_phone(v: &str) -> bool {
+    let v = v.trim();
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    let grouped = v.trim_start_matches('+').contains([' ', '-', '.', '/']);
+    (7..=18).contains(&digits) && (v.starts_with(['+', '0', '(']) || grouped)
+}
+
+/// Whether nine in ten of the first 1,000 values present pass `test` (given the record).
+fn nine_in_ten(values: &[Option<String>], test: impl Fn(usize, &str) -> bool) -> bool {
+    let present = values.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_deref()?)));
+    let (n, passed) =
+        present.take(1000).fold((0, 0), |(n, k), (i, v)| (n + 1, k + usize::from(test(i, v))));
+    n > 0 && 10 * passed >= 9 * n
+}
+
+/// Whether a column holds phone numbers by its values, whatever its name: nine in ten of the
+/// first 1,000 present are [`written_as_phone`] and valid numbers in `reading` (so a column of
+/// national numbers counts only when their country is known).
+fn holds_phones(values: &[Option<String>], reading: PhoneReading) -> bool {
+    nine_in_ten(values, |i, v| written_as_phone(v) && reading.parse(i, v).is_some())
 }
 
 /// An email column's values as mailboxes: lowercase, a `+tag` and Gmail's dots removed
@@ -1574,6 +1723,7 @@ pub fn assign_one_to_one(pairs: &[(usize, usize, f64)]) -> Vec<(usize, usize, f6
 
 #[cfg(test)]
 mod tests {
+    use super::Fallback::{Given, Other, Own, Unknown};
     use super::*;
 
     fn records(source: &str, rows: &[[&str; 4]]) -> Records {
@@ -1886,6 +2036,7 @@ mod tests {
     #[test]
     fn phones_are_compared_in_e164() {
         assert!(autoconfig::is_phone("mobile_no") && autoconfig::is_phone("homePhone"));
+        assert!(autoconfig::is_phone("telefono_movil") && autoconfig::is_phone("GSM"));
         assert!(!autoconfig::is_phone("phonetic_name") && autoconfig::is_country("country_code"));
         let numbers = values(&[
             "06 12 34 56 78",
@@ -1896,7 +2047,9 @@ mod tests {
             "",
         ]);
         let countries = values(&["France", "", "GB", "", "FR", "FR"]);
-        let e164 = phones(&numbers, Some(&countries));
+        let by_record =
+            PhoneReading { countries: Some(("country", &countries)), fallback: Unknown };
+        let e164 = phones(&numbers, by_record);
         assert_eq!(e164[0].as_deref(), Some("33612345678"));
         assert_eq!(e164[0], e164[1]);
         assert_eq!(e164[2].as_deref(), Some("447700900123"));
@@ -1910,32 +2063,114 @@ mod tests {
             "+33 7 00 00 00 01",
             "+44 7700 900123",
         ]);
-        assert_eq!(phones(&more, None)[0].as_deref(), Some("33612345678"));
+        assert_eq!(commonest_country(&more), Some("FR"));
+        let own = |c| PhoneReading { countries: None, fallback: Own(c) };
+        assert_eq!(phones(&more, own("FR"))[0].as_deref(), Some("33612345678"));
         // Any country: Poland's numbers are read with libphonenumber's metadata.
         let polish =
             values(&["512 345 678", "+48 512 345 678", "+48 601 234 567", "+44 7700 900123"]);
-        assert_eq!(phones(&polish, None)[0].as_deref(), Some("48512345678"));
+        assert_eq!(commonest_country(&polish), Some("PL"));
+        assert_eq!(phones(&polish, own("PL"))[0].as_deref(), Some("48512345678"));
         // The twins of even customers write their number from abroad, with the trunk 0.
-        let r = customers_with_twins("phone", |k, twin| {
-            let trunk = if twin && k % 2 == 0 { "0044 (0)7700" } else { "07700" };
-            format!("{trunk} {}", 100_000 + k * 104_729 % 900_000)
-        });
+        let r = customers_with_twins("phone", uk_numbers);
         let out = link(&r, None, &Settings::default()).unwrap();
         let note = "`phone` holds phone numbers: compared in E.164, national numbers read in the \
-                    record's `country`";
+                    record's `country`, else in GB, the commonest country of its international \
+                    numbers";
         assert!(out.notes.iter().any(|n| n == note), "{:?}", out.notes);
         assert_eq!(even_twins_found(&out), 50, "{:?}", out.pairs);
         // A right file without a country column reads its own way, and the note says so.
         let mut right = r.clone();
         right.fields[3] = "shop".into();
-        let note = Form::Phone.note("phone", &r, Some(&right)).unwrap();
+        let note = Form::Phone([Own("GB"); 2]).note("phone", &r, Some(&right)).unwrap();
         assert!(
             note.ends_with(
-                "the record's `country` (left), the commonest country of its international \
-                 numbers (right)"
+                "numbers (left), national numbers read in GB, the commonest country of its \
+                 international numbers (right)"
             ),
             "{note}"
         );
+    }
+
+    /// A UK mobile number per customer; the twins of even customers write it from abroad, with
+    /// the trunk 0.
+    fn uk_numbers(k: usize, twin: bool) -> String {
+        let trunk = if twin && k.is_multiple_of(2) { "0044 (0)7700" } else { "07700" };
+        format!("{trunk} {}", 100_000 + k * 104_729 % 900_000)
+    }
+
+    #[test]
+    fn phone_columns_are_found_by_their_values() {
+        // `contact` says nothing, but its values are phone numbers in the record's country.
+        let r = customers_with_twins("contact", uk_numbers);
+        let out = link(&r, None, &Settings::default()).unwrap();
+        assert!(
+            out.notes.iter().any(|n| n.starts_with("`contact` holds phone")),
+            "{:?}",
+            out.notes
+        );
+        assert_eq!(even_twins_found(&out), 50, "{:?}", out.pairs);
+        // Plain digits are account numbers, even where they would be valid French numbers.
+        let code =
+            FieldSpec { name: "contact".into(), kind: Kind::Code, reason: "".into(), fixed: true };
+        let form = |r: &Records, given| Form::of(&code, r, None, given);
+        let accounts = customers_with_twins("contact", |k, _| format!("6{:08}", k * 7919));
+        assert_eq!(form(&accounts, Some("FR")), Form::AsWritten);
+        // National numbers of no known country cannot be checked: the column stays as written.
+        let national = customers_with_twins("contact", |k, _| uk_numbers(k, false));
+        let unknown = part(&national, 0..300, 3);
+        assert_eq!(form(&unknown, None), Form::AsWritten);
+        assert_eq!(form(&unknown, Some("GB")), Form::Phone([Given("GB"); 2]));
+    }
+
+    /// Rows `rows` and the first `fields` columns of `r`.
+    fn part(r: &Records, rows: std::ops::Range<usize>, fields: usize) -> Records {
+        let cols = r.columns[..fields].iter().map(|c| c[rows.clone()].to_vec()).collect();
+        Records::new(&r.source, r.ids[rows].to_vec(), r.fields[..fields].to_vec(), cols).unwrap()
+    }
+
+    #[test]
+    fn national_numbers_take_the_other_files_country_or_the_given_one() {
+        // The left file writes French numbers nationally, the right one from abroad; neither
+        // has a country column.
+        let french = |k: usize, twin: bool| {
+            let n = 100_000 + k * 104_729 % 900_000;
+            let (a, b, c) = (n / 10_000, n / 100 % 100, n % 100);
+            if twin {
+                format!("+33 6 12 {a:02} {b:02} {c:02}")
+            } else {
+                format!("06 12 {a:02} {b:02} {c:02}")
+            }
+        };
+        let r = customers_with_twins("phone", french);
+        let (left, right) = (part(&r, 0..200, 3), part(&r, 200..300, 3));
+        assert_eq!(fallbacks("phone", &left, Some(&right), None), [Other("FR"), Own("FR")]);
+        assert_eq!(fallbacks("phone", &left, Some(&right), Some("BE")), [Given("BE"); 2]);
+        let out = link(&left, Some(&right), &Settings::default()).unwrap();
+        assert!(out.pairs.iter().all(|p| p.0 == p.1), "{:?}", out.pairs);
+        assert!(out.pairs.len() >= 95, "{} twins of 100 found", out.pairs.len());
+        let note = "`phone` holds phone numbers: compared in E.164, national numbers read in FR, \
+                    the commonest country of the other file's international numbers (left), \
+                    national numbers read in FR, the commonest country of its international \
+                    numbers (right)";
+        assert!(out.notes.iter().any(|n| n == note), "{:?}", out.notes);
+        // Both files national: only the user can say the country.
+        let national = part(&r, 0..200, 3);
+        let none =
+            Form::Phone(fallbacks("phone", &national, None, None)).note("phone", &national, None);
+        assert!(none.unwrap().ends_with(
+            "no country column and no international number tells their country: give --country)"
+        ));
+        let given =
+            Settings { country: Some(parse_country("France").unwrap()), ..Settings::default() };
+        let out = link(&national, None, &given).unwrap();
+        assert!(
+            out.notes.iter().any(|n| n.ends_with("national numbers read in FR (--country)")),
+            "{:?}",
+            out.notes
+        );
+        let err = parse_country("Atlantis").unwrap_err().to_string();
+        assert!(err.contains("`Atlantis` is not a country") && err.contains("ISO code"), "{err}");
     }
 
     #[test]
