@@ -55,9 +55,9 @@ pub struct LinkArgs {
     /// The country of national phone numbers whose record names none (an ISO code such as FR)
     /// [default: the commonest country of the column's international numbers].
     #[arg(long)]
-    pub country: Option<String>,
+    pub default_country: Option<String>,
     /// Settings file (TOML): threshold, seed, one_to_one, cluster_cap, term_frequency,
-    /// country, blocking, [compare]. Flags override it.
+    /// default_country, blocking, [compare]. Flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -77,8 +77,8 @@ fn settings(a: &LinkArgs) -> Result<Settings> {
     if let Some(c) = a.cluster_cap {
         s.cluster_cap = c;
     }
-    if let Some(c) = &a.country {
-        s.country = Some(link::parse_country(c).context("--country")?);
+    if let Some(c) = &a.default_country {
+        s.default_country = Some(link::parse_country(c).context("--default-country")?);
     }
     if let Some(o) = &a.one_to_one {
         s.one_to_one = OneToOne::parse(o)

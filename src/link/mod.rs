@@ -197,9 +197,10 @@ pub struct Settings {
     /// evidence: when given, m is their level distribution instead of EM's, and EM fits only the
     /// prior (see [`fellegi_sunter::model_from_known`]).
     pub known_matches: Vec<(usize, usize)>,
-    /// The country (ISO alpha-2) of national phone numbers whose record names none (`--country`);
-    /// `None` reads them in the commonest country of the international numbers.
-    pub country: Option<&'static str>,
+    /// The country (ISO alpha-2) of national phone numbers whose record names none
+    /// (`--default-country`); `None` reads them in the commonest country of the international
+    /// numbers.
+    pub default_country: Option<&'static str>,
 }
 
 impl Default for Settings {
@@ -215,7 +216,7 @@ impl Default for Settings {
             max_iter: 100,
             term_frequency: true,
             known_matches: Vec::new(),
-            country: None,
+            default_country: None,
         }
     }
 }
@@ -228,7 +229,7 @@ impl Default for Settings {
 /// one_to_one = "auto"        # auto, on, off
 /// cluster_cap = 1000
 /// term_frequency = true
-/// country = "FR"             # of national phone numbers; omit to infer it
+/// default_country = "FR"     # of national phone numbers; omit to infer it
 /// blocking = ["surname", "soundex(given_name) & postcode"]   # omit for automatic rules
 /// [compare]
 /// given_name = "name"
@@ -250,8 +251,8 @@ pub struct SettingsFile {
     pub term_frequency: Option<bool>,
     /// See [`Settings::blocking`].
     pub blocking: Option<Vec<String>>,
-    /// See [`Settings::country`]: an ISO code or a name.
-    pub country: Option<String>,
+    /// See [`Settings::default_country`]: an ISO code or a name.
+    pub default_country: Option<String>,
     /// Column → kind name.
     #[serde(default)]
     pub compare: BTreeMap<String, String>,
@@ -291,11 +292,11 @@ impl SettingsFile {
         if let Some(b) = self.blocking {
             s.blocking = b;
         }
-        if let Some(c) = self.country {
-            s.country = Some(
-                parse_country(&c)
-                    .map_err(|e| Error::user(format!("{}: country: {e}", path.display())))?,
-            );
+        if let Some(c) = self.default_country {
+            s.default_country =
+                Some(parse_country(&c).map_err(|e| {
+                    Error::user(format!("{}: default_country: {e}", path.display()))
+                })?);
         }
         for (col, kind) in self.compare {
             let k = parse_kind(&kind)
@@ -870,7 +871,7 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     let is_link = right.is_some();
     // Genders, phones and emails are compared in one form whichever way they are written.
     let forms: Vec<Form> =
-        specs.iter().map(|s| Form::of(s, left, right, settings.country)).collect();
+        specs.iter().map(|s| Form::of(s, left, right, settings.default_country)).collect();
     for (s, form) in specs.iter().zip(&forms) {
         notes.extend(form.note(&s.name, left, right));
     }
@@ -1408,7 +1409,7 @@ enum Form {
 
 impl Form {
     /// The form of a configured column: by its kind and name, and for emails and phone numbers
-    /// by the left file's values (see [`holds_phones`]). `given` is the user's `--country`.
+    /// by the left file's values (see [`holds_phones`]). `given` is the user's `--default-country`.
     fn of(
         s: &FieldSpec,
         left: &Records,
@@ -1476,7 +1477,7 @@ fn country_column(r: &Records) -> Option<(&str, &[Option<String>])> {
 /// The country a file's national phone numbers are read in where their record names none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fallback {
-    /// The user's `--country`.
+    /// The user's `--default-country`.
     Given(&'static str),
     /// The commonest country of the column's international numbers in this file.
     Own(&'static str),
@@ -1561,7 +1562,7 @@ impl<'a> PhoneReading<'a> {
     /// How it reads national numbers, for `--explain`.
     fn describe(&self) -> String {
         let fallback = match self.fallback {
-            Fallback::Given(c) => format!("{c} (--country)"),
+            Fallback::Given(c) => format!("{c} (--default-country)"),
             Fallback::Own(c) => format!("{c}, the commonest country of its international numbers"),
             Fallback::Other(c) => {
                 format!("{c}, the commonest country of the other file's international numbers")
@@ -1577,7 +1578,7 @@ impl<'a> PhoneReading<'a> {
             }
             (None, Fallback::Unknown) => "national numbers as written (no country column and no \
                                           international number tells their country: give \
-                                          --country)"
+                                          --default-country)"
                 .into(),
             (None, _) => format!("national numbers read in {fallback}"),
         }
@@ -2159,13 +2160,17 @@ mod tests {
         let none =
             Form::Phone(fallbacks("phone", &national, None, None)).note("phone", &national, None);
         assert!(none.unwrap().ends_with(
-            "no country column and no international number tells their country: give --country)"
+            "no country column and no international number tells their country: give --default-country)"
         ));
-        let given =
-            Settings { country: Some(parse_country("France").unwrap()), ..Settings::default() };
+        let given = Settings {
+            default_country: Some(parse_country("France").unwrap()),
+            ..Settings::default()
+        };
         let out = link(&national, None, &given).unwrap();
         assert!(
-            out.notes.iter().any(|n| n.ends_with("national numbers read in FR (--country)")),
+            out.notes
+                .iter()
+                .any(|n| n.ends_with("national numbers read in FR (--default-country)")),
             "{:?}",
             out.notes
         );
