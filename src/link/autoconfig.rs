@@ -108,35 +108,22 @@ pub fn is_date(v: &str) -> bool {
 const DATE_WORDS: &[&str] = &["date", "dob", "birth", "birthday", "born", "dt", "day"];
 const POSTCODE_WORDS: &[&str] = &["postcode", "zip", "zipcode", "postal", "plz", "postalcode"];
 const CODE_WORDS: &[&str] = &[
-    "id",
-    "ssn",
-    "sec",
-    "soc",
+    "id", "ssn", "sec", "soc", "code", "number", "no", "nr", "num", "iban", "passport", "licence",
+    "license", "email", "mail", "account", "card", "nin", "nino", "tax", "vat", "uuid", "key",
+];
+/// Words of a phone column's name; such a column is a code.
+const PHONE_WORDS: &[&str] = &[
     "phone",
     "tel",
     "telephone",
     "mobile",
     "cell",
     "fax",
-    "code",
-    "number",
-    "no",
-    "nr",
-    "num",
-    "iban",
-    "passport",
-    "licence",
-    "license",
-    "email",
-    "mail",
-    "account",
-    "card",
-    "nin",
-    "nino",
-    "tax",
-    "vat",
-    "uuid",
-    "key",
+    "msisdn",
+    "telefon",
+    "telefono",
+    "telefone",
+    "gsm",
 ];
 const NAME_WORDS: &[&str] = &[
     "name",
@@ -196,19 +183,6 @@ pub fn is_location(name: &str) -> bool {
 /// Whether a column's name says it holds phone numbers (`phone`, `tel`, `mobile_no`, `fax`,
 /// `telefon`).
 pub fn is_phone(name: &str) -> bool {
-    const PHONE_WORDS: [&str; 11] = [
-        "phone",
-        "tel",
-        "telephone",
-        "mobile",
-        "cell",
-        "fax",
-        "msisdn",
-        "telefon",
-        "telefono",
-        "telefone",
-        "gsm",
-    ];
     name_words(name).iter().any(|w| PHONE_WORDS.contains(&w.as_str()))
 }
 
@@ -271,7 +245,7 @@ pub fn infer_kind(name: &str, p: &Profile) -> (Kind, String) {
     if has(AMOUNT_WORDS) && p.numbers >= 0.95 {
         return (Kind::Number, "name says amount and values are numbers".into());
     }
-    if has(CODE_WORDS) {
+    if has(CODE_WORDS) || has(PHONE_WORDS) {
         return (Kind::Code, "name says code or identifier".into());
     }
     if has(NAME_WORDS) || has_joined(NAME_WORDS) {
