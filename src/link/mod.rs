@@ -2147,6 +2147,11 @@ mod tests {
         let (left, right) = (part(&r, 0..200, 3), part(&r, 200..300, 3));
         assert_eq!(fallbacks("phone", &left, Some(&right), None), [Other("FR"), Own("FR")]);
         assert_eq!(fallbacks("phone", &left, Some(&right), Some("BE")), [Given("BE"); 2]);
+        // Left record k and its twin, right record k, hold one number in E.164.
+        let form = Form::Phone(fallbacks("phone", &left, Some(&right), None));
+        let (l, r7) =
+            (form.rewrite(&left, "phone", 0), form.rewrite(&right, "phone", 1)[7].clone());
+        assert_eq!((l[7].as_deref(), r7.as_deref()), (Some("33612833103"), Some("33612833103")));
         let out = link(&left, Some(&right), &Settings::default()).unwrap();
         assert!(out.pairs.iter().all(|p| p.0 == p.1), "{:?}", out.pairs);
         assert!(out.pairs.len() >= 95, "{} twins of 100 found", out.pairs.len());
