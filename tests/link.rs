@@ -174,6 +174,11 @@ fn bad_input_gets_clear_errors() {
     assert!(e.contains("threshold 1.5"), "{e}");
     let e = fails(d, &["link", &f, "--id", "id", "--block", "soundex(city"]);
     assert!(e.contains("lacks its `)`"), "{e}");
+    let e = fails(d, &["link", &f, "--id", "id", "--default-country", "Atlantis"]);
+    assert!(e.contains("--default-country: `Atlantis` is not a country"), "{e}");
+    let atlantis = write(d, "atlantis.toml", "default_country = \"Atlantis\"\n");
+    let e = fails(d, &["link", &f, "--id", "id", "--config", &atlantis]);
+    assert!(e.contains("atlantis.toml: default_country: `Atlantis`"), "{e}");
 }
 
 #[test]
