@@ -200,9 +200,15 @@ pub fn is_gender(name: &str) -> bool {
 /// empty) read as one (see [`normalize_email`](crate::normalize::normalize_email)).
 pub fn holds_emails(values: &[Option<String>]) -> bool {
     let plain = crate::normalize::EmailRules::PLAIN;
-    let sample: Vec<&String> = values.iter().flatten().take(1000).collect();
-    let emails = sample.iter().filter(|v| crate::normalize::normalize_email(v, plain).is_ok());
-    !sample.is_empty() && 10 * emails.count() >= 9 * sample.len()
+    nine_in_ten(values, |_, v| crate::normalize::normalize_email(v, plain).is_ok())
+}
+
+/// Whether nine in ten of the first 1,000 values present pass `test` (given the record).
+pub fn nine_in_ten(values: &[Option<String>], test: impl Fn(usize, &str) -> bool) -> bool {
+    let present = values.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_deref()?)));
+    let (n, passed) =
+        present.take(1000).fold((0, 0), |(n, k), (i, v)| (n + 1, k + usize::from(test(i, v))));
+    n > 0 && 10 * passed >= 9 * n
 }
 
 /// Splits a column name into lowercase words (`dateOfBirth`, `date_of_birth` → date, of, birth).

@@ -1424,7 +1424,7 @@ impl Form {
             }
             Kind::Code if autoconfig::holds_emails(values()) => Form::Email,
             // Written as phone numbers: worth finding their country to check them.
-            Kind::Code if nine_in_ten(values(), |_, v| written_as_phone(v)) => {
+            Kind::Code if autoconfig::nine_in_ten(values(), |_, v| written_as_phone(v)) => {
                 let f = fallbacks(&s.name, left, right, given);
                 let reading = PhoneReading::of(left, f[0]);
                 if holds_phones(values(), reading) {
@@ -1609,19 +1609,11 @@ fn written_as_phone(v: &str) -> bool {
     (7..=18).contains(&digits) && (v.starts_with(['+', '0', '(']) || grouped)
 }
 
-/// Whether nine in ten of the first 1,000 values present pass `test` (given the record).
-fn nine_in_ten(values: &[Option<String>], test: impl Fn(usize, &str) -> bool) -> bool {
-    let present = values.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_deref()?)));
-    let (n, passed) =
-        present.take(1000).fold((0, 0), |(n, k), (i, v)| (n + 1, k + usize::from(test(i, v))));
-    n > 0 && 10 * passed >= 9 * n
-}
-
 /// Whether a column holds phone numbers by its values, whatever its name: nine in ten of the
 /// first 1,000 present are [`written_as_phone`] and valid numbers in `reading` (so a column of
 /// national numbers counts only when their country is known).
 fn holds_phones(values: &[Option<String>], reading: PhoneReading) -> bool {
-    nine_in_ten(values, |i, v| written_as_phone(v) && reading.parse(i, v).is_some())
+    autoconfig::nine_in_ten(values, |i, v| written_as_phone(v) && reading.parse(i, v).is_some())
 }
 
 /// An email column's values as mailboxes: lowercase, a `+tag` and Gmail's dots removed
