@@ -14,8 +14,8 @@
 //!    sources name categories differently (fewer than half the orders' categories are ever seen
 //!    on a web purchase), categories are ignored rather than trusted to match nothing. When
 //!    the two clocks differ (a back office writing local time as if it were UTC), the shift of
-//!    whole half hours (up to 14 hours) under which at least twice as many orders find a
-//!    candidate is applied to the orders first.
+//!    whole quarter hours (up to 14 hours; Nepal is 5:45 ahead of UTC) under which at least
+//!    twice as many orders find a candidate is applied to the orders first.
 //! 2. **pairs**: a customer and an identifier are linked when they meet in at least two orders
 //!    and in at least half of the orders of each (the customer's orders, the identifier's
 //!    purchases), confidence [`SCORE_REPEATED`]; or when the customer has one order, the
@@ -91,7 +91,7 @@ pub struct OrderReport {
     /// False when the orders' and the purchases' categories were too different to be compared.
     pub categories_compared: bool,
     /// Seconds added to the orders' times to put them on the web's clock (0 unless the two
-    /// clocks differ by whole half hours: see the module docs).
+    /// clocks differ by whole quarter hours: see the module docs).
     pub clock_offset_secs: i64,
 }
 
@@ -179,7 +179,7 @@ impl Orders {
         out.dedup();
     }
 
-    /// The shift (seconds, a whole number of half hours up to 14 hours) that puts the orders on
+    /// The shift (seconds, a whole number of quarter hours up to 14 hours) that puts the orders on
     /// the web's clock: the one under which the most of a sample of orders have a candidate,
     /// when that is at least twice as many as with no shift (a back office writing local time
     /// as if it were UTC); else 0.
@@ -196,9 +196,10 @@ impl Orders {
                 })
                 .count()
         };
+        const QUARTER: i64 = 900;
         let found: Vec<(usize, i64)> =
-            (-28..=28).map(|h: i64| (with_candidates(h * 1800), h * 1800)).collect();
-        let unshifted = found[28].0;
+            (-56..=56).map(|q: i64| (with_candidates(q * QUARTER), q * QUARTER)).collect();
+        let unshifted = found[56].0;
         let (best, offset) = found
             .into_iter()
             .max_by_key(|&(n, offset)| (n, std::cmp::Reverse(offset.abs())))
@@ -305,7 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn a_back_office_an_hour_and_a_half_ahead_is_put_on_the_web_s_clock() {
+    fn a_back_office_ahead_by_quarter_hours_is_put_on_the_web_s_clock() {
         let (mut g, mut o) = (Graph::default(), Orders::default());
         let people = shop(&mut g, &mut o, 20, |_| 2);
         for order in &mut o.orders {
@@ -314,6 +315,14 @@ mod tests {
         let report = o.link(&mut g);
         assert_eq!(report.clock_offset_secs, -5_400);
         assert_eq!(report.links_repeated, people.len());
+        // Nepal's clock, 5:45 ahead: no whole half hour brings its orders within the window.
+        let (mut g, mut o) = (Graph::default(), Orders::default());
+        let people = shop(&mut g, &mut o, 20, |_| 2);
+        for order in &mut o.orders {
+            order.0 += 20_700;
+        }
+        let report = o.link(&mut g);
+        assert_eq!((report.clock_offset_secs, report.links_repeated), (-20_700, people.len()));
         // On one clock, nothing is shifted.
         let (mut g, mut o) = (Graph::default(), Orders::default());
         shop(&mut g, &mut o, 20, |_| 2);
