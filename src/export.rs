@@ -48,7 +48,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::normalize::{
     self, export_name, first_initial, normalize_city, normalize_country, normalize_email,
     normalize_gender, normalize_maid, normalize_state, normalize_zip, parse_birth_date,
-    parse_phone, BirthDate, DateOrder, EmailRules, Phone, NORMALIZATION_SPEC,
+    parse_default_country, parse_phone, BirthDate, DateOrder, EmailRules, Phone,
+    NORMALIZATION_SPEC,
 };
 use crate::store::{iso_from_unix, write_atomic};
 
@@ -743,11 +744,7 @@ fn make_ctx(dest: Destination, opts: &ExportOptions) -> Result<Ctx> {
     }
     let default_country = match opts.default_country.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(c) => Some(normalize_country(c).map_err(|_| {
-            Error::user(format!(
-                "--default-country `{c}` is not an ISO 3166 country; give an alpha-2 code such as FR"
-            ))
-        })?),
+        Some(c) => Some(parse_default_country(c, "--default-country")?),
     };
     let segment = match dest {
         Destination::LiveRamp => liveramp_segment_header(&opts.audience)?,

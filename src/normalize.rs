@@ -1110,6 +1110,24 @@ fn country_lookup() -> &'static HashMap<String, &'static str> {
     })
 }
 
+/// A default country a user gave for national phone numbers (`--default-country`,
+/// `default_country` in a settings file), as [`normalize_country`] reads it; the error names
+/// `what` (the flag or the file and key) and the value, and says how to write it.
+///
+/// ```
+/// use audience::normalize::parse_default_country;
+/// assert_eq!(parse_default_country("France", "--default-country").unwrap(), "FR");
+/// let e = parse_default_country("Atlantis", "--default-country").unwrap_err().to_string();
+/// assert!(e.contains("--default-country `Atlantis` is not an ISO 3166 country"));
+/// ```
+pub fn parse_default_country(c: &str, what: &str) -> crate::error::Result<&'static str> {
+    normalize_country(c).map_err(|_| {
+        crate::error::Error::user(format!(
+            "{what} `{c}` is not an ISO 3166 country; give an alpha-2 code such as FR"
+        ))
+    })
+}
+
 /// A country as its ISO 3166-1 alpha-2 code (uppercase), from an alpha-2 or alpha-3 code or a
 /// name. Lowercase it for Meta.
 ///

@@ -175,10 +175,10 @@ fn bad_input_gets_clear_errors() {
     let e = fails(d, &["link", &f, "--id", "id", "--block", "soundex(city"]);
     assert!(e.contains("lacks its `)`"), "{e}");
     let e = fails(d, &["link", &f, "--id", "id", "--default-country", "Atlantis"]);
-    assert!(e.contains("--default-country: `Atlantis` is not a country"), "{e}");
+    assert!(e.contains("--default-country `Atlantis` is not an ISO 3166 country"), "{e}");
     let atlantis = write(d, "atlantis.toml", "default_country = \"Atlantis\"\n");
     let e = fails(d, &["link", &f, "--id", "id", "--config", &atlantis]);
-    assert!(e.contains("atlantis.toml: default_country: `Atlantis`"), "{e}");
+    assert!(e.contains("atlantis.toml: default_country `Atlantis` is not an ISO 3166"), "{e}");
 }
 
 #[test]

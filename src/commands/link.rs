@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use audience::link::{self, Linkage, OneToOne, Records, Settings, SettingsFile};
+use audience::normalize::parse_default_country;
 use audience::table::read_text_table;
 
 use super::Global;
@@ -78,7 +79,7 @@ fn settings(a: &LinkArgs) -> Result<Settings> {
         s.cluster_cap = c;
     }
     if let Some(c) = &a.default_country {
-        s.default_country = Some(link::parse_country(c).context("--default-country")?);
+        s.default_country = Some(parse_default_country(c, "--default-country")?);
     }
     if let Some(o) = &a.one_to_one {
         s.one_to_one = OneToOne::parse(o)

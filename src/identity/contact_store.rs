@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, IoContext, Result};
 use crate::export::{Contact, HField, HashedContact, HashedRecord};
 use crate::index::Pid;
-use crate::normalize::{normalize_country, normalize_maid, NORMALIZATION_SPEC};
+use crate::normalize::{normalize_maid, parse_default_country, NORMALIZATION_SPEC};
 use crate::store::{AtomicFile, Store};
 use crate::table::read_text_columns;
 
@@ -395,12 +395,7 @@ impl Contacts {
         let country = default_country.map(str::to_string).or_else(|| cfg.default_country.clone());
         let default_country = match country.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             None => None,
-            Some(c) => Some(normalize_country(c).map_err(|_| {
-                Error::user(format!(
-                    "default country `{c}` is not an ISO 3166 country; give an alpha-2 code such \
-                     as FR"
-                ))
-            })?),
+            Some(c) => Some(parse_default_country(c, "default country")?),
         };
         let mut id_order: Vec<u32> = (0..ids.pid.len() as u32).collect();
         id_order.sort_by_key(|&i| ids.pid[i as usize]); // stable: table order within a pid
