@@ -1433,8 +1433,8 @@ impl Form {
         match self {
             Form::Phone(f) => {
                 let l = PhoneReading::of(left, f[0]).describe();
-                let by = match right.map(|r| PhoneReading::of(r, f[1])) {
-                    Some(r) if r.describe() != l => format!("{l} (left), {} (right)", r.describe()),
+                let by = match right.map(|r| PhoneReading::of(r, f[1]).describe()) {
+                    Some(r) if r != l => format!("{l} (left), {r} (right)"),
                     _ => l,
                 };
                 Some(format!("`{name}` holds phone numbers: compared in E.164, {by}"))
