@@ -548,9 +548,44 @@ pub fn union_pairs(
         all.extend_from_slice(&p);
         keys.push(k);
     }
-    all.par_sort_unstable();
-    all.dedup();
-    (keys, all)
+    let rows = fields.first().map_or(0, |f| f.ids[0].len());
+    let cols = fields.first().map_or(0, |f| f.ids[usize::from(link)].len());
+    (keys, sorted_union(all, rows, cols))
+}
+
+/// The pairs `all` (`i << 32 | j`, `i < rows`, `j < cols`) sorted, each once. Where a bit per
+/// possible pair takes no more words than there are pairs (FEBRL4: 25 million possible pairs,
+/// 815,000 proposed), the pairs are marked in a bitmap and read back in order, which costs a
+/// write per pair and a scan of the words instead of a sort; otherwise they are sorted.
+fn sorted_union(mut all: Vec<u64>, rows: usize, cols: usize) -> Vec<u64> {
+    let words = (rows as u64 * cols as u64).div_ceil(64);
+    if cols == 0 || words > all.len() as u64 {
+        all.par_sort_unstable();
+        all.dedup();
+        return all;
+    }
+    let mut bits = vec![0u64; words as usize];
+    for &p in &all {
+        let at = (p >> 32) as usize * cols + (p & 0xffff_ffff) as usize;
+        bits[at / 64] |= 1 << (at % 64);
+    }
+    all.clear();
+    // Bit `at` is pair (at / cols, at % cols); the bits are read in order, so the row only
+    // ever moves forward.
+    let (mut row, mut row_start) = (0usize, 0usize);
+    for (w, &word) in bits.iter().enumerate() {
+        let mut b = word;
+        while b != 0 {
+            let at = w * 64 + b.trailing_zeros() as usize;
+            while at >= row_start + cols {
+                row += 1;
+                row_start += cols;
+            }
+            all.push(((row as u64) << 32) | (at - row_start) as u64);
+            b &= b - 1;
+        }
+    }
+    all
 }
 
 /// Candidate keys of a field, by kind.
@@ -777,6 +812,26 @@ mod tests {
         let e = Rule::parse("surnam", &f).unwrap_err().to_string();
         assert!(e.contains("no compared field `surnam`"), "{e}");
         assert!(Rule::parse("metaphone(surname)", &f).is_err());
+    }
+
+    #[test]
+    fn the_union_of_pairs_is_sorted_and_each_pair_once_by_bitmap_or_sort() {
+        // Three rows of four columns: a bitmap of 12 bits (one word) for seven pairs, or a sort
+        // when the pairs are fewer than the words.
+        let pair = |i: u64, j: u64| (i << 32) | j;
+        let all = vec![
+            pair(2, 3),
+            pair(0, 1),
+            pair(1, 0),
+            pair(2, 3),
+            pair(0, 1),
+            pair(2, 0),
+            pair(1, 3),
+        ];
+        let want = vec![pair(0, 1), pair(1, 0), pair(1, 3), pair(2, 0), pair(2, 3)];
+        assert_eq!(sorted_union(all.clone(), 3, 4), want);
+        assert_eq!(sorted_union(all, 300, 400), want, "sorted when the bitmap would be larger");
+        assert_eq!(sorted_union(Vec::new(), 3, 4), Vec::<u64>::new());
     }
 
     #[test]
