@@ -355,6 +355,16 @@ impl Kind {
             if ab[..4] == bb[..4] && ab[4..6] == bb[6..8] && ab[6..8] == bb[4..6] {
                 return 3;
             }
+            // Years two or more apart are more than 366 days apart, whatever the days: most
+            // pairs of birth dates, without reading their days.
+            let year = |d: &[u8]| {
+                d[..4].iter().try_fold(0u32, |n, &c| {
+                    c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+                })
+            };
+            if year(ab).zip(year(bb)).is_some_and(|(x, y)| x.abs_diff(y) >= 2) {
+                return 7;
+            }
             let apart = day_number(ab).zip(day_number(bb)).map(|(x, y)| x.abs_diff(y));
             if apart.is_some_and(|d| d <= 7) {
                 4
