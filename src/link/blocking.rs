@@ -38,6 +38,10 @@ pub enum Transform {
     /// agree. For product names and titles, where a model number or a rare word is shared and
     /// the rest is worded differently.
     RareWords(usize),
+    /// The Soundex codes of its first `n` words, each a key of its own: two records meet when
+    /// any agree. For a name of several words in one column (`oliver cook` / `cok oliver`), as
+    /// `any(soundex(first_name), soundex(surname))` is for names in two.
+    WordSoundex(usize),
 }
 
 /// One part of a blocking rule: a field (index into the prepared fields) and a transform.
@@ -59,6 +63,7 @@ impl fmt::Display for Key {
             Transform::Prefix(n) => write!(f, "prefix({}, {n})", self.name),
             Transform::SortedWords => write!(f, "sorted({})", self.name),
             Transform::RareWords(n) => write!(f, "rare_words({}, {n})", self.name),
+            Transform::WordSoundex(n) => write!(f, "soundex_words({}, {n})", self.name),
         }
     }
 }
@@ -84,10 +89,10 @@ impl Rule {
     }
 
     /// Key values per record of each side: 2 when [`Rule::across`] is set, `n` for
-    /// [`Transform::RareWords`], else 1.
+    /// [`Transform::RareWords`] and [`Transform::WordSoundex`], else 1.
     fn variants(&self) -> usize {
         match self.keys.first().map(|k| k.transform) {
-            Some(Transform::RareWords(n)) => n,
+            Some(Transform::RareWords(n) | Transform::WordSoundex(n)) => n,
             _ => 1 + usize::from(self.across.is_some()),
         }
     }
@@ -176,7 +181,7 @@ impl Rule {
                 ("exact", None) => Transform::Exact,
                 ("soundex", None) => Transform::Soundex,
                 ("sorted", None) => Transform::SortedWords,
-                ("prefix" | "rare_words", Some(n)) => {
+                ("prefix" | "rare_words" | "soundex_words", Some(n)) => {
                     let n = n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
                         Error::user(format!(
                             "blocking rule `{text}`: `{n}` is not a positive number"
@@ -186,17 +191,19 @@ impl Rule {
                         Transform::Prefix(n)
                     } else if text.contains('&') || text.contains("any(") {
                         return Err(Error::user(format!(
-                            "blocking rule `{text}`: rare_words(FIELD, N) is a rule on its own"
+                            "blocking rule `{text}`: {func}(FIELD, N) is a rule on its own"
                         )));
-                    } else {
+                    } else if func == "rare_words" {
                         Transform::RareWords(n)
+                    } else {
+                        Transform::WordSoundex(n)
                     }
                 }
                 _ => {
                     return Err(Error::user(format!(
                         "blocking rule `{text}`: `{part}` is not a key; write FIELD, \
-                         exact(FIELD), soundex(FIELD), sorted(FIELD), prefix(FIELD, N) or \
-                         rare_words(FIELD, N), joined by `&`"
+                         exact(FIELD), soundex(FIELD), sorted(FIELD), prefix(FIELD, N), \
+                         rare_words(FIELD, N) or soundex_words(FIELD, N), joined by `&`"
                     )))
                 }
             };
@@ -275,7 +282,9 @@ fn dict_keys(f: &PreparedField, t: Transform) -> Vec<Option<u64>> {
                 w.sort_unstable();
                 Some(str_hash(&w.join(" ")))
             }
-            Transform::RareWords(_) => unreachable!("rare words have a key per word"),
+            Transform::RareWords(_) | Transform::WordSoundex(_) => {
+                unreachable!("rare words and words' Soundex codes have a key per word")
+            }
         })
         .collect()
 }
@@ -288,12 +297,15 @@ fn dict_keys(f: &PreparedField, t: Transform) -> Vec<Option<u64>> {
 pub struct KeyCache(FxHashMap<(usize, Transform), Vec<Option<u64>>>);
 
 impl KeyCache {
-    /// The cache of `keys` (rare-word keys excepted: they are one key per word).
+    /// The cache of `keys` (rare-word and word-Soundex keys excepted: they are one key per
+    /// word).
     fn new(keys: &[Key], fields: &[PreparedField]) -> Self {
         let mut wanted: Vec<(usize, Transform)> = Vec::new();
         for k in keys {
             let key = (k.field, k.transform);
-            if !matches!(k.transform, Transform::RareWords(_)) && !wanted.contains(&key) {
+            let per_word =
+                matches!(k.transform, Transform::RareWords(_) | Transform::WordSoundex(_));
+            if !per_word && !wanted.contains(&key) {
                 wanted.push(key);
             }
         }
@@ -330,6 +342,24 @@ fn rare_word_keys(f: &PreparedField, n: usize, link: bool) -> Vec<Vec<u64>> {
         .collect()
 }
 
+/// Per dictionary entry, the distinct Soundex codes of its first `n` words (see
+/// [`Transform::WordSoundex`]).
+fn word_soundex_keys(f: &PreparedField, n: usize) -> Vec<Vec<u64>> {
+    f.dict
+        .iter()
+        .map(|v| {
+            let mut codes: Vec<u64> = Vec::with_capacity(n);
+            for code in v.split(' ').take(n).filter_map(soundex) {
+                let h = str_hash(&code);
+                if !codes.contains(&h) {
+                    codes.push(h);
+                }
+            }
+            codes
+        })
+        .collect()
+}
+
 /// Key values of `rule` per side and record, its keys' values per dictionary entry taken from
 /// `cache` when it has them.
 pub fn rule_keys(
@@ -338,10 +368,18 @@ pub fn rule_keys(
     sides: usize,
     cache: &KeyCache,
 ) -> [Vec<Option<u64>>; 2] {
-    if let Some(Transform::RareWords(n)) = rule.keys.first().map(|k| k.transform) {
+    let per_word = match rule.keys.first().map(|k| k.transform) {
+        Some(Transform::RareWords(n)) => {
+            Some((n, rare_word_keys(&fields[rule.keys[0].field], n, sides == 2)))
+        }
+        Some(Transform::WordSoundex(n)) => {
+            Some((n, word_soundex_keys(&fields[rule.keys[0].field], n)))
+        }
+        _ => None,
+    };
+    if let Some((n, words)) = per_word {
         let f = &fields[rule.keys[0].field];
-        let rare = rare_word_keys(f, n, sides == 2);
-        let rare = &rare;
+        let rare = &words;
         let side = |s: usize| -> Vec<Option<u64>> {
             if s >= sides {
                 return Vec::new();
@@ -604,6 +642,10 @@ fn candidate_keys(i: usize, f: &PreparedField) -> Vec<Key> {
     if several_words && matches!(f.kind, Kind::Name | Kind::Text) {
         keys.push(key(Transform::SortedWords));
     }
+    // A whole name in one column meets another through any of its words' sounds, in any order.
+    if several_words && f.kind == Kind::Name {
+        keys.push(key(Transform::WordSoundex(NAME_WORDS)));
+    }
     // Rare words for text of several words that names a thing (a product, a title), not a
     // place: an address's rare words are its street's, which its exact value and prefix find.
     let mean_words = f.dict.iter().map(|v| v.split(' ').count()).sum::<usize>() as f64
@@ -613,6 +655,10 @@ fn candidate_keys(i: usize, f: &PreparedField) -> Vec<Key> {
     }
     keys
 }
+
+/// Words per record in a [`Transform::WordSoundex`] key chosen automatically (a first, a
+/// middle and a last name).
+const NAME_WORDS: usize = 3;
 
 /// Words per record in a [`Transform::RareWords`] key chosen automatically.
 const RARE_WORDS: usize = 3;
@@ -848,6 +894,27 @@ mod tests {
         assert_eq!(keys, ["title", "prefix(title, 10)", "sorted(title)", "rare_words(title, 3)"]);
         let (_, pairs) = rule_pairs(Rule::parse("prefix(title, 10)", &f).unwrap(), &f, false, 100);
         assert_eq!(pairs, vec![1]);
+    }
+
+    #[test]
+    fn a_whole_names_words_meet_by_their_sounds_in_any_order() {
+        // Swapped and misspelt: no exact value, sorted words or first word's Soundex agree.
+        let names = ["oliver cook", "cok olivr", "mary jones", "cook"];
+        let f = vec![field("name", Kind::Name, &names, None)];
+        let keys: Vec<String> = candidate_keys(0, &f[0]).iter().map(|k| k.to_string()).collect();
+        assert_eq!(keys, ["name", "soundex(name)", "sorted(name)", "soundex_words(name, 3)"]);
+        let rule = Rule::parse("soundex_words(name, 3)", &f).unwrap();
+        assert_eq!(rule.to_string(), "soundex_words(name, 3)");
+        let (_, mut pairs) = rule_pairs(rule, &f, false, 100);
+        pairs.sort_unstable();
+        pairs.dedup(); // a pair meeting on two words is proposed twice; the union keeps it once
+        assert_eq!(pairs, vec![1, 3, (1 << 32) | 3]);
+        for rule in ["sorted(name)", "soundex(name)"] {
+            let (_, pairs) = rule_pairs(Rule::parse(rule, &f).unwrap(), &f, false, 100);
+            assert!(!pairs.contains(&1), "{rule}");
+        }
+        let err = Rule::parse("soundex_words(name, 3) & name", &f).unwrap_err().to_string();
+        assert!(err.contains("soundex_words(FIELD, N) is a rule on its own"), "{err}");
     }
 
     #[test]

@@ -172,7 +172,12 @@ impl Kind {
                 self.jw_level(if o >= 0.9 { 1.0 } else { 0.0 }, || (o, 0))
             }
             Kind::Text if other_numbers(a.as_bytes(), b.as_bytes()) => TEXT_DIFFERENT,
-            Kind::Name | Kind::Text => self.jw_level(jaro_winkler(a, b), || word_overlap(a, b)),
+            Kind::Name | Kind::Text => {
+                let jw = self.name_words(jaro_winkler(a, b), a.as_bytes(), b.as_bytes(), |x, y| {
+                    jaro_winkler(as_str(x), as_str(y))
+                });
+                self.jw_level(jw, || word_overlap(a, b))
+            }
             Kind::Code if renumbered(a.as_bytes(), b.as_bytes()) => 4,
             Kind::Code => edit_level(bounded_dl(a, b, 2)),
             Kind::Date => {
@@ -262,6 +267,55 @@ fn edit_level(d: usize) -> u8 {
     }
 }
 
+/// Most words of a name compared word by word ([`words_matched`]).
+const MAX_NAME_WORDS: usize = 6;
+
+/// Whether every word of the value with fewer words (two or more, at most [`MAX_NAME_WORDS`])
+/// finds a word of its own in the other that is near-identical (`similarity` at least 0.92), in
+/// any order: `cook oliver` / `oliver cook`, `geore hli` / `george hill`. Words are the
+/// normalised value's parts between spaces; each word takes the most similar free word of the
+/// other, an equal one first.
+fn words_matched(a: &[u8], b: &[u8], similarity: impl Fn(&[u8], &[u8]) -> f64) -> bool {
+    if !(a.contains(&b' ') && b.contains(&b' ')) {
+        return false;
+    }
+    fn split(v: &[u8]) -> Option<([&[u8]; MAX_NAME_WORDS], usize)> {
+        let mut out: [&[u8]; MAX_NAME_WORDS] = [&[]; MAX_NAME_WORDS];
+        let mut n = 0;
+        for w in v.split(|&c| c == b' ').filter(|w| !w.is_empty()) {
+            *out.get_mut(n)? = w;
+            n += 1;
+        }
+        Some((out, n))
+    }
+    let (Some((wa, na)), Some((wb, nb))) = (split(a), split(b)) else {
+        return false;
+    };
+    let (short, long) = if na <= nb { (&wa[..na], &wb[..nb]) } else { (&wb[..nb], &wa[..na]) };
+    let mut used = 0u32;
+    short.iter().all(|w| {
+        let free = (0..long.len()).filter(|&k| used & 1 << k == 0);
+        let best = free
+            .map(|k| (k, if long[k] == *w { 1.0 } else { similarity(w, long[k]) }))
+            .fold(None, |best: Option<(usize, f64)>, c| match best {
+                Some(b) if b.1 >= c.1 => Some(b),
+                _ => Some(c),
+            });
+        match best {
+            Some((k, s)) if s >= 0.92 => {
+                used |= 1 << k;
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
+/// A part of a UTF-8 value cut at spaces, as text.
+fn as_str(v: &[u8]) -> &str {
+    std::str::from_utf8(v).expect("a value cut at ASCII spaces stays UTF-8")
+}
+
 /// The lowest Jaro-Winkler band of [`Kind::Name`].
 const NAME_FLOOR: f64 = 0.70;
 /// The lowest Jaro-Winkler band of [`Kind::Text`].
@@ -320,6 +374,14 @@ impl Kind {
         Some(match self {
             Kind::Name | Kind::Text => {
                 let jw = self.banded_similarity(x, y, (ba, bb), || jaro_winkler_ascii(x, y));
+                // (A value of one word has a single word counted once: no need to look for spaces.)
+                let several =
+                    |w: &[WordCount]| w.len() > 1 || w.first().is_some_and(|w| w.count > 1);
+                let jw = if several(wa) && several(wb) {
+                    self.name_words(jw, x, y, jaro_winkler_ascii)
+                } else {
+                    jw
+                };
                 self.jw_level(jw, || WordMerge::new(wa, wb).overlap(x.len() <= y.len()))
             }
             Kind::Code => {
@@ -1081,7 +1143,27 @@ impl Kind {
         }
         let jw =
             self.banded_similarity(a.as_bytes(), b.as_bytes(), (ba, bb), || jaro_winkler(a, b));
+        let jw = self
+            .name_words(jw, a.as_bytes(), b.as_bytes(), |x, y| jaro_winkler(as_str(x), as_str(y)));
         self.jw_level(jw, || merge.overlap(a.len() <= b.len()))
+    }
+
+    /// The similarity [`Kind::jw_level`] reads for two names of several words: that of a
+    /// near-identical spelling (1.0) when [`words_matched`] (by `similarity`), as first and
+    /// last names in columns of their own are compared crosswise too; else `jw`. Other kinds,
+    /// and names already near-identical, keep `jw`.
+    fn name_words(
+        self,
+        jw: f64,
+        a: &[u8],
+        b: &[u8],
+        similarity: impl Fn(&[u8], &[u8]) -> f64,
+    ) -> f64 {
+        if self == Kind::Name && jw < 0.92 && words_matched(a, b, similarity) {
+            1.0
+        } else {
+            jw
+        }
     }
 
     /// The Jaro-Winkler similarity of `x` and `y` as [`Kind::jw_level`] reads it: 0.0 where
@@ -1576,8 +1658,10 @@ mod tests {
         // One word held, or most words only: no more than the loose level.
         assert_eq!(Kind::Text.level("oconee", "6041 2 oconee"), TEXT_ALIKE);
         assert_eq!(Kind::Text.level("hoyle card games", "hoyle board games deluxe"), TEXT_ALIKE);
-        // Names keep their Jaro-Winkler bands.
-        assert_eq!(Kind::Name.level("anna maria", "maria anna lopez"), 4);
+        // Names take their own rule: every word near-identical, in any order, is a near-identical
+        // name (see `names_fall_into_jaro_winkler_bands`); some words held, the lowest band.
+        assert_eq!(Kind::Name.level("anna maria", "maria anna lopez"), 2);
+        assert_eq!(Kind::Name.level("anna maria", "maria lopez"), 4);
     }
 
     #[test]
@@ -1914,8 +1998,15 @@ mod tests {
         assert_eq!(k.level("michaela", "michaela"), EXACT);
         assert_eq!(k.level("michaela", "micheala"), 2);
         assert_eq!(k.level("neumann", "zhang"), 5);
-        // Names of several words in another order or with more words share the lowest band.
-        assert_eq!(k.level("the palm", "palm the los angeles"), 4);
+        // A name of several words whose every word has a near-identical word of its own in the
+        // other, in any order, is a near-identical name (as split first and last names are
+        // compared crosswise); one word is not a whole name, and half the words shared is the
+        // lowest band.
+        assert_eq!(k.level("cook oliver", "oliver cook"), 2);
+        assert_eq!(k.level("oliver cok", "cook oliver"), 2);
+        assert_eq!(k.level("the palm", "palm the los angeles"), 2);
+        assert_eq!(k.level("oliver", "cook oliver"), 4);
+        assert_eq!(k.level("palm springs", "the palm los angeles"), 4);
         assert_eq!(k.level("john smith", "mary jones"), 5);
         assert_eq!(k.normalise("  Zoë-Ann "), Some("zoe ann".into()));
     }
