@@ -132,12 +132,12 @@ pub fn run(a: LinkArgs, g: &Global) -> Result<()> {
         || read(&a.left, left_id, two),
         || a.right.as_deref().map(|p| read(p, right_id, two)).transpose(),
     );
-    let ((left, left_note), right) = (left?, right?);
+    let ((mut left, left_note), right) = (left?, right?);
     let (mut right, right_note) = right.map_or((None, None), |(r, n)| (Some(r), n));
     for n in left_note.iter().chain(&right_note) {
         g.note(n);
     }
-    let paired = right.as_mut().map(|r| link::pair_columns(&left, r)).unwrap_or_default();
+    let paired = right.as_mut().map(|r| link::pair_columns(&mut left, r)).unwrap_or_default();
     let read_secs = start.elapsed().as_secs_f64();
     let r = link::link(&left, right.as_ref(), &settings)?;
     for n in paired.iter().chain(&r.notes) {

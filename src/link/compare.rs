@@ -1478,10 +1478,15 @@ pub fn swappable_names(fields: &[PreparedField]) -> Option<(usize, usize)> {
         let first = hits.next();
         first.filter(|_| hits.next().is_none())
     };
-    let first = named(&["first", "given", "forename", "firstname", "fname"])?;
-    let last = named(&["last", "surname", "family", "lastname", "lname"])?;
+    let first = named(&FIRST_NAME_WORDS)?;
+    let last = named(&LAST_NAME_WORDS)?;
     (first != last).then_some((first.min(last), first.max(last)))
 }
+
+/// Words of a column name that say first name (`first_name`, `GivenName`, `fname`).
+pub const FIRST_NAME_WORDS: [&str; 5] = ["first", "given", "forename", "firstname", "fname"];
+/// Words of a column name that say last name (`last_name`, `surname`, `lname`).
+pub const LAST_NAME_WORDS: [&str; 5] = ["last", "surname", "family", "lastname", "lname"];
 
 /// Slots per text field of a [`LevelMemo`].
 const MEMO_SLOTS: usize = 1 << 12;

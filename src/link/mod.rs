@@ -362,17 +362,87 @@ fn vocabulary(values: &[Option<String>]) -> FxHashSet<String> {
         .collect()
 }
 
+/// The columns of `a` that `b` does not have.
+fn only_in(a: &Records, b: &Records) -> Vec<usize> {
+    (0..a.fields.len()).filter(|&f| b.column(&a.fields[f]).is_none()).collect()
+}
+
+/// For a link where `split` has a first-name and a last-name column and `whole` one column of
+/// whole names (`Oliver Cook`) in their place: adds to `split` that column, its first and last
+/// names joined (first, then last), so the names are compared at all. The whole-name column is
+/// one `whole` alone has, read as names, with two words or more in at least half its values,
+/// and sharing at least [`PAIR_WORD_SHARE`] of its words with the two columns together (see
+/// there). Returns a note when it joins.
+fn join_split_names(split: &mut Records, whole: &Records) -> Option<String> {
+    let only = only_in(split, whole);
+    let named = |words: &[&str]| -> Option<usize> {
+        let mut hits = only.iter().copied().filter(|&f| {
+            autoconfig::name_words(&split.fields[f]).iter().any(|w| words.contains(&w.as_str()))
+        });
+        hits.next().filter(|_| hits.next().is_none())
+    };
+    let (first, last) = (named(&compare::FIRST_NAME_WORDS)?, named(&compare::LAST_NAME_WORDS)?);
+    if first == last {
+        return None;
+    }
+    let mut names = vocabulary(&split.columns[first]);
+    names.extend(vocabulary(&split.columns[last]));
+    let several_words = |values: &[Option<String>]| {
+        let present: Vec<String> =
+            values.iter().flatten().take(1000).map(|v| compare::words(v)).collect();
+        2 * present.iter().filter(|v| v.contains(' ')).count() >= present.len().max(1)
+    };
+    let (share, column) = only_in(whole, split)
+        .into_iter()
+        .filter(|&c| {
+            let p = autoconfig::profile(whole.columns[c].iter().map(|v| v.as_deref()));
+            autoconfig::infer_kind(&whole.fields[c], &p).0 == Kind::Name
+                && several_words(&whole.columns[c])
+        })
+        .map(|c| {
+            let words = vocabulary(&whole.columns[c]);
+            let common = names.intersection(&words).count() as f64;
+            ((common / names.len().max(1) as f64 * common / words.len().max(1) as f64).sqrt(), c)
+        })
+        .filter(|&(share, _)| share >= PAIR_WORD_SHARE)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))?;
+    let joined: Vec<Option<String>> = split.columns[first]
+        .iter()
+        .zip(&split.columns[last])
+        .map(|(f, l)| match (f, l) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (Some(x), None) | (None, Some(x)) => Some(x.clone()),
+            (None, None) => None,
+        })
+        .collect();
+    let note = format!(
+        "columns `{}` and `{}` of {} are joined into `{}` (first name, then last) to compare \
+         with `{}` of {}, which holds whole names ({:.0} % of words shared)",
+        split.fields[first],
+        split.fields[last],
+        split.source,
+        whole.fields[column],
+        whole.fields[column],
+        whole.source,
+        100.0 * share
+    );
+    split.fields.push(whole.fields[column].clone());
+    split.columns.push(joined);
+    Some(note)
+}
+
 /// For a link, pairs the columns that only one file has (Amazon's `title`, Google's `name`):
 /// two such columns whose values read as the same kind (words, dates, numbers, codes) and share
 /// at least [`PAIR_WORD_SHARE`] of their words (see there) become one field,
-/// under the left name (the right column is renamed). Returns a note per pair.
-pub fn pair_columns(left: &Records, right: &mut Records) -> Vec<String> {
-    let only = |a: &Records, b: &Records| -> Vec<usize> {
-        (0..a.fields.len()).filter(|&f| b.column(&a.fields[f]).is_none()).collect()
-    };
-    let (ls, rs) = (only(left, right), only(right, left));
+/// under the left name (the right column is renamed). First, where one file writes first and
+/// last names apart and the other whole names, the two are joined ([`join_split_names`]).
+/// Returns a note per pair.
+pub fn pair_columns(left: &mut Records, right: &mut Records) -> Vec<String> {
+    let mut notes: Vec<String> = join_split_names(left, right).into_iter().collect();
+    notes.extend(join_split_names(right, left));
+    let (ls, rs) = (only_in(left, right), only_in(right, left));
     if ls.is_empty() || rs.is_empty() {
-        return Vec::new();
+        return notes;
     }
     // Words (names, text, categories) pair with words, dates with dates, and so on.
     let kind = |r: &Records, f: usize| {
@@ -402,7 +472,6 @@ pub fn pair_columns(left: &Records, right: &mut Records) -> Vec<String> {
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
     let (mut used_l, mut used_r) = (Vec::new(), Vec::new());
-    let mut notes = Vec::new();
     for (share, l, r) in scored {
         if used_l.contains(&l) || used_r.contains(&r) {
             continue;
@@ -1733,10 +1802,56 @@ mod tests {
     }
 
     #[test]
+    fn first_and_last_names_are_joined_to_meet_a_file_of_whole_names() {
+        // The CRM writes first and last names apart, the partner whole names, some surname
+        // first; `city` is in both files.
+        let (firsts, lasts) =
+            (["oliver", "amelia", "jack", "isla"], ["cook", "shaw", "hill", "wood"]);
+        let mut split = Records::new(
+            "crm.csv",
+            (0..4).map(|k| format!("c{k}")).collect(),
+            vec!["FirstName".into(), "LastName".into(), "city".into()],
+            vec![
+                firsts.iter().map(|s| Some(s.to_string())).collect(),
+                lasts.iter().map(|s| Some(s.to_string())).collect(),
+                vec![Some("leeds".into()); 4],
+            ],
+        )
+        .unwrap();
+        let whole_names = ["Oliver Cook", "Shaw, Amelia", "Jack Hill", "Wood Isla"];
+        let mut whole = Records::new(
+            "partner.csv",
+            (0..4).map(|k| format!("p{k}")).collect(),
+            vec!["customer_name".into(), "city".into()],
+            vec![
+                whole_names.iter().map(|s| Some(s.to_string())).collect(),
+                vec![Some("leeds".into()); 4],
+            ],
+        )
+        .unwrap();
+        let notes = pair_columns(&mut split, &mut whole);
+        assert_eq!(split.fields, ["FirstName", "LastName", "city", "customer_name"]);
+        assert_eq!(split.column("customer_name").unwrap()[1].as_deref(), Some("amelia shaw"));
+        assert_eq!(whole.fields, ["customer_name", "city"], "the partner's file is unchanged");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("columns `FirstName` and `LastName` of crm.csv are joined"));
+        // The other way round too; and a whole-name column of single words is no whole name.
+        let mut split2 = split.clone();
+        split2.fields.truncate(3);
+        split2.columns.truncate(3);
+        assert_eq!(pair_columns(&mut whole.clone(), &mut split2).len(), 1);
+        let mut single = whole.clone();
+        single.columns[0] = lasts.iter().map(|s| Some(s.to_string())).collect();
+        let mut split3 = split2.clone();
+        let notes = pair_columns(&mut split3, &mut single);
+        assert!(notes.iter().all(|n| !n.contains("joined")), "{notes:?}");
+    }
+
+    #[test]
     fn columns_named_differently_pair_up_by_their_values() {
         // Amazon's `title` is Google's `name`; `maker` has no partner of its kind and words.
         let col = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
-        let left = Records::new(
+        let mut left = Records::new(
             "amazon.csv",
             vec!["a1".into(), "a2".into()],
             vec!["title".into(), "price".into()],
@@ -1754,7 +1869,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let notes = pair_columns(&left, &mut right);
+        let notes = pair_columns(&mut left, &mut right);
         assert_eq!(right.fields, ["title", "price", "maker"]);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].contains("`name` of google.csv is compared with `title`"), "{notes:?}");
