@@ -367,13 +367,11 @@ fn only_in(a: &Records, b: &Records) -> Vec<usize> {
     (0..a.fields.len()).filter(|&f| b.column(&a.fields[f]).is_none()).collect()
 }
 
-/// For a link where `split` has a first-name and a last-name column and `whole` one column of
-/// whole names (`Oliver Cook`) in their place: adds to `split` that column, its first and last
-/// names joined (first, then last), so the names are compared at all. The whole-name column is
-/// one `whole` alone has, read as names, with two words or more in at least half its values,
-/// and sharing at least [`PAIR_WORD_SHARE`] of its words with the two columns together (see
-/// there). Returns a note when it joins.
-fn join_split_names(split: &mut Records, whole: &Records) -> Option<String> {
+/// For a link where `split` writes apart what `whole` writes in one column: a first and a last
+/// name (`whole` has whole names, `Oliver Cook`), or the parts of an address (`whole` has one
+/// address line). Adds to `split` that column, its parts joined with spaces in the file's order
+/// (first name, then last), so they are compared at all. See [`join_parts`].
+fn join_split_columns(split: &mut Records, whole: &Records) -> Vec<String> {
     let only = only_in(split, whole);
     let named = |words: &[&str]| -> Option<usize> {
         let mut hits = only.iter().copied().filter(|&f| {
@@ -381,12 +379,30 @@ fn join_split_names(split: &mut Records, whole: &Records) -> Option<String> {
         });
         hits.next().filter(|_| hits.next().is_none())
     };
-    let (first, last) = (named(&compare::FIRST_NAME_WORDS)?, named(&compare::LAST_NAME_WORDS)?);
-    if first == last {
-        return None;
+    let mut notes = Vec::new();
+    if let (Some(first), Some(last)) =
+        (named(&compare::FIRST_NAME_WORDS), named(&compare::LAST_NAME_WORDS))
+    {
+        if first != last {
+            notes.extend(join_parts(split, whole, &[first, last], Kind::Name));
+        }
     }
-    let mut names = vocabulary(&split.columns[first]);
-    names.extend(vocabulary(&split.columns[last]));
+    let places: Vec<usize> =
+        only.iter().copied().filter(|&f| autoconfig::is_location(&split.fields[f])).collect();
+    if places.len() >= 2 {
+        notes.extend(join_parts(split, whole, &places, Kind::Text));
+    }
+    notes
+}
+
+/// Joins the columns `parts` of `split` into the column of `whole` that only `whole` has, is
+/// read as `kind`, has two words or more in at least half its values, and shares the most words
+/// with the parts together, at least [`PAIR_WORD_SHARE`] (see there), if any. Returns a note.
+fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind) -> Option<String> {
+    let mut words = FxHashSet::default();
+    for &p in parts {
+        words.extend(vocabulary(&split.columns[p]));
+    }
     let several_words = |values: &[Option<String>]| {
         let present: Vec<String> =
             values.iter().flatten().take(1000).map(|v| compare::words(v)).collect();
@@ -396,30 +412,29 @@ fn join_split_names(split: &mut Records, whole: &Records) -> Option<String> {
         .into_iter()
         .filter(|&c| {
             let p = autoconfig::profile(whole.columns[c].iter().map(|v| v.as_deref()));
-            autoconfig::infer_kind(&whole.fields[c], &p).0 == Kind::Name
+            autoconfig::infer_kind(&whole.fields[c], &p).0 == kind
                 && several_words(&whole.columns[c])
         })
         .map(|c| {
-            let words = vocabulary(&whole.columns[c]);
-            let common = names.intersection(&words).count() as f64;
-            ((common / names.len().max(1) as f64 * common / words.len().max(1) as f64).sqrt(), c)
+            let theirs = vocabulary(&whole.columns[c]);
+            let common = words.intersection(&theirs).count() as f64;
+            let share = common / words.len().max(1) as f64 * common / theirs.len().max(1) as f64;
+            (share.sqrt(), c)
         })
         .filter(|&(share, _)| share >= PAIR_WORD_SHARE)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))?;
-    let joined: Vec<Option<String>> = split.columns[first]
-        .iter()
-        .zip(&split.columns[last])
-        .map(|(f, l)| match (f, l) {
-            (Some(f), Some(l)) => Some(format!("{f} {l}")),
-            (Some(x), None) | (None, Some(x)) => Some(x.clone()),
-            (None, None) => None,
+    let joined: Vec<Option<String>> = (0..split.len())
+        .map(|r| {
+            let present: Vec<&str> =
+                parts.iter().filter_map(|&p| split.columns[p][r].as_deref()).collect();
+            (!present.is_empty()).then(|| present.join(" "))
         })
         .collect();
+    let named: Vec<String> = parts.iter().map(|&p| format!("`{}`", split.fields[p])).collect();
     let note = format!(
-        "columns `{}` and `{}` of {} are joined into `{}` (first name, then last) to compare \
-         with `{}` of {}, which holds whole names ({:.0} % of words shared)",
-        split.fields[first],
-        split.fields[last],
+        "columns {} of {} are joined into `{}`, in this order, to compare with `{}` of {}, \
+         which writes them in one column ({:.0} % of words shared)",
+        named.join(", "),
         split.source,
         whole.fields[column],
         whole.fields[column],
@@ -434,12 +449,12 @@ fn join_split_names(split: &mut Records, whole: &Records) -> Option<String> {
 /// For a link, pairs the columns that only one file has (Amazon's `title`, Google's `name`):
 /// two such columns whose values read as the same kind (words, dates, numbers, codes) and share
 /// at least [`PAIR_WORD_SHARE`] of their words (see there) become one field,
-/// under the left name (the right column is renamed). First, where one file writes first and
-/// last names apart and the other whole names, the two are joined ([`join_split_names`]).
-/// Returns a note per pair.
+/// under the left name (the right column is renamed). First, where one file writes apart what
+/// the other writes in one column (names, addresses), the parts are joined
+/// ([`join_split_columns`]). Returns a note per pair.
 pub fn pair_columns(left: &mut Records, right: &mut Records) -> Vec<String> {
-    let mut notes: Vec<String> = join_split_names(left, right).into_iter().collect();
-    notes.extend(join_split_names(right, left));
+    let mut notes = join_split_columns(left, right);
+    notes.extend(join_split_columns(right, left));
     let (ls, rs) = (only_in(left, right), only_in(right, left));
     if ls.is_empty() || rs.is_empty() {
         return notes;
@@ -1802,49 +1817,61 @@ mod tests {
     }
 
     #[test]
-    fn first_and_last_names_are_joined_to_meet_a_file_of_whole_names() {
-        // The CRM writes first and last names apart, the partner whole names, some surname
-        // first; `city` is in both files.
+    fn parts_written_apart_are_joined_to_meet_a_file_that_writes_them_whole() {
+        // The CRM writes first and last names, street and postcode apart; the partner whole
+        // names (some surname first) and one address line. `city` is in both files.
+        let col = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
         let (firsts, lasts) =
             (["oliver", "amelia", "jack", "isla"], ["cook", "shaw", "hill", "wood"]);
         let mut split = Records::new(
             "crm.csv",
             (0..4).map(|k| format!("c{k}")).collect(),
-            vec!["FirstName".into(), "LastName".into(), "city".into()],
+            ["FirstName", "LastName", "street", "city", "postcode"].map(String::from).to_vec(),
             vec![
-                firsts.iter().map(|s| Some(s.to_string())).collect(),
-                lasts.iter().map(|s| Some(s.to_string())).collect(),
-                vec![Some("leeds".into()); 4],
+                col(&firsts),
+                col(&lasts),
+                col(&["1 high st", "2 mill lane", "3 park road", "4 kings road"]),
+                col(&["leeds"; 4]),
+                col(&["ls1 4ab", "ls2 7cd", "ls6 2ef", "ls7 1gh"]),
             ],
         )
         .unwrap();
-        let whole_names = ["Oliver Cook", "Shaw, Amelia", "Jack Hill", "Wood Isla"];
         let mut whole = Records::new(
             "partner.csv",
             (0..4).map(|k| format!("p{k}")).collect(),
-            vec!["customer_name".into(), "city".into()],
+            ["customer_name", "address", "city"].map(String::from).to_vec(),
             vec![
-                whole_names.iter().map(|s| Some(s.to_string())).collect(),
-                vec![Some("leeds".into()); 4],
+                col(&["Oliver Cook", "Shaw, Amelia", "Jack Hill", "Wood Isla"]),
+                col(&["1 High St, LS1 4AB", "2 Mill Lane LS2 7CD", "3 Park Rd", "4 Kings Road"]),
+                col(&["leeds"; 4]),
             ],
         )
         .unwrap();
+        let original = whole.clone();
         let notes = pair_columns(&mut split, &mut whole);
-        assert_eq!(split.fields, ["FirstName", "LastName", "city", "customer_name"]);
+        let fields = ["FirstName", "LastName", "street", "city", "postcode", "customer_name"];
+        assert_eq!(split.fields, [&fields[..], &["address"]].concat());
         assert_eq!(split.column("customer_name").unwrap()[1].as_deref(), Some("amelia shaw"));
-        assert_eq!(whole.fields, ["customer_name", "city"], "the partner's file is unchanged");
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].starts_with("columns `FirstName` and `LastName` of crm.csv are joined"));
-        // The other way round too; and a whole-name column of single words is no whole name.
-        let mut split2 = split.clone();
-        split2.fields.truncate(3);
-        split2.columns.truncate(3);
-        assert_eq!(pair_columns(&mut whole.clone(), &mut split2).len(), 1);
-        let mut single = whole.clone();
-        single.columns[0] = lasts.iter().map(|s| Some(s.to_string())).collect();
-        let mut split3 = split2.clone();
-        let notes = pair_columns(&mut split3, &mut single);
-        assert!(notes.iter().all(|n| !n.contains("joined")), "{notes:?}");
+        assert_eq!(split.column("address").unwrap()[0].as_deref(), Some("1 high st ls1 4ab"));
+        assert_eq!(whole.fields, original.fields, "the partner's file is unchanged");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].starts_with("columns `FirstName`, `LastName` of crm.csv are joined"));
+        assert!(notes[1].starts_with("columns `street`, `postcode` of crm.csv are joined into"));
+        // The other way round too; and a column of single words is no whole name.
+        let crm = |n: usize| {
+            let mut r = split.clone();
+            r.fields.truncate(n);
+            r.columns.truncate(n);
+            r
+        };
+        assert_eq!(pair_columns(&mut original.clone(), &mut crm(5)).len(), 2);
+        let mut single = original.clone();
+        single.columns[0] = col(&lasts);
+        let notes = pair_columns(&mut crm(5), &mut single);
+        assert!(notes.iter().all(|n| !n.contains("joined into `customer_name`")), "{notes:?}");
+        assert!(notes
+            .iter()
+            .any(|n| n.contains("`customer_name` of partner.csv is compared with `LastName`")));
     }
 
     #[test]
