@@ -680,39 +680,34 @@ const NO_BAG: u8 = u8::MAX;
 impl LetterBag {
     /// The bag of `v`.
     pub fn new(v: &str) -> Self {
-        let mut h = [0u8; 32];
-        if !v.is_ascii() || v.len() > LONG_TEXT {
-            h[31] = NO_BAG;
-            return LetterBag(h);
-        }
-        for b in v.bytes() {
-            let class = match b {
-                b'a'..=b'z' => b - b'a',
-                b' ' => 26,
-                b'0'..=b'9' => 27 + (b - b'0') % 4,
-                _ => 31,
-            };
-            h[class as usize] += 1;
-        }
-        LetterBag(h)
+        Self::of(v, |b| match b {
+            b'a'..=b'z' => b - b'a',
+            b' ' => 26,
+            b'0'..=b'9' => 27 + (b - b'0') % 4,
+            _ => 31,
+        })
     }
 
     /// The bag of a code (`v` as [`Kind::Code`] normalises it): each digit a class of its own,
     /// letters folded onto 21 classes, the rest one. Only [`LetterBag::edits_above_two`] reads
     /// it.
     pub fn code(v: &str) -> Self {
+        Self::of(v, |b| match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'z' => 10 + (b - b'a') % 21,
+            _ => 31,
+        })
+    }
+
+    /// The counts of `v`'s bytes per `class` (0 to 31; 31 for the rest), or no bag.
+    fn of(v: &str, class: impl Fn(u8) -> u8) -> Self {
         let mut h = [0u8; 32];
         if !v.is_ascii() || v.len() > LONG_TEXT {
             h[31] = NO_BAG;
             return LetterBag(h);
         }
         for b in v.bytes() {
-            let class = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'z' => 10 + (b - b'a') % 21,
-                _ => 31,
-            };
-            h[class as usize] += 1;
+            h[class(b) as usize] += 1;
         }
         LetterBag(h)
     }
