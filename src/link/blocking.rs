@@ -378,8 +378,8 @@ pub fn rule_keys(
         _ => None,
     };
     if let Some((n, words)) = per_word {
-        let f = &fields[rule.keys[0].field];
-        let rare = &words;
+        // Per record, its entry's `x`-th word key (variant `x`).
+        let (f, words) = (&fields[rule.keys[0].field], &words);
         let side = |s: usize| -> Vec<Option<u64>> {
             if s >= sides {
                 return Vec::new();
@@ -388,7 +388,7 @@ pub fn rule_keys(
             (0..n)
                 .flat_map(|x| {
                     ids.iter().map(move |&id| {
-                        (id != NONE).then(|| rare[id as usize].get(x).copied()).flatten()
+                        (id != NONE).then(|| words[id as usize].get(x).copied()).flatten()
                     })
                 })
                 .collect()

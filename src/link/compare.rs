@@ -173,9 +173,12 @@ impl Kind {
             }
             Kind::Text if other_numbers(a.as_bytes(), b.as_bytes()) => TEXT_DIFFERENT,
             Kind::Name | Kind::Text => {
-                let jw = self.name_words(jaro_winkler(a, b), a.as_bytes(), b.as_bytes(), |x, y| {
-                    jaro_winkler(as_str(x), as_str(y))
-                });
+                let jw = self.words_in_any_order(
+                    jaro_winkler(a, b),
+                    a.as_bytes(),
+                    b.as_bytes(),
+                    |x, y| jaro_winkler(as_str(x), as_str(y)),
+                );
                 self.jw_level(jw, || word_overlap(a, b))
             }
             Kind::Code if renumbered(a.as_bytes(), b.as_bytes()) => 4,
@@ -272,7 +275,7 @@ const MAX_NAME_WORDS: usize = 6;
 
 /// Whether every word of the value with fewer words (two or more, at most [`MAX_NAME_WORDS`])
 /// finds a word of its own in the other that is near-identical (`similarity` at least 0.92), in
-/// any order: `cook oliver` / `oliver cook`, `geore hli` / `george hill`. Words are the
+/// any order: `cook oliver` / `oliver cook`, `oliver cok` / `cook oliver`. Words are the
 /// normalised value's parts between spaces; each word takes the most similar free word of the
 /// other, an equal one first.
 fn words_matched(a: &[u8], b: &[u8], similarity: impl Fn(&[u8], &[u8]) -> f64) -> bool {
@@ -294,13 +297,10 @@ fn words_matched(a: &[u8], b: &[u8], similarity: impl Fn(&[u8], &[u8]) -> f64) -
     let (short, long) = if na <= nb { (&wa[..na], &wb[..nb]) } else { (&wb[..nb], &wa[..na]) };
     let mut used = 0u32;
     short.iter().all(|w| {
-        let free = (0..long.len()).filter(|&k| used & 1 << k == 0);
-        let best = free
+        let best = (0..long.len())
+            .filter(|&k| used & 1 << k == 0)
             .map(|k| (k, if long[k] == *w { 1.0 } else { similarity(w, long[k]) }))
-            .fold(None, |best: Option<(usize, f64)>, c| match best {
-                Some(b) if b.1 >= c.1 => Some(b),
-                _ => Some(c),
-            });
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
         match best {
             Some((k, s)) if s >= 0.92 => {
                 used |= 1 << k;
@@ -378,7 +378,7 @@ impl Kind {
                 let several =
                     |w: &[WordCount]| w.len() > 1 || w.first().is_some_and(|w| w.count > 1);
                 let jw = if several(wa) && several(wb) {
-                    self.name_words(jw, x, y, jaro_winkler_ascii)
+                    self.words_in_any_order(jw, x, y, jaro_winkler_ascii)
                 } else {
                     jw
                 };
@@ -1138,8 +1138,9 @@ impl Kind {
         }
         let jw =
             self.banded_similarity(a.as_bytes(), b.as_bytes(), (ba, bb), || jaro_winkler(a, b));
-        let jw = self
-            .name_words(jw, a.as_bytes(), b.as_bytes(), |x, y| jaro_winkler(as_str(x), as_str(y)));
+        let jw = self.words_in_any_order(jw, a.as_bytes(), b.as_bytes(), |x, y| {
+            jaro_winkler(as_str(x), as_str(y))
+        });
         self.jw_level(jw, || merge.overlap(a.len() <= b.len()))
     }
 
@@ -1147,7 +1148,7 @@ impl Kind {
     /// near-identical spelling (1.0) when [`words_matched`] (by `similarity`), as first and
     /// last names in columns of their own are compared crosswise too; else `jw`. Other kinds,
     /// and names already near-identical, keep `jw`.
-    fn name_words(
+    fn words_in_any_order(
         self,
         jw: f64,
         a: &[u8],
