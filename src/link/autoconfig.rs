@@ -211,6 +211,24 @@ pub fn nine_in_ten(values: &[Option<String>], test: impl Fn(usize, &str) -> bool
     n > 0 && 10 * passed >= 9 * n
 }
 
+/// Words of a column name that say first name (`first_name`, `GivenName`, `fname`).
+pub const FIRST_NAME_WORDS: [&str; 5] = ["first", "given", "forename", "firstname", "fname"];
+/// Words of a column name that say last name (`last_name`, `surname`, `lname`).
+pub const LAST_NAME_WORDS: [&str; 5] = ["last", "surname", "family", "lastname", "lname"];
+
+/// Of `columns` (index and name), the one whose name has a word of `words`
+/// ([`FIRST_NAME_WORDS`], [`LAST_NAME_WORDS`]); none when no column or several do.
+pub fn only_named<'a>(
+    columns: impl IntoIterator<Item = (usize, &'a str)>,
+    words: &[&str],
+) -> Option<usize> {
+    let mut hits = columns
+        .into_iter()
+        .filter(|(_, name)| name_words(name).iter().any(|w| words.contains(&w.as_str())))
+        .map(|(f, _)| f);
+    hits.next().filter(|_| hits.next().is_none())
+}
+
 /// Splits a column name into lowercase words (`dateOfBirth`, `date_of_birth` → date, of, birth).
 pub fn name_words(name: &str) -> Vec<String> {
     let mut out = Vec::new();

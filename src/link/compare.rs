@@ -1465,24 +1465,12 @@ pub fn swappable_names(fields: &[PreparedField]) -> Option<(usize, usize)> {
     if let [a, b] = names[..] {
         return Some((a, b));
     }
-    let named = |words: &[&str]| -> Option<usize> {
-        let mut hits = names.iter().copied().filter(|&f| {
-            super::autoconfig::name_words(&fields[f].name)
-                .iter()
-                .any(|w| words.contains(&w.as_str()))
-        });
-        let first = hits.next();
-        first.filter(|_| hits.next().is_none())
-    };
+    use super::autoconfig::{only_named, FIRST_NAME_WORDS, LAST_NAME_WORDS};
+    let named = |words| only_named(names.iter().map(|&f| (f, fields[f].name.as_str())), words);
     let first = named(&FIRST_NAME_WORDS)?;
     let last = named(&LAST_NAME_WORDS)?;
     (first != last).then_some((first.min(last), first.max(last)))
 }
-
-/// Words of a column name that say first name (`first_name`, `GivenName`, `fname`).
-pub const FIRST_NAME_WORDS: [&str; 5] = ["first", "given", "forename", "firstname", "fname"];
-/// Words of a column name that say last name (`last_name`, `surname`, `lname`).
-pub const LAST_NAME_WORDS: [&str; 5] = ["last", "surname", "family", "lastname", "lname"];
 
 /// Slots per text field of a [`LevelMemo`].
 const MEMO_SLOTS: usize = 1 << 12;

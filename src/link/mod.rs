@@ -362,6 +362,20 @@ fn vocabulary(values: &[Option<String>]) -> FxHashSet<String> {
         .collect()
 }
 
+/// The kind a column of `r` reads as, from its name and values (see [`autoconfig::infer_kind`]).
+fn inferred_kind(r: &Records, f: usize) -> Kind {
+    let p = autoconfig::profile(r.columns[f].iter().map(|v| v.as_deref()));
+    autoconfig::infer_kind(&r.fields[f], &p).0
+}
+
+/// The share of words two columns' vocabularies have in common: the geometric mean of the share
+/// of each, so that a small vocabulary (brand names) found inside a large one (descriptions) is
+/// not the same column; 0 when either is empty.
+fn word_share(a: &FxHashSet<String>, b: &FxHashSet<String>) -> f64 {
+    let common = a.intersection(b).count() as f64;
+    (common / a.len().max(1) as f64 * common / b.len().max(1) as f64).sqrt()
+}
+
 /// The columns of `a` that `b` does not have.
 fn only_in(a: &Records, b: &Records) -> Vec<usize> {
     (0..a.fields.len()).filter(|&f| b.column(&a.fields[f]).is_none()).collect()
@@ -373,15 +387,11 @@ fn only_in(a: &Records, b: &Records) -> Vec<usize> {
 /// (first name, then last), so they are compared at all. See [`join_parts`].
 fn join_split_columns(split: &mut Records, whole: &Records) -> Vec<String> {
     let only = only_in(split, whole);
-    let named = |words: &[&str]| -> Option<usize> {
-        let mut hits = only.iter().copied().filter(|&f| {
-            autoconfig::name_words(&split.fields[f]).iter().any(|w| words.contains(&w.as_str()))
-        });
-        hits.next().filter(|_| hits.next().is_none())
-    };
+    let named =
+        |words| autoconfig::only_named(only.iter().map(|&f| (f, split.fields[f].as_str())), words);
     let mut notes = Vec::new();
     if let (Some(first), Some(last)) =
-        (named(&compare::FIRST_NAME_WORDS), named(&compare::LAST_NAME_WORDS))
+        (named(&autoconfig::FIRST_NAME_WORDS), named(&autoconfig::LAST_NAME_WORDS))
     {
         if first != last {
             notes.extend(join_parts(split, whole, &[first, last], Kind::Name));
@@ -410,17 +420,8 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
     };
     let (share, column) = only_in(whole, split)
         .into_iter()
-        .filter(|&c| {
-            let p = autoconfig::profile(whole.columns[c].iter().map(|v| v.as_deref()));
-            autoconfig::infer_kind(&whole.fields[c], &p).0 == kind
-                && several_words(&whole.columns[c])
-        })
-        .map(|c| {
-            let theirs = vocabulary(&whole.columns[c]);
-            let common = words.intersection(&theirs).count() as f64;
-            let share = common / words.len().max(1) as f64 * common / theirs.len().max(1) as f64;
-            (share.sqrt(), c)
-        })
+        .filter(|&c| inferred_kind(whole, c) == kind && several_words(&whole.columns[c]))
+        .map(|c| (word_share(&words, &vocabulary(&whole.columns[c])), c))
         .filter(|&(share, _)| share >= PAIR_WORD_SHARE)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))?;
     let joined: Vec<Option<String>> = (0..split.len())
@@ -460,12 +461,9 @@ pub fn pair_columns(left: &mut Records, right: &mut Records) -> Vec<String> {
         return notes;
     }
     // Words (names, text, categories) pair with words, dates with dates, and so on.
-    let kind = |r: &Records, f: usize| {
-        let p = autoconfig::profile(r.columns[f].iter().map(|v| v.as_deref()));
-        match autoconfig::infer_kind(&r.fields[f], &p).0 {
-            Kind::Name | Kind::Text | Kind::Exact => Kind::Text,
-            k => k,
-        }
+    let kind = |r: &Records, f: usize| match inferred_kind(r, f) {
+        Kind::Name | Kind::Text | Kind::Exact => Kind::Text,
+        k => k,
     };
     let rights: Vec<(Kind, _)> =
         rs.iter().map(|&r| (kind(right, r), vocabulary(&right.columns[r]))).collect();
@@ -473,13 +471,10 @@ pub fn pair_columns(left: &mut Records, right: &mut Records) -> Vec<String> {
     for &l in &ls {
         let (kl, wl) = (kind(left, l), vocabulary(&left.columns[l]));
         for (&r, (kr, wr)) in rs.iter().zip(&rights) {
-            if wl.is_empty() || wr.is_empty() || *kr != kl {
+            if *kr != kl {
                 continue;
             }
-            // Of each vocabulary, in the geometric mean: a small vocabulary (brand names) found
-            // inside a large one (descriptions) is not the same column.
-            let common = wl.intersection(wr).count() as f64;
-            let share = (common / wl.len() as f64 * common / wr.len() as f64).sqrt();
+            let share = word_share(&wl, wr);
             if share >= PAIR_WORD_SHARE {
                 scored.push((share, l, r));
             }
