@@ -205,10 +205,82 @@ pub fn holds_emails(values: &[Option<String>]) -> bool {
 
 /// Whether nine in ten of the first 1,000 values present pass `test` (given the record).
 pub fn nine_in_ten(values: &[Option<String>], test: impl Fn(usize, &str) -> bool) -> bool {
-    let present = values.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_deref()?)));
-    let (n, passed) =
-        present.take(1000).fold((0, 0), |(n, k), (i, v)| (n + 1, k + usize::from(test(i, v))));
+    let (passed, n) = passing(values, test);
     n > 0 && 10 * passed >= 9 * n
+}
+
+/// A part of a calendar date written in a column of its own (RLdata's `by`, `bm`, `bd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    /// A year between 1800 and 2100.
+    Year,
+    /// A month, 1 to 12 or an English month name (`Mar`, `march`).
+    Month,
+    /// A day of the month, 1 to 31.
+    Day,
+}
+
+const MONTHS: [&str; 12] =
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+impl DatePart {
+    /// The number `v` writes as this part (`1999`, `1999.0`, `03`, `Mar`), if it is one.
+    ///
+    /// ```
+    /// use audience::link::autoconfig::DatePart;
+    /// assert_eq!(DatePart::Year.read("1999.0"), Some(1999));
+    /// assert_eq!(DatePart::Month.read("March"), Some(3));
+    /// assert_eq!(DatePart::Day.read("32"), None);
+    /// ```
+    pub fn read(self, v: &str) -> Option<u32> {
+        let n = Self::digits(v);
+        match self {
+            DatePart::Year => n.filter(|y| (1800..=2100).contains(y)),
+            DatePart::Month => n.filter(|m| (1..=12).contains(m)).or_else(|| month_named(v)),
+            DatePart::Day => n.filter(|d| (1..=31).contains(d)),
+        }
+    }
+
+    /// `v` read as this part without checking its range, so that a typo (`1680`, month `0`,
+    /// day `71`) is kept to be compared: up to four digits (or `NNNN.0`), or a month's name.
+    pub fn read_any(self, v: &str) -> Option<u32> {
+        Self::digits(v).or_else(|| if self == DatePart::Month { month_named(v) } else { None })
+    }
+
+    fn digits(v: &str) -> Option<u32> {
+        let v = v.trim();
+        let digits = v.strip_suffix(".0").unwrap_or(v);
+        let plain = !digits.is_empty() && digits.len() <= 4;
+        (plain && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok())?
+    }
+
+    /// The part a column's values write: nine in ten of them (of the first 1,000 present) read
+    /// as it, and for days, a fifth are over 12, so that a month column is not a day column.
+    /// `None` for any other column.
+    pub fn of_column(values: &[Option<String>]) -> Option<DatePart> {
+        let over_12 = |_, v: &str| DatePart::Day.read(v).is_some_and(|d| d > 12);
+        [DatePart::Year, DatePart::Month, DatePart::Day].into_iter().find(|&part| {
+            nine_in_ten(values, |_, v| part.read(v).is_some())
+                && (part != DatePart::Day || {
+                    let (over, n) = passing(values, over_12);
+                    5 * over >= n
+                })
+        })
+    }
+}
+
+/// The month an English month name (or its first three letters or more) names.
+fn month_named(v: &str) -> Option<u32> {
+    let lower = v.trim().to_lowercase();
+    let k = MONTHS.iter().position(|m| lower.len() >= 3 && lower.starts_with(m))?;
+    Some(k as u32 + 1)
+}
+
+/// How many of the first 1,000 values present pass `test` (given the record), and how many
+/// were tested.
+fn passing(values: &[Option<String>], test: impl Fn(usize, &str) -> bool) -> (usize, usize) {
+    let present = values.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_deref()?)));
+    present.take(1000).fold((0, 0), |(k, n), (i, v)| (k + usize::from(test(i, v)), n + 1))
 }
 
 /// Words of a column name that say first name (`first_name`, `GivenName`, `fname`).

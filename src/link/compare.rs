@@ -41,7 +41,7 @@ pub enum Kind {
     Code,
     /// Dates: exact, one digit off (or two adjacent digits transposed), day and month swapped,
     /// within a week (a transaction booked a few days later), same year and month, within a
-    /// year, different.
+    /// year, same day and month in another year, different.
     Date,
     /// Numbers: exact, within 1 %, within 10 %, different.
     Number,
@@ -113,6 +113,7 @@ impl Kind {
                 "within a week",
                 "same month",
                 "within a year",
+                "same day and month",
                 "different",
             ],
             Kind::Number => &["missing", "exact", "within 1%", "within 10%", "different"],
@@ -417,6 +418,11 @@ impl Kind {
             if ab[..4] == bb[..4] && ab[4..6] == bb[6..8] && ab[6..8] == bb[4..6] {
                 return 3;
             }
+            // The year written wrong (more than one digit of it): the day and month still
+            // say one birthday in 365.
+            if ab[4..8] == bb[4..8] {
+                return 7;
+            }
             // Years two or more apart are more than 366 days apart, whatever the days: most
             // pairs of birth dates, without reading their days.
             let year = |d: &[u8]| {
@@ -425,7 +431,7 @@ impl Kind {
                 })
             };
             if year(ab).zip(year(bb)).is_some_and(|(x, y)| x.abs_diff(y) >= 2) {
-                return 7;
+                return 8;
             }
             let apart = day_number(ab).zip(day_number(bb)).map(|(x, y)| x.abs_diff(y));
             if apart.is_some_and(|d| d <= 7) {
@@ -435,10 +441,10 @@ impl Kind {
             } else if apart.is_some_and(|d| d <= 366) {
                 6
             } else {
-                7
+                8
             }
         } else {
-            7
+            8
         }
     }
 }
@@ -2043,8 +2049,10 @@ mod tests {
         assert_eq!(k.level("19151129", "19151203"), 4, "4 days apart, across a month's end");
         assert_eq!(k.level("19151103", "19151127"), 5);
         assert_eq!(k.level("19151103", "19160201"), 6, "90 days apart, across a year's end");
-        assert_eq!(k.level("19151231", "19170101"), 7, "367 days apart");
-        assert_eq!(k.level("19151103", "19620216"), 7);
+        assert_eq!(k.level("19151231", "19170101"), 8, "367 days apart");
+        assert_eq!(k.level("19151103", "19620216"), 8);
+        assert_eq!(k.level("19151103", "19621103"), 7, "the year written wrong");
+        assert_eq!(k.level("19191103", "19201103"), 7, "a year apart, to the day");
         assert_eq!(day_number(b"20000301").unwrap() - day_number(b"20000228").unwrap(), 2);
         // A month-first column is read back the right way round; a day-first one is left.
         let col = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();

@@ -44,6 +44,7 @@ pub use compare::Kind;
 use crate::error::{Error, Result};
 use crate::hash::{FxHashMap, FxHashSet};
 use crate::table::Table;
+use autoconfig::DatePart;
 use blocking::{Candidate, Rule, RuleKeys};
 use compare::{PreparedField, EXACT};
 use fellegi_sunter::{FieldDef, Model};
@@ -382,9 +383,10 @@ fn only_in(a: &Records, b: &Records) -> Vec<usize> {
 }
 
 /// For a link where `split` writes apart what `whole` writes in one column: a first and a last
-/// name (`whole` has whole names, `Oliver Cook`), or the parts of an address (`whole` has one
-/// address line). Adds to `split` that column, its parts joined with spaces in the file's order
-/// (first name, then last), so they are compared at all. See [`join_parts`].
+/// name (`whole` has whole names, `Oliver Cook`), the parts of an address (`whole` has one
+/// address line), or a date's year, month and day (`whole` has one date). Adds to `split` that
+/// column, its parts joined with spaces in the file's order (first name, then last), or as
+/// `YYYY-MM-DD`, so they are compared at all. See [`join_parts`] and [`join_date`].
 fn join_split_columns(split: &mut Records, whole: &Records) -> Vec<String> {
     let only = only_in(split, whole);
     let named =
@@ -402,7 +404,68 @@ fn join_split_columns(split: &mut Records, whole: &Records) -> Vec<String> {
     if places.len() >= 2 {
         notes.extend(join_parts(split, whole, &places, Kind::Text));
     }
+    if let Some(parts) = date_columns(split, &only) {
+        notes.extend(join_date(split, whole, parts));
+    }
     notes
+}
+
+/// The year, month and day columns among the columns `only` of `r` (see
+/// [`autoconfig::DatePart`]), when each part is written by exactly one.
+fn date_columns(r: &Records, only: &[usize]) -> Option<[usize; 3]> {
+    let parts: Vec<(usize, DatePart)> =
+        only.iter().filter_map(|&f| Some((f, DatePart::of_column(&r.columns[f])?))).collect();
+    let one = |part: DatePart| {
+        let mut of_part = parts.iter().filter(|p| p.1 == part).map(|p| p.0);
+        of_part.next().filter(|_| of_part.next().is_none())
+    };
+    Some([one(DatePart::Year)?, one(DatePart::Month)?, one(DatePart::Day)?])
+}
+
+/// Joins the year, month and day columns `parts` of `split` as `YYYY-MM-DD` into the date
+/// column of `whole` that only `whole` has and whose years are most often years of `parts`, at
+/// least half of its first 1,000 values (a birth date, not a date of registration). Parts out
+/// of range are kept as written (a year `1680` is a typo to compare); a record without one of
+/// the three parts has no date. Returns a note.
+fn join_date(split: &mut Records, whole: &Records, parts: [usize; 3]) -> Option<String> {
+    let [y, m, d] = parts;
+    let joined: Vec<Option<String>> = (0..split.len())
+        .map(|r| {
+            let read = |f: usize, part: DatePart| part.read_any(split.columns[f][r].as_deref()?);
+            let (y, m, d) =
+                (read(y, DatePart::Year)?, read(m, DatePart::Month)?, read(d, DatePart::Day)?);
+            Some(format!("{y:04}-{m:02}-{d:02}"))
+        })
+        .collect();
+    let year = |v: &str| compare::normalise_date(v).get(..4).map(str::to_string);
+    let years: FxHashSet<String> = joined.iter().flatten().filter_map(|v| year(v)).collect();
+    let share = |c: usize| {
+        let present: Vec<&str> =
+            whole.columns[c].iter().flatten().take(1000).map(|v| v.as_str()).collect();
+        let known = present.iter().filter(|v| year(v).is_some_and(|y| years.contains(&y))).count();
+        known as f64 / present.len().max(1) as f64
+    };
+    let (share, column) = only_in(whole, split)
+        .into_iter()
+        .filter(|&c| inferred_kind(whole, c) == Kind::Date)
+        .map(|c| (share(c), c))
+        .filter(|&(share, _)| share >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))?;
+    let name = &whole.fields[column];
+    let note = format!(
+        "columns `{}`, `{}`, `{}` of {} are joined into `{name}` as year-month-day, to compare \
+         with `{name}` of {}, which writes the date in one column ({:.0} % of its years are \
+         theirs)",
+        split.fields[y],
+        split.fields[m],
+        split.fields[d],
+        split.source,
+        whole.source,
+        100.0 * share
+    );
+    split.fields.push(name.clone());
+    split.columns.push(joined);
+    Some(note)
 }
 
 /// Joins the columns `parts` of `split` into the column of `whole` that only `whole` has, is
@@ -451,7 +514,7 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
 /// two such columns whose values read as the same kind (words, dates, numbers, codes) and share
 /// at least [`PAIR_WORD_SHARE`] of their words (see there) become one field,
 /// under the left name (the right column is renamed). First, where one file writes apart what
-/// the other writes in one column (names, addresses), the parts are joined
+/// the other writes in one column (names, addresses, dates), the parts are joined
 /// ([`join_split_columns`]). Returns a note per pair.
 pub fn pair_columns(left: &mut Records, right: &mut Records) -> Vec<String> {
     let mut notes = join_split_columns(left, right);
@@ -1867,6 +1930,58 @@ mod tests {
         assert!(notes
             .iter()
             .any(|n| n.contains("`customer_name` of partner.csv is compared with `LastName`")));
+    }
+
+    #[test]
+    fn a_date_written_in_three_columns_is_joined_to_meet_one_date_column() {
+        // The register writes birth dates as year, month and day (one year mistyped); the
+        // partner writes them day first in one column, beside a date of registration.
+        let col = |v: &[String]| v.iter().map(|s| Some(s.clone())).collect::<Vec<_>>();
+        let ten = |f: &dyn Fn(usize) -> String| (0..10).map(f).collect::<Vec<String>>();
+        let mut split = Records::new(
+            "register.csv",
+            ten(&|k| format!("r{k}")),
+            ["name", "by", "bm", "bd"].map(String::from).to_vec(),
+            vec![
+                col(&ten(&|k| format!("name{k}"))),
+                col(&ten(&|k| if k == 1 { "1680".into() } else { format!("{}", 1960 + k) })),
+                col(&ten(&|k| if k == 1 { "Dec".into() } else { format!("{}", 1 + k) })),
+                col(&ten(&|k| format!("{}", 14 + k))),
+            ],
+        )
+        .unwrap();
+        split.columns[3][4] = None;
+        let mut whole = Records::new(
+            "partner.csv",
+            ten(&|k| format!("p{k}")),
+            ["name", "registered", "birth_date"].map(String::from).to_vec(),
+            vec![
+                col(&ten(&|k| format!("name{k}"))),
+                col(&ten(&|k| format!("20{:02}-05-01", 10 + k))),
+                col(&ten(&|k| format!("{}/{:02}/{}", 14 + k, 1 + k, 1960 + k))),
+            ],
+        )
+        .unwrap();
+        let notes = pair_columns(&mut split, &mut whole);
+        assert_eq!(split.fields.last().map(String::as_str), Some("birth_date"));
+        let joined = split.column("birth_date").unwrap();
+        let dates: Vec<Option<&str>> = joined.iter().map(Option::as_deref).collect();
+        assert_eq!(
+            dates[..5],
+            [Some("1960-01-14"), Some("1680-12-15"), Some("1962-03-16"), Some("1963-04-17"), None]
+        );
+        assert!(notes[0].starts_with("columns `by`, `bm`, `bd` of register.csv are joined"));
+        // The typo is a digit off the partner's date, as in one date column.
+        let (a, b) = (Kind::Date.normalise("1680-12-15"), Kind::Date.normalise("15/12/1980"));
+        assert_eq!(Kind::Date.level(&a.unwrap(), &b.unwrap()), 2);
+        // A second year column (of death, say) leaves it unclear which date the parts write.
+        let mut two_years = split.clone();
+        two_years.fields.truncate(4);
+        two_years.columns.truncate(4);
+        two_years.fields.push("dy".into());
+        two_years.columns.push(col(&ten(&|k| format!("{}", 2001 + k))));
+        let notes = pair_columns(&mut two_years, &mut whole.clone());
+        assert!(notes.iter().all(|n| !n.contains("joined")), "{notes:?}");
     }
 
     #[test]
