@@ -39,8 +39,9 @@
 //!   French, German, Spanish, Italian, Dutch) names.
 //! - **gender**: `m` or `f` from M/F, male/female, homme/femme, Mr/Mrs, Herr/Frau, ...
 //! - **birth date**: `YYYY-MM-DD`, `YYYYMMDD`, `YYYY/MM/DD`, `DD.MM.YYYY`; `DD/MM/YYYY` or
-//!   `MM/DD/YYYY` when the day is over 12 or the order is given by [`DateOrder`]; a real calendar
-//!   date from 1900 up to today.
+//!   `MM/DD/YYYY` when the day is over 12 or the order is given by [`DateOrder`]; a month's
+//!   English name with a day and a four-digit year (`31-Jul-1980`, `July 31, 1980`); a real
+//!   calendar date from 1900 up to today.
 //! - **MAID** (IDFA/AAID): a UUID, lowercase with dashes; the all-zero id (tracking limited) is
 //!   invalid.
 
@@ -1308,6 +1309,8 @@ pub fn parse_birth_date(s: &str, order: DateOrder) -> Result<BirthDate, Invalid>
     };
     let (y, m, d) = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         (num(&s[..4])?, num(&s[4..6])?, num(&s[6..])?)
+    } else if let Some(ymd) = named_month_date(s) {
+        ymd
     } else {
         let sep = s.chars().find(|c| matches!(c, '-' | '/' | '.'));
         let Some(sep) = sep else { return Err(bad("not a date in a known format")) };
@@ -1347,6 +1350,69 @@ pub fn parse_birth_date(s: &str, order: DateOrder) -> Result<BirthDate, Invalid>
         return Err(bad("date in the future"));
     }
     Ok(BirthDate { year: y as u16, month: m as u8, day: d as u8 })
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// The month (1 to 12) an English month's name gives: the name or its first three letters or
+/// more (`Mar`, `march`, `Sept`), not a longer word (`Julius`).
+///
+/// ```
+/// use audience::normalize::month_from_name;
+/// assert_eq!(month_from_name("Sept"), Some(9));
+/// assert_eq!(month_from_name("ma"), None);
+/// ```
+pub fn month_from_name(word: &str) -> Option<u32> {
+    let lower = word.trim().to_ascii_lowercase();
+    if !(3..=9).contains(&lower.len()) || !lower.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    let k = MONTHS.iter().position(|m| m.starts_with(&lower))?;
+    Some(k as u32 + 1)
+}
+
+/// A date written with its month's name, in any order (`05-Mar-1961`, `5 March 1961`,
+/// `March 5, 1961`, optionally followed by a time), as (year, month, day); the year has four
+/// digits and the day one or two, neither checked further.
+///
+/// ```
+/// use audience::normalize::named_month_date;
+/// assert_eq!(named_month_date("05-MAR-1961 00:00:00"), Some((1961, 3, 5)));
+/// assert_eq!(named_month_date("March 5, 1961"), Some((1961, 3, 5)));
+/// assert_eq!(named_month_date("5 Mar 61"), None);
+/// ```
+pub fn named_month_date(s: &str) -> Option<(u32, u32, u32)> {
+    let mut tokens = s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|t| !t.is_empty());
+    let (mut year, mut month, mut day) = (None, None, None);
+    for t in tokens.by_ref().take(3) {
+        let digits = t.bytes().all(|b| b.is_ascii_digit());
+        match (digits, t.len()) {
+            (true, 4) if year.is_none() => year = t.parse().ok(),
+            (true, 1 | 2) if day.is_none() => day = t.parse().ok(),
+            (false, _) if month.is_none() => month = Some(month_from_name(t)?),
+            _ => return None,
+        }
+    }
+    let time = |t: &str| {
+        t.bytes().all(|b| b.is_ascii_digit())
+            || t.eq_ignore_ascii_case("am")
+            || t.eq_ignore_ascii_case("pm")
+    };
+    tokens.all(time).then_some(())?;
+    Some((year?, month?, day?))
 }
 
 /// A mobile advertising id (IDFA, AAID): a UUID, lowercase with dashes (32 hex digits without
@@ -1572,16 +1638,33 @@ mod tests {
         }
         assert!(normalize_gender("unknown").is_err());
         let d = BirthDate { year: 1980, month: 7, day: 31 };
-        for s in ["1980-07-31", "19800731", "1980/07/31", "31.07.1980", "31-07-1980", " 1980-7-31 "]
-        {
+        for s in [
+            "1980-07-31",
+            "19800731",
+            "1980/07/31",
+            "31.07.1980",
+            "31-07-1980",
+            " 1980-7-31 ",
+            "31-JUL-1980",
+            "July 31, 1980",
+            "31 Jul 1980 00:00:00",
+        ] {
             assert_eq!(parse_birth_date(s, DateOrder::Unambiguous), Ok(d), "{s}");
         }
         assert_eq!(parse_birth_date("07/05/1980", DateOrder::MonthFirst).unwrap().month, 7);
         assert_eq!(parse_birth_date("05/05/1980", DateOrder::Unambiguous).unwrap().day, 5);
         assert_eq!(parse_birth_date("2000-02-29", DateOrder::Unambiguous).unwrap().day, 29);
-        for bad in
-            ["1900-02-29", "1980-13-01", "1980-00-10", "31/07/80", "1899-12-31", "3000-01-01"]
-        {
+        for bad in [
+            "1900-02-29",
+            "1980-13-01",
+            "1980-00-10",
+            "31/07/80",
+            "1899-12-31",
+            "3000-01-01",
+            "31 Jul 80",
+            "31 Jul 1980 Paris",
+            "31 Julius 1980",
+        ] {
             assert!(parse_birth_date(bad, DateOrder::DayFirst).is_err(), "{bad}");
         }
         assert_eq!((d.yyyy(), d.mm(), d.dd()), ("1980".into(), "07".into(), "31".into()));
@@ -1633,6 +1716,9 @@ mod tests {
             prop_assert_eq!(parse_birth_date(&compact, DateOrder::Unambiguous), Ok(bd));
             let eu = format!("{:02}/{:02}/{:04}", d, m, y);
             prop_assert_eq!(parse_birth_date(&eu, DateOrder::DayFirst), Ok(bd));
+            let named = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+            let oracle = format!("{:02}-{}-{:04}", d, named[m as usize - 1], y);
+            prop_assert_eq!(parse_birth_date(&oracle, DateOrder::Unambiguous), Ok(bd));
         }
 
         #[test]

@@ -90,7 +90,8 @@ pub fn profile<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Profile {
 pub fn is_date(v: &str) -> bool {
     let has_sep = v.contains(['-', '/', '.']);
     let digits_only = v.bytes().all(|b| b.is_ascii_digit());
-    if !(has_sep || (digits_only && v.len() == 8)) {
+    let named = || crate::normalize::named_month_date(v).is_some();
+    if !(has_sep || (digits_only && v.len() == 8) || named()) {
         return false;
     }
     let d = normalise_date(v);
@@ -220,9 +221,6 @@ pub enum DatePart {
     Day,
 }
 
-const MONTHS: [&str; 12] =
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-
 impl DatePart {
     /// The number `v` writes as this part (`1999`, `1999.0`, `03`, `Mar`), if it is one.
     ///
@@ -236,7 +234,9 @@ impl DatePart {
         let n = Self::digits(v);
         match self {
             DatePart::Year => n.filter(|y| (1800..=2100).contains(y)),
-            DatePart::Month => n.filter(|m| (1..=12).contains(m)).or_else(|| month_named(v)),
+            DatePart::Month => {
+                n.filter(|m| (1..=12).contains(m)).or_else(|| crate::normalize::month_from_name(v))
+            }
             DatePart::Day => n.filter(|d| (1..=31).contains(d)),
         }
     }
@@ -244,7 +244,13 @@ impl DatePart {
     /// `v` read as this part without checking its range, so that a typo (`1680`, month `0`,
     /// day `71`) is kept to be compared: up to four digits (or `NNNN.0`), or a month's name.
     pub fn read_any(self, v: &str) -> Option<u32> {
-        Self::digits(v).or_else(|| if self == DatePart::Month { month_named(v) } else { None })
+        Self::digits(v).or_else(|| {
+            if self == DatePart::Month {
+                crate::normalize::month_from_name(v)
+            } else {
+                None
+            }
+        })
     }
 
     fn digits(v: &str) -> Option<u32> {
@@ -267,13 +273,6 @@ impl DatePart {
                 })
         })
     }
-}
-
-/// The month an English month name (or its first three letters or more) names.
-fn month_named(v: &str) -> Option<u32> {
-    let lower = v.trim().to_lowercase();
-    let k = MONTHS.iter().position(|m| lower.len() >= 3 && lower.starts_with(m))?;
-    Some(k as u32 + 1)
 }
 
 /// How many of the first 1,000 values present pass `test` (given the record), and how many
@@ -513,6 +512,7 @@ mod tests {
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         assert_eq!(kind("c5", &words), Kind::Text);
         assert_eq!(kind("dateOfBirth", &["1990-01-02"]), Kind::Date);
+        assert_eq!(kind("c2", &["05-Mar-1961", "March 5, 1961", "5 mar 1961"]), Kind::Date);
         assert_eq!(kind("age", &["31", "45"]), Kind::Number);
         // A journal's volume, written many ways (Cora's citations), is no name.
         let volumes: Vec<String> = (0..60)

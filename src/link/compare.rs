@@ -483,9 +483,15 @@ pub fn words(s: &str) -> String {
 }
 
 /// A date as `YYYYMMDD` when it can be read as one (`YYYYMMDD`, `YYYY-MM-DD`, `YYYY/MM/DD`,
-/// `DD/MM/YYYY`, `DD.MM.YYYY`, optionally followed by a time); otherwise its digits.
+/// `DD/MM/YYYY`, `DD.MM.YYYY`, a month's name with a day and a four-digit year as in
+/// `05-Mar-1961` or `March 5, 1961`, optionally followed by a time); otherwise its digits.
 pub fn normalise_date(raw: &str) -> String {
     let raw = raw.trim();
+    if raw.bytes().any(|b| b.is_ascii_alphabetic()) {
+        if let Some((y, m, d)) = crate::normalize::named_month_date(raw) {
+            return format!("{y:04}{m:02}{d:02}");
+        }
+    }
     let date_part = raw.split(['T', ' ']).next().unwrap_or(raw);
     let parts: Vec<&str> = date_part.split(['-', '/', '.']).filter(|p| !p.is_empty()).collect();
     let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
@@ -2044,6 +2050,8 @@ mod tests {
         let k = Kind::Date;
         assert_eq!(k.normalise("1915-11-03").as_deref(), Some("19151103"));
         assert_eq!(k.normalise("03/11/1915").as_deref(), Some("19151103"));
+        assert_eq!(k.normalise("03-NOV-1915").as_deref(), Some("19151103"));
+        assert_eq!(k.normalise("November 3, 1915").as_deref(), Some("19151103"));
         assert_eq!(k.level("19151103", "19151108"), 2);
         assert_eq!(k.level("19151103", "19150311"), 3);
         assert_eq!(k.level("19151129", "19151203"), 4, "4 days apart, across a month's end");
