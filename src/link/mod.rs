@@ -470,7 +470,8 @@ fn join_date(split: &mut Records, whole: &Records, parts: [usize; 3]) -> Option<
 
 /// Joins the columns `parts` of `split` into the column of `whole` that only `whole` has, is
 /// read as `kind`, has two words or more in at least half its values, and shares the most words
-/// with the parts together, at least [`PAIR_WORD_SHARE`] (see there), if any. Returns a note.
+/// with the parts together, at least [`PAIR_WORD_SHARE`] (see there) and more than with any
+/// part alone, if any. Returns a note.
 fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind) -> Option<String> {
     let mut words = FxHashSet::default();
     for &p in parts {
@@ -481,12 +482,21 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
             values.iter().flatten().take(1000).map(|v| compare::words(v)).collect();
         2 * present.iter().filter(|v| v.contains(' ')).count() >= present.len().max(1)
     };
-    let (share, column) = only_in(whole, split)
+    let (share, column, whole_words) = only_in(whole, split)
         .into_iter()
         .filter(|&c| inferred_kind(whole, c) == kind && several_words(&whole.columns[c]))
-        .map(|c| (word_share(&words, &vocabulary(&whole.columns[c])), c))
-        .filter(|&(share, _)| share >= PAIR_WORD_SHARE)
+        .map(|c| {
+            let whole_words = vocabulary(&whole.columns[c]);
+            (word_share(&words, &whole_words), c, whole_words)
+        })
+        .filter(|&(share, _, _)| share >= PAIR_WORD_SHARE)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))?;
+    // A column that one part alone matches as well is that part under another name (a street
+    // column beside the other file's `address_1`), for `pair_columns` to pair.
+    let alone = parts.iter().map(|&p| word_share(&vocabulary(&split.columns[p]), &whole_words));
+    if alone.fold(0.0, f64::max) >= share {
+        return None;
+    }
     let joined: Vec<Option<String>> = (0..split.len())
         .map(|r| {
             let present: Vec<&str> =
@@ -1930,6 +1940,18 @@ mod tests {
         assert!(notes
             .iter()
             .any(|n| n.contains("`customer_name` of partner.csv is compared with `LastName`")));
+        // Parts under other names are paired, not joined: the street alone is the other file's
+        // `addr_line`, which no joined address would match as well.
+        let mut renamed = crm(5);
+        renamed.source = "partner.csv".into();
+        for (f, name) in [(2, "addr_line"), (3, "town"), (4, "zip")] {
+            renamed.fields[f] = name.into();
+        }
+        let notes = pair_columns(&mut crm(5), &mut renamed);
+        assert!(notes.iter().all(|n| !n.contains("joined")), "{notes:?}");
+        assert!(notes
+            .iter()
+            .any(|n| n.contains("`addr_line` of partner.csv is compared with `street`")));
     }
 
     #[test]
