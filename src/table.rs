@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::{
     CsvReadOptions, DataFrame, DataType, IntoColumn, NamedFrom, ParquetReader, ParquetWriter,
-    SerReader, Series,
+    SerReader, Series, TimeUnit,
 };
 
 use crate::error::{Error, IoContext, Result};
@@ -672,6 +672,10 @@ pub enum SourceKind {
     Key,
     /// Integers.
     Int,
+    /// A time, read as seconds since 1970-01-01 UTC: integers (already seconds), ISO 8601
+    /// date-times (`2026-01-27 09:44:15`, `2026-01-27T09:44:15.250Z`, `...+01:00`, a bare date
+    /// is its midnight), or Parquet timestamps and dates. See [`parse_time`].
+    Time,
     /// Numbers.
     Float,
     /// Booleans (`true/false`, `yes/no`, `1/0`).
@@ -833,6 +837,79 @@ fn read_source_slice(
     Ok(SourceTable { path: path.to_path_buf(), is_csv, rows, columns })
 }
 
+/// Seconds since 1970-01-01 UTC of `s`: an integer (already seconds), or an ISO 8601 date-time
+/// (`YYYY-MM-DD`, then `T` or a space and `HH:MM[:SS[.fff]]`, then `Z` or `+HH:MM` / `-HH:MM`;
+/// no zone is UTC); `None` otherwise.
+///
+/// ```
+/// use audience::table::parse_time;
+/// assert_eq!(parse_time("1769507055"), Some(1_769_507_055));
+/// assert_eq!(parse_time("2026-01-27 09:44:15"), Some(1_769_507_055));
+/// assert_eq!(parse_time("2026-01-27T10:44:15.250+01:00"), Some(1_769_507_055));
+/// assert_eq!(parse_time("2026-01-27"), Some(1_769_472_000));
+/// assert_eq!(parse_time("27/01/2026"), None);
+/// ```
+pub fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(n);
+    }
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        part.iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut secs = crate::store::days_from_civil(y, m as u32, d as u32) * 86_400;
+    let mut rest = &s[10..];
+    if rest.is_empty() {
+        return Some(secs);
+    }
+    rest = rest.strip_prefix(['T', ' '])?;
+    let t = rest.as_bytes();
+    let (h, min) = (num(11..13)?, num(14..16)?);
+    if t.get(2) != Some(&b':') || h > 23 || min > 59 {
+        return None;
+    }
+    secs += h * 3600 + min * 60;
+    rest = &rest[5..];
+    if let Some(after) = rest.strip_prefix(':') {
+        let sec = num(17..19)?;
+        if sec > 60 {
+            return None;
+        }
+        secs += sec;
+        rest = &after[2..];
+        if let Some(frac) = rest.strip_prefix(['.', ',']) {
+            let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+            rest = &frac[digits..];
+        }
+    }
+    match rest {
+        "" | "Z" | "z" => Some(secs),
+        zone => {
+            let sign = match zone.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+            if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let offset =
+                digits[..2].parse::<i64>().ok()? * 3600 + digits[2..].parse::<i64>().ok()? * 60;
+            Some(secs - sign * offset)
+        }
+    }
+}
+
 fn missing_source_column(
     path: &Path,
     wanted: &[(&str, SourceKind, bool)],
@@ -892,7 +969,21 @@ fn source_column(
             }
             SourceColumn::Codes { codes, dict }
         }
-        SourceKind::Int if dtype.is_integer() => {
+        SourceKind::Time if matches!(dtype, DataType::Datetime(..) | DataType::Date) => {
+            let per_second = match &dtype {
+                DataType::Datetime(TimeUnit::Nanoseconds, _) => 1_000_000_000,
+                DataType::Datetime(TimeUnit::Microseconds, _) => 1_000_000,
+                DataType::Datetime(TimeUnit::Milliseconds, _) => 1_000,
+                _ => 1,
+            };
+            let per_day = if dtype == DataType::Date { 86_400 } else { 1 };
+            let c = col.cast(&DataType::Int64).map_err(internal)?;
+            let ca = c.i64().map_err(internal)?;
+            SourceColumn::Int(
+                ca.iter().map(|v| v.map(|v| (v * per_day).div_euclid(per_second))).collect(),
+            )
+        }
+        SourceKind::Int | SourceKind::Time if dtype.is_integer() => {
             let c = col.cast(&DataType::Int64).map_err(internal)?;
             SourceColumn::Int(c.i64().map_err(internal)?.iter().collect())
         }
@@ -907,7 +998,7 @@ fn source_column(
         SourceKind::Bool if dtype == DataType::Boolean => {
             SourceColumn::Bool(col.bool().map_err(internal)?.iter().collect())
         }
-        SourceKind::Int | SourceKind::Float | SourceKind::Bool => {
+        SourceKind::Int | SourceKind::Time | SourceKind::Float | SourceKind::Bool => {
             let c = text()?;
             let ca = c.str().map_err(internal)?;
             let parsed = ca.iter().enumerate().map(|(i, v)| {
@@ -923,6 +1014,22 @@ fn source_column(
                                 bad(
                                     i,
                                     format!("`{s}` is not an integer; leave it empty for missing"),
+                                )
+                            }),
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+                SourceKind::Time => SourceColumn::Int(
+                    parsed
+                        .map(|(i, s)| match s {
+                            None => Ok(None),
+                            Some(s) => parse_time(s).map(Some).ok_or_else(|| {
+                                bad(
+                                    i,
+                                    format!(
+                                        "`{s}` is not a time; write seconds since 1970 or an \
+                                         ISO 8601 date-time (2026-01-27T09:44:15Z)"
+                                    ),
                                 )
                             }),
                         })
@@ -1115,6 +1222,44 @@ mod tests {
         }
         // Other readers still refuse it.
         assert!(read_table(&p).unwrap_err().to_string().contains("not UTF-8"));
+    }
+
+    #[test]
+    fn times_and_dates_read_from_parquet_types_and_iso_text() {
+        // A Parquet file as pyarrow writes a CSV export: a date and a millisecond timestamp.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("receipts.parquet");
+        let dates = Series::new("birth_date".into(), &[Some(-1i32), None])
+            .cast(&DataType::Date)
+            .unwrap();
+        let ts = Series::new("ts".into(), &[1_769_507_055_250i64, 0])
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .unwrap();
+        let mut df = DataFrame::new(
+            2,
+            vec![
+                Series::new("id".into(), &["a", "b"]).into_column(),
+                dates.into_column(),
+                ts.into_column(),
+            ],
+        )
+        .unwrap();
+        ParquetWriter::new(std::fs::File::create(&path).unwrap()).finish(&mut df).unwrap();
+        let t = read_table_as(&path, Typing::Text).unwrap();
+        let born = &t.column("birth_date").unwrap().data;
+        assert_eq!(born.text(0).as_deref(), Some("1969-12-31"));
+        assert!(born.is_missing(1));
+        let wanted = [("ts", SourceKind::Time, true), ("birth_date", SourceKind::Time, true)];
+        let src = read_source(&path, &wanted).unwrap();
+        assert_eq!(src.get("ts"), Some(&SourceColumn::Int(vec![Some(1_769_507_055), Some(0)])));
+        assert_eq!(src.get("birth_date"), Some(&SourceColumn::Int(vec![Some(-86_400), None])));
+        // The same times written as text, in several ways; a time that is none names its row.
+        let (_d, p) = csv("ts\n1769507055\n2026-01-27T09:44:15.250Z\n2026-01-27 11:44:15+02:00\n");
+        let src = read_source(&p, &wanted[..1]).unwrap();
+        assert_eq!(src.get("ts"), Some(&SourceColumn::Int(vec![Some(1_769_507_055); 3])));
+        let (_d, p) = csv("ts\n1769507055\n27/01/2026 09:44\n");
+        let e = read_source(&p, &wanted[..1]).unwrap_err().to_string();
+        assert!(e.contains("row 2") && e.contains("`ts`") && e.contains("ISO 8601"), "{e}");
     }
 
     #[test]

@@ -196,7 +196,9 @@ fn optional_roles(names: &[String], int: usize) -> Vec<(&str, SourceKind, bool)>
         .iter()
         .enumerate()
         .filter(|(_, n)| !n.is_empty())
-        .map(|(i, n)| (n.as_str(), if i == int { SourceKind::Int } else { SourceKind::Key }, false))
+        .map(|(i, n)| {
+            (n.as_str(), if i == int { SourceKind::Time } else { SourceKind::Key }, false)
+        })
         .collect()
 }
 
