@@ -1229,9 +1229,8 @@ mod tests {
         // A Parquet file as pyarrow writes a CSV export: a date and a millisecond timestamp.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("receipts.parquet");
-        let dates = Series::new("birth_date".into(), &[Some(-1i32), None])
-            .cast(&DataType::Date)
-            .unwrap();
+        let dates =
+            Series::new("birth_date".into(), &[Some(-1i32), None]).cast(&DataType::Date).unwrap();
         let ts = Series::new("ts".into(), &[1_769_507_055_250i64, 0])
             .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
             .unwrap();

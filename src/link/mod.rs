@@ -1797,26 +1797,63 @@ pub const MAX_COVERAGE: f64 = 0.99;
 /// Posteriors of a one-to-one link. Each record has at most one match in the other file, and a
 /// share `coverage` (left, right: the expected matches over the file's records) has one. For
 /// left record `i` with candidates `k` of Fellegi-Sunter odds `o_ik`, the chance that `j` is its
-/// match is `o_ij / ((1 - coverage) + Σ_k o_ik)`: a record's only plausible candidate in a file
-/// where most records have a match is likely its match even when its pairwise posterior is
-/// modest, and two plausible candidates share the belief. A pair gets the lower of its two
-/// records' readings. `logits`: `(left, right, ln odds)`.
+/// match is `o_ij / ((1 - coverage) + o_ij + Σ_{k≠j} o_ik · free_k)`: a record's only plausible
+/// candidate in a file where most records have a match is likely its match even when its
+/// pairwise posterior is modest, and two plausible candidates share the belief. `free_k` is the
+/// chance that rival `k` is not another record's match: one minus the strongest claim another
+/// record has on it in a first reading with every rival free, so that a rival already taken (a
+/// product's colour variant, matched to its own twin) takes little of the belief. A pair gets
+/// the lower of its two records' readings. `logits`: `(left, right, ln odds)`, each pair once.
 pub fn one_to_one_posteriors(
     logits: &[(usize, usize, f64)],
     coverage: (f64, f64),
 ) -> Vec<(usize, usize, f64)> {
-    let mut sum_left: FxHashMap<usize, f64> = FxHashMap::default();
-    let mut sum_right: FxHashMap<usize, f64> = FxHashMap::default();
+    let first = one_to_one_readings(logits, coverage, |_, _| (1.0, 1.0));
+    // The two strongest claims on each record (posterior, by whom).
+    type Claims = FxHashMap<usize, [(f64, usize); 2]>;
+    let (mut on_left, mut on_right) = (Claims::default(), Claims::default());
+    let claim = |claims: &mut Claims, k: usize, p: f64, by: usize| {
+        let c = claims.entry(k).or_insert([(0.0, usize::MAX); 2]);
+        if p > c[0].0 {
+            c[1] = c[0];
+            c[0] = (p, by);
+        } else if p > c[1].0 {
+            c[1] = (p, by);
+        }
+    };
+    for &(i, j, p) in &first {
+        claim(&mut on_left, i, p, j);
+        claim(&mut on_right, j, p, i);
+    }
+    let free = |claims: &Claims, k: usize, not_by: usize| {
+        let c = claims[&k];
+        1.0 - if c[0].1 == not_by { c[1].0 } else { c[0].0 }
+    };
+    one_to_one_readings(logits, coverage, |i, j| (free(&on_right, j, i), free(&on_left, i, j)))
+}
+
+/// One reading of [`one_to_one_posteriors`]: `free(i, j)` gives how free right record `j` is as
+/// a rival among left record `i`'s candidates, and left `i` among right `j`'s.
+fn one_to_one_readings(
+    logits: &[(usize, usize, f64)],
+    coverage: (f64, f64),
+    free: impl Fn(usize, usize) -> (f64, f64),
+) -> Vec<(usize, usize, f64)> {
+    let mut rivals_left: FxHashMap<usize, f64> = FxHashMap::default();
+    let mut rivals_right: FxHashMap<usize, f64> = FxHashMap::default();
     for &(i, j, x) in logits {
-        *sum_left.entry(i).or_default() += x.exp();
-        *sum_right.entry(j).or_default() += x.exp();
+        let (o, (free_j, free_i)) = (x.exp(), free(i, j));
+        *rivals_left.entry(i).or_default() += o * free_j;
+        *rivals_right.entry(j).or_default() += o * free_i;
     }
     logits
         .iter()
         .map(|&(i, j, x)| {
-            let o = x.exp();
-            let left = o / ((1.0 - coverage.0) + sum_left[&i]);
-            let right = o / ((1.0 - coverage.1) + sum_right[&j]);
+            let (o, (free_j, free_i)) = (x.exp(), free(i, j));
+            let others_left = (rivals_left[&i] - o * free_j).max(0.0);
+            let others_right = (rivals_right[&j] - o * free_i).max(0.0);
+            let left = o / ((1.0 - coverage.0) + o + others_left);
+            let right = o / ((1.0 - coverage.1) + o + others_right);
             (i, j, left.min(right))
         })
         .collect()
@@ -1882,6 +1919,13 @@ mod tests {
         // Where few records have a match, the same odds mean less.
         let p = one_to_one_posteriors(&logits[..1], (0.1, 0.1));
         assert!((p[0].2 - 1.0 / 1.9).abs() < 1e-12, "{p:?}");
+        // A rival already taken by its own twin (odds 100) takes little of the belief: left 0's
+        // other candidate is right 0's only one.
+        let logits = [(0, 0, 0.0), (0, 1, 0.0), (1, 1, 100f64.ln())];
+        let every_rival_free = one_to_one_readings(&logits, (0.9, 0.9), |_, _| (1.0, 1.0));
+        assert!(every_rival_free[0].2 < 0.5, "{every_rival_free:?}");
+        let p = one_to_one_posteriors(&logits, (0.9, 0.9));
+        assert!(p[0].2 > 0.85 && p[1].2 < 0.02 && p[2].2 > 0.98, "{p:?}");
     }
 
     #[test]
