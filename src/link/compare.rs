@@ -1244,12 +1244,19 @@ fn word_hash(w: &[u8], parts: Option<(&[u8], &[u8])>) -> u64 {
     }
 }
 
-/// The words of a value and each two adjacent words joined, as hashes ([`word_hash`]), sorted,
-/// each once.
+/// The words of a value, each two adjacent words joined, and each three or four joined where
+/// one of them mixes letters and digits, as hashes ([`word_hash`]), sorted, each once.
 pub fn word_hashes(v: &str) -> Vec<u64> {
     let w: Vec<&[u8]> = v.as_bytes().split(|&c| c == b' ').filter(|w| !w.is_empty()).collect();
     let mut out: Vec<u64> = w.iter().map(|w| word_hash(w, None)).collect();
     out.extend(w.windows(2).map(|p| word_hash(&[p[0], p[1]].concat(), Some((p[0], p[1])))));
+    // A model number written in parts (`dvp-nc800h/b`, `mb13-clr-see-v2`) against the same
+    // number written whole (`dvpnc800hb`): three or four adjacent words joined, where one mixes
+    // letters and digits.
+    for n in 3..=4 {
+        let coded = w.windows(n).filter(|p| p.iter().any(|x| mixed(x)));
+        out.extend(coded.map(|p| word_hash(&p.concat(), None)));
+    }
     out.sort_unstable();
     out.dedup();
     out
@@ -1797,6 +1804,12 @@ mod tests {
         let (a, b) = (word_hashes("3700 w flamingo"), word_hashes("3700 w flamingo rd"));
         assert_eq!(shared(&a, &b), Some(false));
         assert_eq!(shared(&word_hashes("kx tg1033s"), &word_hashes("kxtg1033s")), Some(true));
+        // Written in three or four parts too; four words without a code are not joined.
+        for parts in ["dvp nc800h b", "mb13 clr see v2"] {
+            let whole = parts.replace(' ', "");
+            assert_eq!(shared(&word_hashes(parts), &word_hashes(&whole)), Some(true), "{parts}");
+        }
+        assert_eq!(shared(&word_hashes("ab cd ef gh"), &word_hashes("abcdefgh")), None);
     }
 
     /// Random values over small alphabets (many shared bytes, repeats and transpositions),
