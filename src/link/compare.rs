@@ -19,6 +19,7 @@ use std::fmt;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
+use super::nicknames;
 use crate::hash::FxHashMap;
 
 /// Level of a pair where one side (or both) is missing: neutral.
@@ -180,7 +181,12 @@ impl Kind {
                     b.as_bytes(),
                     |x, y| jaro_winkler(as_str(x), as_str(y)),
                 );
-                self.jw_level(jw, || word_overlap(a, b))
+                let level = self.jw_level(jw, || word_overlap(a, b));
+                if self == Kind::Name && level > 2 && nicknames::alike(a, b) {
+                    2
+                } else {
+                    level
+                }
             }
             Kind::Code if renumbered(a.as_bytes(), b.as_bytes()) => 4,
             Kind::Code => edit_level(bounded_dl(a, b, 2)),
@@ -1001,6 +1007,9 @@ pub struct PreparedField {
     words: Vec<WordCount>,
     /// The entries' number hashes and rare words, one after the other.
     hashes: Vec<u64>,
+    /// For [`Kind::Name`], per dictionary entry the formal names it is or may stand for
+    /// ([`nicknames::groups`]; none for a name of several words). Empty for the other kinds.
+    nicknames: Vec<nicknames::Groups>,
 }
 
 /// One dictionary entry of a [`PreparedField`]: spans `(start, len)` into the field's arrays.
@@ -1384,6 +1393,14 @@ impl PreparedField {
                 },
             })
             .collect();
+        let nicknames = if kind == Kind::Name {
+            let one_word = |v: &String| !v.contains(' ');
+            dict.iter()
+                .map(|v| if one_word(v) { nicknames::groups(v) } else { Default::default() })
+                .collect()
+        } else {
+            Vec::new()
+        };
         PreparedField {
             name: name.to_string(),
             kind,
@@ -1394,6 +1411,7 @@ impl PreparedField {
             arena,
             words,
             hashes,
+            nicknames,
         }
     }
 
@@ -1438,6 +1456,19 @@ impl PreparedField {
     /// `distinct` when the two are known to differ (two different entries of one dictionary).
     #[inline]
     fn entry_level(&self, a: usize, other: &PreparedField, b: usize, distinct: bool) -> u8 {
+        let level = self.spelling_level(a, other, b, distinct);
+        // A diminutive (`kathy` / `catherine`) is as near as a near-identical spelling.
+        if level > 2 && !self.nicknames.is_empty() && !other.nicknames.is_empty() {
+            if self.nicknames[a].alike(other.nicknames[b]) {
+                return 2;
+            }
+        }
+        level
+    }
+
+    /// [`Self::entry_level`] by the values' spelling alone.
+    #[inline]
+    fn spelling_level(&self, a: usize, other: &PreparedField, b: usize, distinct: bool) -> u8 {
         let (ea, eb) = (&self.entries[a], &other.entries[b]);
         let words = (spanned(&self.words, ea.words), spanned(&other.words, eb.words));
         let ((sa, la), (sb, lb)) = (ea.bytes, eb.bytes);
@@ -2012,6 +2043,18 @@ mod tests {
         assert_eq!(k.level("michaela", "michaela"), EXACT);
         assert_eq!(k.level("michaela", "micheala"), 2);
         assert_eq!(k.level("neumann", "zhang"), 5);
+        // A diminutive is as near as a near-identical spelling, in a prepared field too; two
+        // diminutives of one formal name are not.
+        assert_eq!(k.level("kathy", "catherine"), 2);
+        assert_eq!(k.level("freddie", "alfie"), 5);
+        let col = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        let f = PreparedField::new(
+            "first",
+            k,
+            &col(&["Bob", "Freddie"]),
+            Some(&col(&["ROBERT", "Alfie"])),
+        );
+        assert_eq!((f.compare(0, 0, 1, 0), f.compare(0, 1, 1, 1)), (2, 5));
         // A name of several words whose every word has a near-identical word of its own in the
         // other, in any order, is a near-identical name (as split first and last names are
         // compared crosswise); one word is not a whole name, and half the words shared is the

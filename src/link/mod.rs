@@ -29,6 +29,7 @@ pub mod compare;
 pub mod dependence;
 pub mod fellegi_sunter;
 pub mod household;
+pub mod nicknames;
 pub mod strata;
 
 use std::borrow::Cow;
