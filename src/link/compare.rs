@@ -1458,10 +1458,9 @@ impl PreparedField {
     fn entry_level(&self, a: usize, other: &PreparedField, b: usize, distinct: bool) -> u8 {
         let level = self.spelling_level(a, other, b, distinct);
         // A diminutive (`kathy` / `catherine`) is as near as a near-identical spelling.
-        if level > 2 && !self.nicknames.is_empty() && !other.nicknames.is_empty() {
-            if self.nicknames[a].alike(other.nicknames[b]) {
-                return 2;
-            }
+        let nicknamed = !self.nicknames.is_empty() && !other.nicknames.is_empty();
+        if level > 2 && nicknamed && self.nicknames[a].alike(other.nicknames[b]) {
+            return 2;
         }
         level
     }
