@@ -838,8 +838,8 @@ fn read_source_slice(
 }
 
 /// Seconds since 1970-01-01 UTC of `s`: an integer (already seconds), or an ISO 8601 date-time
-/// (`YYYY-MM-DD`, then `T` or a space and `HH:MM[:SS[.fff]]`, then `Z` or `+HH:MM` / `-HH:MM`;
-/// no zone is UTC); `None` otherwise.
+/// (`YYYY-MM-DD`, then `T` or a space and `HH:MM[:SS[.fff]]`, then `Z` or `+HH:MM`, `+HHMM`,
+/// `+HH` (or `-`); no zone is UTC); `None` otherwise.
 ///
 /// ```
 /// use audience::table::parse_time;
@@ -900,11 +900,11 @@ pub fn parse_time(s: &str) -> Option<i64> {
                 _ => return None,
             };
             let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
-            if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            if !matches!(digits.len(), 2 | 4) || !digits.bytes().all(|c| c.is_ascii_digit()) {
                 return None;
             }
-            let offset =
-                digits[..2].parse::<i64>().ok()? * 3600 + digits[2..].parse::<i64>().ok()? * 60;
+            let minutes = if digits.len() == 4 { digits[2..].parse::<i64>().ok()? } else { 0 };
+            let offset = digits[..2].parse::<i64>().ok()? * 3600 + minutes * 60;
             Some(secs - sign * offset)
         }
     }
@@ -1259,6 +1259,28 @@ mod tests {
         let (_d, p) = csv("ts\n1769507055\n27/01/2026 09:44\n");
         let e = read_source(&p, &wanted[..1]).unwrap_err().to_string();
         assert!(e.contains("row 2") && e.contains("`ts`") && e.contains("ISO 8601"), "{e}");
+        assert_eq!(parse_time("2026-01-27T11:44:15+02"), Some(1_769_507_055));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_time_never_panics_and_reads_what_it_writes(
+            s in "\\PC{0,30}",
+            secs in 0i64..4_102_444_800,
+            zone in -14i64..=14,
+        ) {
+            let _ = parse_time(&s);
+            // An instant written in UTC, and as a local time with its zone.
+            let written = |t: i64| {
+                let (y, m, d) = crate::store::civil_from_days(t.div_euclid(86_400));
+                let t = t.rem_euclid(86_400);
+                format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", t / 3600, t % 3600 / 60, t % 60)
+            };
+            proptest::prop_assert_eq!(parse_time(&format!("{}Z", written(secs))), Some(secs));
+            let sign = if zone < 0 { '-' } else { '+' };
+            let local = format!("{}{sign}{:02}:00", written(secs + zone * 3600), zone.abs());
+            proptest::prop_assert_eq!(parse_time(&local), Some(secs));
+        }
     }
 
     #[test]
