@@ -438,20 +438,8 @@ fn join_date(split: &mut Records, whole: &Records, parts: [usize; 3]) -> Option<
             Some(format!("{y:04}-{m:02}-{d:02}"))
         })
         .collect();
-    let year = |v: &str| compare::normalise_date(v).get(..4).map(str::to_string);
-    let years: FxHashSet<String> = joined.iter().flatten().filter_map(|v| year(v)).collect();
-    let share = |c: usize| {
-        let present: Vec<&str> =
-            whole.columns[c].iter().flatten().take(1000).map(|v| v.as_str()).collect();
-        let known = present.iter().filter(|v| year(v).is_some_and(|y| years.contains(&y))).count();
-        known as f64 / present.len().max(1) as f64
-    };
-    let (share, column) = only_in(whole, split)
-        .into_iter()
-        .filter(|&c| inferred_kind(whole, c) == Kind::Date)
-        .map(|c| (share(c), c))
-        .filter(|&(share, _)| share >= 0.5)
-        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))?;
+    let years: FxHashSet<String> = joined.iter().flatten().filter_map(|v| year_of(v)).collect();
+    let (share, column) = date_column_of(whole, split, &years)?;
     let name = &whole.fields[column];
     let note = format!(
         "columns `{}`, `{}`, `{}` of {} are joined into `{name}` as year-month-day, to compare \
@@ -466,6 +454,59 @@ fn join_date(split: &mut Records, whole: &Records, parts: [usize; 3]) -> Option<
     );
     split.fields.push(name.clone());
     split.columns.push(joined);
+    Some(note)
+}
+
+/// The year of a date as written (`1961-03-05`, `05/03/1961`, `19610305`), or of a year.
+fn year_of(v: &str) -> Option<String> {
+    compare::normalise_date(v).get(..4).map(str::to_string)
+}
+
+/// The date column that only `whole` has (not `other`) whose years are most often among
+/// `years`, at least half of its first 1,000 values, with that share.
+fn date_column_of(
+    whole: &Records,
+    other: &Records,
+    years: &FxHashSet<String>,
+) -> Option<(f64, usize)> {
+    let share = |c: usize| {
+        let present: Vec<&str> =
+            whole.columns[c].iter().flatten().take(1000).map(|v| v.as_str()).collect();
+        let known =
+            present.iter().filter(|v| year_of(v).is_some_and(|y| years.contains(&y))).count();
+        known as f64 / present.len().max(1) as f64
+    };
+    only_in(whole, other)
+        .into_iter()
+        .filter(|&c| inferred_kind(whole, c) == Kind::Date)
+        .map(|c| (share(c), c))
+        .filter(|&(share, _)| share >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+}
+
+/// For a link where `years` has a year column (of birth, say) and `dates` a whole date the
+/// other lacks: adds to `dates` a column of its dates' years, under the year column's name, so
+/// that the years are compared. Returns a note.
+fn derive_year(years: &Records, dates: &mut Records) -> Option<String> {
+    let year_columns: Vec<usize> = only_in(years, dates)
+        .into_iter()
+        .filter(|&f| DatePart::of_column(&years.columns[f]) == Some(DatePart::Year))
+        .collect();
+    let [y] = year_columns[..] else { return None };
+    let written: FxHashSet<String> = years.columns[y]
+        .iter()
+        .flatten()
+        .filter_map(|v| DatePart::Year.read(v).map(|y| format!("{y:04}")))
+        .collect();
+    let (share, column) = date_column_of(dates, years, &written)?;
+    let name = years.fields[y].clone();
+    let derived = dates.columns[column].iter().map(|v| v.as_deref().and_then(year_of)).collect();
+    let note = format!(
+        "the years of `{}` of {} are compared with `{name}` of {} ({:.0} % of them are among its years)",
+        dates.fields[column], dates.source, years.source, 100.0 * share
+    );
+    dates.fields.push(name);
+    dates.columns.push(derived);
     Some(note)
 }
 
@@ -526,10 +567,13 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
 /// at least [`PAIR_WORD_SHARE`] of their words (see there) become one field,
 /// under the left name (the right column is renamed). First, where one file writes apart what
 /// the other writes in one column (names, addresses, dates), the parts are joined
-/// ([`join_split_columns`]). Returns a note per pair.
+/// ([`join_split_columns`]), and where one has a year (of birth) and the other a whole date,
+/// the date's year is compared with it ([`derive_year`]). Returns a note per pair.
 pub fn pair_columns(left: &mut Records, right: &mut Records) -> Vec<String> {
     let mut notes = join_split_columns(left, right);
     notes.extend(join_split_columns(right, left));
+    notes.extend(derive_year(left, right));
+    notes.extend(derive_year(right, left));
     let (ls, rs) = (only_in(left, right), only_in(right, left));
     if ls.is_empty() || rs.is_empty() {
         return notes;
@@ -2000,7 +2044,7 @@ mod tests {
     }
 
     #[test]
-    fn a_date_written_in_three_columns_is_joined_to_meet_one_date_column() {
+    fn a_date_written_in_three_columns_or_a_year_alone_meets_one_date_column() {
         // The register writes birth dates as year, month and day (one year mistyped); the
         // partner writes them day first in one column, beside a date of registration.
         let col = |v: &[String]| v.iter().map(|s| Some(s.clone())).collect::<Vec<_>>();
@@ -2049,6 +2093,15 @@ mod tests {
         two_years.columns.push(col(&ten(&|k| format!("{}", 2001 + k))));
         let notes = pair_columns(&mut two_years, &mut whole.clone());
         assert!(notes.iter().all(|n| !n.contains("joined")), "{notes:?}");
+        // A year alone meets the birth date's year, under its own name.
+        let mut year_only = split.clone();
+        year_only.fields.truncate(2);
+        year_only.columns.truncate(2);
+        let mut dates = whole.clone();
+        let notes = pair_columns(&mut year_only, &mut dates);
+        assert_eq!(dates.fields.last().map(String::as_str), Some("by"), "{notes:?}");
+        assert_eq!(dates.column("by").unwrap()[2].as_deref(), Some("1962"));
+        assert!(notes[0].starts_with("the years of `birth_date` of partner.csv are compared"));
     }
 
     #[test]
