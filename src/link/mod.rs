@@ -405,22 +405,21 @@ fn join_split_columns(split: &mut Records, whole: &Records) -> Vec<String> {
     if places.len() >= 2 {
         notes.extend(join_parts(split, whole, &places, Kind::Text));
     }
-    if let Some(parts) = date_columns(split, &only) {
-        notes.extend(join_date(split, whole, parts));
+    if let [Some(y), Some(m), Some(d)] = date_part_columns(split, &only) {
+        notes.extend(join_date(split, whole, [y, m, d]));
     }
     notes
 }
 
-/// The year, month and day columns among the columns `only` of `r` (see
-/// [`autoconfig::DatePart`]), when each part is written by exactly one.
-fn date_columns(r: &Records, only: &[usize]) -> Option<[usize; 3]> {
+/// Of the columns `only` of `r`, the one that writes the year, the month and the day (see
+/// [`autoconfig::DatePart`]), each where exactly one column writes that part.
+fn date_part_columns(r: &Records, only: &[usize]) -> [Option<usize>; 3] {
     let parts: Vec<(usize, DatePart)> =
         only.iter().filter_map(|&f| Some((f, DatePart::of_column(&r.columns[f])?))).collect();
-    let one = |part: DatePart| {
+    [DatePart::Year, DatePart::Month, DatePart::Day].map(|part| {
         let mut of_part = parts.iter().filter(|p| p.1 == part).map(|p| p.0);
         of_part.next().filter(|_| of_part.next().is_none())
-    };
-    Some([one(DatePart::Year)?, one(DatePart::Month)?, one(DatePart::Day)?])
+    })
 }
 
 /// Joins the year, month and day columns `parts` of `split` as `YYYY-MM-DD` into the date
@@ -488,11 +487,7 @@ fn date_column_of(
 /// other lacks: adds to `dates` a column of its dates' years, under the year column's name, so
 /// that the years are compared. Returns a note.
 fn derive_year(years: &Records, dates: &mut Records) -> Option<String> {
-    let year_columns: Vec<usize> = only_in(years, dates)
-        .into_iter()
-        .filter(|&f| DatePart::of_column(&years.columns[f]) == Some(DatePart::Year))
-        .collect();
-    let [y] = year_columns[..] else { return None };
+    let [Some(y), ..] = date_part_columns(years, &only_in(years, dates)) else { return None };
     let written: FxHashSet<String> = years.columns[y]
         .iter()
         .flatten()
