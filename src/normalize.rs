@@ -1275,7 +1275,8 @@ impl DateOrder {
     }
 }
 
-fn today() -> (i64, u32, u32) {
+/// Today's date (year, month, day) in UTC, read once.
+pub(crate) fn today() -> (i64, u32, u32) {
     static TODAY: OnceLock<(i64, u32, u32)> = OnceLock::new();
     *TODAY.get_or_init(|| {
         let secs = std::time::SystemTime::now()

@@ -137,7 +137,11 @@ pub fn run(a: LinkArgs, g: &Global) -> Result<()> {
     for n in left_note.iter().chain(&right_note) {
         g.note(n);
     }
-    let paired = right.as_mut().map(|r| link::pair_columns(&mut left, r)).unwrap_or_default();
+    let mut paired = link::short_years::widen(&mut left, right.as_ref());
+    if let Some(r) = right.as_mut() {
+        paired.extend(link::short_years::widen(r, Some(&left)));
+        paired.extend(link::pair_columns(&mut left, r));
+    }
     let read_secs = start.elapsed().as_secs_f64();
     let r = link::link(&left, right.as_ref(), &settings)?;
     for n in paired.iter().chain(&r.notes) {

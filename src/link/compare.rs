@@ -543,8 +543,9 @@ fn word_overlap(a: &str, b: &str) -> (f64, usize) {
 }
 
 /// Whether dates normalised by [`normalise_date`] read their day and month the wrong way round:
-/// at least 5% of them have a month over 12 and a day that could be one, and none a day over 12
-/// with a valid month (a month-first `MM/DD/YYYY` column, which is read day first).
+/// at least 5% of them have a month over 12 and a day that could be one, and at most a twentieth
+/// as many a day over 12 with a valid month (typos: a month-first `MM/DD/YYYY` column, which is
+/// read day first).
 fn month_first(normalised: &[Option<String>]) -> bool {
     let (mut dates, mut swapped, mut day_first) = (0usize, 0usize, 0usize);
     for d in normalised.iter().flatten().filter(|d| d.len() == 8 && d.is_ascii()) {
@@ -555,7 +556,7 @@ fn month_first(normalised: &[Option<String>]) -> bool {
         swapped += usize::from(m > 12 && (1..=12).contains(&day));
         day_first += usize::from((1..=12).contains(&m) && day > 12);
     }
-    day_first == 0 && swapped * 20 >= dates && swapped > 0
+    swapped > 0 && swapped * 20 >= dates && day_first * 20 <= swapped
 }
 
 /// `YYYYMMDD` from `YYYYDDMM`, in place (other values unchanged).
@@ -2126,6 +2127,19 @@ mod tests {
         let eu = col(&["29/11/1915", "03/12/1915", "05/01/1950"]);
         assert_eq!(PreparedField::new("dob", k, &eu, None).dict, f.dict);
         assert_eq!(day_number(b"19151340"), None);
+        // A typo (`13/03/1915`, month 13) does not hide a month-first column.
+        let mut typo: Vec<String> =
+            (1..=56).map(|d| format!("{:02}/{:02}/1950", 1 + d / 29, 1 + d % 28)).collect();
+        typo.push("13/03/1915".into());
+        let typo: Vec<Option<String>> = typo.into_iter().map(Some).collect();
+        let f = PreparedField::new("dob", k, &typo, None);
+        assert!(f.dict.contains(&"19500120".to_string()), "{:?}", f.dict);
+        // Nor do a few month-first typos make a day-first column month first.
+        let mut eu: Vec<String> = (1..=28).map(|d| format!("{d:02}/01/1950")).collect();
+        eu.push("11/29/1915".into());
+        let eu: Vec<Option<String>> = eu.into_iter().map(Some).collect();
+        let f = PreparedField::new("dob", k, &eu, None);
+        assert!(f.dict.contains(&"19500120".to_string()), "{:?}", f.dict);
     }
 
     #[test]

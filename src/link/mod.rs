@@ -30,6 +30,7 @@ pub mod dependence;
 pub mod fellegi_sunter;
 pub mod household;
 pub mod nicknames;
+pub mod short_years;
 pub mod strata;
 
 use std::borrow::Cow;

@@ -1,0 +1,232 @@
+//! Dates written with two-digit years (`05/03/61`, `61-03-05`, Oracle's `05-MAR-61`): which
+//! part of a column's dates is the year, which century each year falls in, and the column
+//! rewritten with four-digit years, for [`compare::normalise_date`] to read as dates.
+//!
+//! It owns only that rewriting. Comparing dates is [`compare`]'s; dates with four-digit years
+//! need no rewriting; a column's kind is [`autoconfig`]'s.
+
+use super::{autoconfig, compare, Kind, Records};
+use crate::normalize::month_from_name;
+
+/// A part of a date: a number of one or two digits, or a month's name.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Part {
+    Number(u32),
+    Month(u32),
+}
+
+/// The three parts of a date written with `-`, `/` or `.` and one- or two-digit numbers (at
+/// most one part a month's name), with any time after a space left out.
+fn parts(v: &str) -> Option<[Part; 3]> {
+    let date = v.split_whitespace().next()?;
+    let mut out = [Part::Number(0); 3];
+    let mut split = date.split(['-', '/', '.']);
+    for slot in &mut out {
+        let p = split.next()?;
+        *slot = if (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) {
+            Part::Number(p.parse().ok()?)
+        } else {
+            Part::Month(month_from_name(p)?)
+        };
+    }
+    let months = out.iter().filter(|p| matches!(p, Part::Month(_))).count();
+    (split.next().is_none() && months <= 1).then_some(out)
+}
+
+/// Which part (first or last) of a column's dates is a two-digit year: nine in ten of its
+/// first 1,000 values present are dates as [`parts`] reads them; of those, a tenth have a number
+/// over 31 in that part and at most one in a hundred in the others.
+fn year_part(values: &[Option<String>]) -> Option<usize> {
+    let (mut present, mut dates, mut over_31) = (0usize, 0usize, [0usize; 3]);
+    for v in values.iter().flatten().take(1000) {
+        present += 1;
+        let Some(p) = parts(v) else { continue };
+        dates += 1;
+        for (k, part) in p.iter().enumerate() {
+            over_31[k] += usize::from(matches!(part, Part::Number(n) if *n > 31));
+        }
+    }
+    if dates == 0 || 10 * dates < 9 * present {
+        return None;
+    }
+    [2, 0]
+        .into_iter()
+        .find(|&y| 10 * over_31[y] >= dates && (0..3).all(|k| k == y || 100 * over_31[k] <= dates))
+}
+
+/// The four-digit years of the dates among `values` (first 1,000 present).
+fn written_years(values: &[Option<String>]) -> Vec<u32> {
+    values
+        .iter()
+        .flatten()
+        .take(1000)
+        .filter(|v| autoconfig::is_date(v))
+        .filter_map(|v| compare::normalise_date(v).get(..4)?.parse().ok())
+        .collect()
+}
+
+/// For each two-digit year, the year it stands for. With years written in full (`reference`,
+/// sorted): the one of 18yy, 19yy and 20yy with the most of them within ten years, ties to the
+/// nearest to their median. Without: 20yy up to `last` (the last two digits of a year before
+/// which 20yy is read) and 19yy after.
+fn centuries(reference: &[u32], last: u32) -> [u32; 100] {
+    std::array::from_fn(|yy| {
+        let yy = yy as u32;
+        let Some(&median) = reference.get(reference.len() / 2) else {
+            return if yy > last { 1900 + yy } else { 2000 + yy };
+        };
+        let near = |y: u32| {
+            let lo = reference.partition_point(|&r| r + 10 < y);
+            let hi = reference.partition_point(|&r| r <= y + 10);
+            hi - lo
+        };
+        [1800, 1900, 2000]
+            .map(|c| c + yy)
+            .into_iter()
+            .max_by_key(|&y| (near(y), std::cmp::Reverse(y.abs_diff(median))))
+            .expect("three centuries")
+    })
+}
+
+/// The date `v` rewritten with a four-digit year at `year` (0 or 2): `DD/MM/YYYY` when the
+/// year is last (day and month as written, a month's name as its number, after the day), or
+/// `YYYY-MM-DD` when first; `None` when `v` is not such a date.
+fn widened(v: &str, year: usize, years: &[u32; 100]) -> Option<String> {
+    let p = parts(v)?;
+    let Part::Number(yy) = p[year] else { return None };
+    let full = years[yy as usize];
+    let (a, b) = if year == 0 { (p[1], p[2]) } else { (p[0], p[1]) };
+    let (first, second) = match (a, b) {
+        (Part::Number(x), Part::Number(y)) => (x, y),
+        (Part::Month(m), Part::Number(d)) | (Part::Number(d), Part::Month(m)) => {
+            return Some(format!("{d:02}/{m:02}/{full}"));
+        }
+        (Part::Month(_), Part::Month(_)) => return None,
+    };
+    Some(if year == 0 {
+        format!("{full}-{first:02}-{second:02}")
+    } else {
+        format!("{first:02}/{second:02}/{full}")
+    })
+}
+
+/// Rewrites with four-digit years the columns of `r` that write dates with two-digit years and
+/// are named as dates (`date_of_birth`, `dob`), or, in a link, share the name of a date column
+/// of `other`. The century of each year is taken from the years written in full in the column
+/// itself or in `other`'s column of that name (so `61` is 1961 against birth dates of the 1900s);
+/// else a birth date is taken to be in the past, and other dates are read as POSIX `strptime`
+/// reads `%y`. Values that are not such dates are left as written.
+/// Returns a note per column.
+///
+/// ```
+/// use audience::link::{short_years::widen, Records};
+/// let dob = vec![Some("05/03/61".to_string()), Some("17/11/04".to_string())];
+/// let ids = vec!["1".to_string(), "2".to_string()];
+/// let mut r = Records::new("a.csv", ids, vec!["dob".to_string()], vec![dob]).unwrap();
+/// let notes = widen(&mut r, None);
+/// assert_eq!(r.columns[0][0].as_deref(), Some("05/03/1961"));
+/// assert_eq!(r.columns[0][1].as_deref(), Some("17/11/2004"));
+/// assert_eq!(notes.len(), 1);
+/// ```
+pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
+    let mut notes = Vec::new();
+    for f in 0..r.fields.len() {
+        let name = &r.fields[f];
+        let theirs = other.and_then(|o| Some((o, o.fields.iter().position(|n| n == name)?)));
+        let dated = autoconfig::named_as_date(name)
+            || theirs.is_some_and(|(o, c)| super::inferred_kind(o, c) == Kind::Date);
+        if !dated {
+            continue;
+        }
+        let Some(year) = year_part(&r.columns[f]) else { continue };
+        let their_values = theirs.map(|(o, c)| o.columns[c].as_slice()).unwrap_or_default();
+        let mut reference = written_years(&r.columns[f]);
+        reference.extend(written_years(their_values));
+        reference.sort_unstable();
+        // Without years in full: a birth date is not in the future; other dates as POSIX
+        // `strptime` reads `%y` (20yy before 69).
+        let birth = ["birth", "dob", "born", "birthday"];
+        let last =
+            if autoconfig::name_words(&r.fields[f]).iter().any(|w| birth.contains(&w.as_str())) {
+                (crate::normalize::today().0 % 100) as u32
+            } else {
+                68
+            };
+        let years = centuries(&reference, last);
+        let mut changed = 0usize;
+        for v in r.columns[f].iter_mut().flatten() {
+            if let Some(w) = widened(v, year, &years) {
+                *v = w;
+                changed += 1;
+            }
+        }
+        let how = if reference.is_empty() {
+            format!("20yy up to 20{last:02} and 19yy after")
+        } else {
+            format!("the century that puts them among {} years written in full", reference.len())
+        };
+        notes.push(format!(
+            "column `{}` of {} writes {changed} dates with two-digit years ({}), read as {how}",
+            r.fields[f],
+            r.source,
+            if year == 0 { "year first" } else { "year last" }
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(values: &[&str]) -> Vec<Option<String>> {
+        values.iter().map(|v| (!v.is_empty()).then(|| v.to_string())).collect()
+    }
+
+    #[test]
+    fn reads_the_parts_of_short_dates() {
+        assert_eq!(parts("05/03/61"), Some([Part::Number(5), Part::Number(3), Part::Number(61)]));
+        assert_eq!(
+            parts("05-MAR-61 00:00:00"),
+            Some([Part::Number(5), Part::Month(3), Part::Number(61)])
+        );
+        assert_eq!(parts("1961-03-05"), None);
+        assert_eq!(parts("1.2.3.4"), None);
+        assert_eq!(parts("MAR-APR-61"), None);
+        assert_eq!(parts("ab/03/61"), None);
+    }
+
+    #[test]
+    fn the_year_is_the_part_over_31() {
+        let last = column(&["05/03/61", "17/11/04", "01/01/99", "", "28/02/45"]);
+        assert_eq!(year_part(&last), Some(2));
+        let first = column(&["61-03-05", "04-11-17", "99-01-01", "45-02-28"]);
+        assert_eq!(year_part(&first), Some(0));
+        // Version numbers and years of this century alone are not read as years.
+        assert_eq!(year_part(&column(&["1.2.10", "2.0.1", "1.4.3", "1.5.0"])), None);
+        assert_eq!(year_part(&column(&["05/03/21", "17/11/04", "01/01/19"])), None);
+        // Mostly other values: not a column of dates.
+        assert_eq!(year_part(&column(&["05/03/61", "x", "y", "z"])), None);
+    }
+
+    #[test]
+    fn centuries_follow_the_years_written_in_full() {
+        let births: Vec<u32> = (1900..=1999).collect();
+        let years = centuries(&births, 68);
+        assert_eq!((years[61], years[5], years[99]), (1961, 1905, 1999));
+        let recent: Vec<u32> = (1995..=2025).collect();
+        assert_eq!(centuries(&recent, 68)[5], 2005);
+        let none = centuries(&[], 68);
+        assert_eq!((none[68], none[69]), (2068, 1969));
+    }
+
+    #[test]
+    fn dates_are_rewritten_with_the_year_in_full() {
+        let years = centuries(&(1920..=1999).collect::<Vec<_>>(), 68);
+        assert_eq!(widened("5/3/61", 2, &years).as_deref(), Some("05/03/1961"));
+        assert_eq!(widened("61-03-05", 0, &years).as_deref(), Some("1961-03-05"));
+        assert_eq!(widened("05-MAR-61", 2, &years).as_deref(), Some("05/03/1961"));
+        assert_eq!(widened("MAR-05-61", 2, &years).as_deref(), Some("05/03/1961"));
+        assert_eq!(widened("1961-03-05", 2, &years), None);
+    }
+}
