@@ -506,6 +506,85 @@ fn derive_year(years: &Records, dates: &mut Records) -> Option<String> {
     Some(note)
 }
 
+/// The oldest age [`derive_age`] reads.
+const MAX_AGE: u32 = 130;
+
+/// For a link where `ages` has an age column (named `age`, whole numbers up to [`MAX_AGE`] in
+/// nine in ten values) and `dates` a date the other lacks (of birth): adds to `dates` each
+/// record's age on the 1st of July of the year whose ages best fit the ages written, under the
+/// age column's name, so that ages are compared. The year is where the distribution of the
+/// dates' ages overlaps most with the ages' (at least half of it): the files do not say when
+/// the ages were taken. Returns a note.
+fn derive_age(ages: &Records, dates: &mut Records) -> Option<String> {
+    let only = only_in(ages, dates);
+    let a = autoconfig::only_named(only.iter().map(|&f| (f, ages.fields[f].as_str())), &["age"])?;
+    let age_of = |v: &str| {
+        let v = v.trim();
+        v.strip_suffix(".0").unwrap_or(v).parse::<u32>().ok().filter(|&n| n <= MAX_AGE)
+    };
+    let present: Vec<&str> = ages.columns[a].iter().flatten().map(String::as_str).collect();
+    let written: Vec<u32> = present.iter().filter_map(|v| age_of(v)).collect();
+    if written.is_empty() || 10 * written.len() < 9 * present.len() {
+        return None;
+    }
+    let mut age_counts = vec![0usize; MAX_AGE as usize + 1];
+    written.iter().for_each(|&n| age_counts[n as usize] += 1);
+    // Per date column: each date's year, plus one when it falls after the 1st of July.
+    let born = |c: usize| -> Vec<Option<u32>> {
+        dates.columns[c]
+            .iter()
+            .map(|v| {
+                let d = compare::normalise_date(v.as_deref()?);
+                let valid = d.len() == 8 && autoconfig::is_date(&d);
+                let (y, md): (u32, u32) = (d.get(..4)?.parse().ok()?, d.get(4..)?.parse().ok()?);
+                valid.then_some(y + u32::from(md > 701))
+            })
+            .collect()
+    };
+    // The year of the best overlap, and the overlap: the share of the ages written that the
+    // ages of the dates in that year can pair with.
+    let fit = |born: &[Option<u32>]| -> Option<(f64, u32)> {
+        let mut years: BTreeMap<u32, usize> = BTreeMap::new();
+        born.iter().flatten().for_each(|&y| *years.entry(y).or_default() += 1);
+        let (&lo, &hi) = (years.keys().next()?, years.keys().next_back()?);
+        let scale = written.len() as f64 / years.values().sum::<usize>() as f64;
+        (lo..=hi + MAX_AGE)
+            .map(|year| {
+                let common: f64 = (0..=MAX_AGE.min(year))
+                    .map(|age| {
+                        let of_dates = years.get(&(year - age)).copied().unwrap_or(0);
+                        (of_dates as f64 * scale).min(age_counts[age as usize] as f64)
+                    })
+                    .sum();
+                (common / written.len() as f64, year)
+            })
+            .max_by(|x, y| x.0.total_cmp(&y.0).then(y.1.cmp(&x.1)))
+    };
+    let (share, year, column, born) = only_in(dates, ages)
+        .into_iter()
+        .filter(|&c| inferred_kind(dates, c) == Kind::Date)
+        .filter_map(|c| {
+            let born = born(c);
+            let (share, year) = fit(&born)?;
+            Some((share, year, c, born))
+        })
+        .filter(|f| f.0 >= 0.5)
+        .max_by(|x, y| x.0.total_cmp(&y.0).then(y.2.cmp(&x.2)))?;
+    let name = ages.fields[a].clone();
+    let derived = born.iter().map(|b| b.filter(|&b| b <= year).map(|b| (year - b).to_string()));
+    let note = format!(
+        "the ages of `{}` of {} on {year}-07-01 are compared with `{name}` of {} (the year they \
+         fit best: {:.0} % of the ages written pair up)",
+        dates.fields[column],
+        dates.source,
+        ages.source,
+        100.0 * share
+    );
+    dates.fields.push(name);
+    dates.columns.push(derived.collect());
+    Some(note)
+}
+
 /// Joins the columns `parts` of `split` into the column of `whole` that only `whole` has, is
 /// read as `kind`, has two words or more in at least half its values, and shares the most words
 /// with the parts together, at least [`PAIR_WORD_SHARE`] (see there) and more than with any
@@ -570,6 +649,8 @@ pub fn pair_columns(left: &mut Records, right: &mut Records) -> Vec<String> {
     notes.extend(join_split_columns(right, left));
     notes.extend(derive_year(left, right));
     notes.extend(derive_year(right, left));
+    notes.extend(derive_age(left, right));
+    notes.extend(derive_age(right, left));
     let (ls, rs) = (only_in(left, right), only_in(right, left));
     if ls.is_empty() || rs.is_empty() {
         return notes;
@@ -2098,6 +2179,48 @@ mod tests {
         assert_eq!(dates.fields.last().map(String::as_str), Some("by"), "{notes:?}");
         assert_eq!(dates.column("by").unwrap()[2].as_deref(), Some("1962"));
         assert!(notes[0].starts_with("the years of `birth_date` of partner.csv are compared"));
+    }
+
+    #[test]
+    fn an_age_meets_a_birth_date_at_the_year_they_fit_best() {
+        // A survey writes ages taken in mid-2008; the register writes birth dates and dates of
+        // registration.
+        let col = |v: Vec<String>| v.into_iter().map(Some).collect::<Vec<_>>();
+        let n = 60;
+        let born: Vec<(u32, u32, u32)> =
+            (0..n).map(|k| (1930 + (k * 7) % 60, 1 + k % 12, 1 + (k * 5) % 28)).collect();
+        let age = |&(y, m, d): &(u32, u32, u32)| 2008 - y - u32::from((m, d) > (7, 1));
+        let ids = |p: &str| (0..n).map(|k| format!("{p}{k}")).collect::<Vec<_>>();
+        let mut survey = Records::new(
+            "survey.csv",
+            ids("s"),
+            vec!["Age".into()],
+            vec![col(born.iter().map(|b| age(b).to_string()).collect())],
+        )
+        .unwrap();
+        let mut register = Records::new(
+            "register.csv",
+            ids("r"),
+            vec!["registered".into(), "dob".into()],
+            vec![
+                col((0..n).map(|k| format!("20{:02}-05-01", 10 + k % 10)).collect()),
+                col(born.iter().map(|(y, m, d)| format!("{d:02}/{m:02}/{y}")).collect()),
+            ],
+        )
+        .unwrap();
+        let notes = pair_columns(&mut survey.clone(), &mut register);
+        assert!(notes.iter().any(|n| n.contains("on 2008-07-01")), "{notes:?}");
+        let derived = register.column("Age").expect("ages added to the register");
+        let expected: Vec<Option<String>> = survey.columns[0].clone();
+        assert_eq!(derived, expected.as_slice());
+        // A column named `age` that does not hold ages is left alone.
+        survey.columns[0] =
+            col((0..n).map(|k| ["adult", "child"][k as usize % 2].into()).collect());
+        let mut register = register.clone();
+        register.fields.pop();
+        register.columns.pop();
+        let notes = pair_columns(&mut survey, &mut register);
+        assert!(notes.iter().all(|n| !n.contains("ages of")), "{notes:?}");
     }
 
     #[test]
