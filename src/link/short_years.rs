@@ -34,19 +34,23 @@ fn parts(v: &str) -> Option<[Part; 3]> {
 }
 
 /// Which part (first or last) of a column's dates is a two-digit year: nine in ten of its
-/// first 1,000 values present are dates as [`parts`] reads them; of those, a tenth have a number
-/// over 31 in that part and at most one in a hundred in the others.
+/// first 1,000 values present are dates, a tenth with a two-digit year as [`parts`] reads them
+/// (the others with the year in full); of those, a tenth have a number over 31 in that part and
+/// at most one in a hundred in the others.
 fn year_part(values: &[Option<String>]) -> Option<usize> {
-    let (mut present, mut dates, mut over_31) = (0usize, 0usize, [0usize; 3]);
+    let (mut present, mut full, mut dates, mut over_31) = (0usize, 0usize, 0usize, [0usize; 3]);
     for v in values.iter().flatten().take(1000) {
         present += 1;
-        let Some(p) = parts(v) else { continue };
+        let Some(p) = parts(v) else {
+            full += usize::from(autoconfig::is_date(v));
+            continue;
+        };
         dates += 1;
         for (k, part) in p.iter().enumerate() {
             over_31[k] += usize::from(matches!(part, Part::Number(n) if *n > 31));
         }
     }
-    if dates == 0 || 10 * dates < 9 * present {
+    if 10 * dates < present || 10 * (dates + full) < 9 * present {
         return None;
     }
     [2, 0]
@@ -207,6 +211,9 @@ mod tests {
         assert_eq!(year_part(&column(&["05/03/21", "17/11/04", "01/01/19"])), None);
         // Mostly other values: not a column of dates.
         assert_eq!(year_part(&column(&["05/03/61", "x", "y", "z"])), None);
+        // Some years written in full among them.
+        let mixed = column(&["05/03/61", "17/11/1904", "01/01/99", "28/02/1945"]);
+        assert_eq!(year_part(&mixed), Some(2));
     }
 
     #[test]
