@@ -112,6 +112,7 @@ const DATE_WORDS: &[&str] = &["date", "dob", "birth", "birthday", "born", "dt", 
 pub fn named_as_date(name: &str) -> bool {
     name_words(name).iter().any(|w| DATE_WORDS.contains(&w.as_str()))
 }
+
 const POSTCODE_WORDS: &[&str] = &["postcode", "zip", "zipcode", "postal", "plz", "postalcode"];
 const CODE_WORDS: &[&str] = &[
     "id", "ssn", "sec", "soc", "code", "number", "no", "nr", "num", "iban", "passport", "licence",

@@ -535,9 +535,9 @@ fn derive_age(ages: &Records, dates: &mut Records) -> Option<String> {
             .iter()
             .map(|v| {
                 let d = compare::normalise_date(v.as_deref()?);
-                let valid = d.len() == 8 && autoconfig::is_date(&d);
-                let (y, md): (u32, u32) = (d.get(..4)?.parse().ok()?, d.get(4..)?.parse().ok()?);
-                valid.then_some(y + u32::from(md > 701))
+                (d.len() == 8 && autoconfig::is_date(&d)).then_some(())?;
+                let (y, md): (u32, u32) = (d[..4].parse().ok()?, d[4..].parse().ok()?);
+                Some(y + u32::from(md > 701))
             })
             .collect()
     };

@@ -135,6 +135,7 @@ fn widened(v: &str, year: usize, years: &[u32; 100]) -> Option<String> {
 pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
     let mut notes = Vec::new();
     for f in 0..r.fields.len() {
+        let Some(year) = year_part(&r.columns[f]) else { continue };
         let name = &r.fields[f];
         let theirs = other.and_then(|o| Some((o, o.fields.iter().position(|n| n == name)?)));
         let dated = autoconfig::named_as_date(name)
@@ -142,7 +143,6 @@ pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
         if !dated {
             continue;
         }
-        let Some(year) = year_part(&r.columns[f]) else { continue };
         let their_values = theirs.map(|(o, c)| o.columns[c].as_slice()).unwrap_or_default();
         let mut reference = written_years(&r.columns[f]);
         reference.extend(written_years(their_values));
@@ -150,12 +150,11 @@ pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
         // Without years in full: a birth date is not in the future; other dates as POSIX
         // `strptime` reads `%y` (20yy before 69).
         let birth = ["birth", "dob", "born", "birthday"];
-        let last =
-            if autoconfig::name_words(&r.fields[f]).iter().any(|w| birth.contains(&w.as_str())) {
-                (crate::normalize::today().0 % 100) as u32
-            } else {
-                68
-            };
+        let last = if autoconfig::name_words(name).iter().any(|w| birth.contains(&w.as_str())) {
+            (crate::normalize::today().0 % 100) as u32
+        } else {
+            68
+        };
         let years = centuries(&reference, last);
         let mut changed = 0usize;
         for v in r.columns[f].iter_mut().flatten() {
