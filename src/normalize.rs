@@ -40,8 +40,10 @@
 //! - **gender**: `m` or `f` from M/F, male/female, homme/femme, Mr/Mrs, Herr/Frau, ...
 //! - **birth date**: `YYYY-MM-DD`, `YYYYMMDD`, `YYYY/MM/DD`, `DD.MM.YYYY`; `DD/MM/YYYY` or
 //!   `MM/DD/YYYY` when the day is over 12 or the order is given by [`DateOrder`]; a month's
-//!   English name with a day and a four-digit year (`31-Jul-1980`, `July 31, 1980`); a real
-//!   calendar date from 1900 up to today.
+//!   English name with a day and a four-digit year (`31-Jul-1980`, `July 31, 1980`); a
+//!   two-digit year last (`31/07/80`, Oracle's `31-JUL-80`) or first where it is over 31
+//!   (`80-07-31`), read as 20yy up to this year and 19yy before; a real calendar date from 1900
+//!   up to today.
 //! - **MAID** (IDFA/AAID): a UUID, lowercase with dashes; the all-zero id (tracking limited) is
 //!   invalid.
 
@@ -1315,15 +1317,28 @@ pub fn parse_birth_date(s: &str, order: DateOrder) -> Result<BirthDate, Invalid>
     } else {
         let sep = s.chars().find(|c| matches!(c, '-' | '/' | '.'));
         let Some(sep) = sep else { return Err(bad("not a date in a known format")) };
-        let parts: Vec<&str> = s.split(sep).collect();
+        let mut parts: Vec<String> = s.split(sep).map(str::to_string).collect();
         if parts.len() != 3 {
             return Err(bad("not a date in a known format"));
         }
+        // Oracle's `31-JUL-80`: the month's name, after the day.
+        let named = month_from_name(&parts[1]).map(|m| parts[1] = m.to_string()).is_some();
+        // A two-digit year, last (`31/07/80`) or first where it is over 31 (`80-07-31`): a birth
+        // date is in the past, so 20yy up to this year and 19yy before.
+        let two_digits = |p: &str| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit());
+        let widen = |yy: u32| if i64::from(2000 + yy) <= today().0 { 2000 + yy } else { 1900 + yy };
+        let first_over_31 = parts[0].len() <= 2 && num(&parts[0])? > 31;
+        if two_digits(&parts[2]) && parts[0].len() <= 2 && !first_over_31 {
+            parts[2] = widen(num(&parts[2])?).to_string();
+        } else if two_digits(&parts[0]) && first_over_31 && parts[2].len() <= 2 {
+            parts[0] = widen(num(&parts[0])?).to_string();
+        }
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         if parts[0].len() == 4 {
             (num(parts[0])?, num(parts[1])?, num(parts[2])?)
         } else if parts[2].len() == 4 && parts[0].len() <= 2 && parts[1].len() <= 2 {
             let (a, b, y) = (num(parts[0])?, num(parts[1])?, num(parts[2])?);
-            let order = if sep == '.' { DateOrder::DayFirst } else { order };
+            let order = if sep == '.' || named { DateOrder::DayFirst } else { order };
             if a > 12 || order == DateOrder::DayFirst {
                 (y, b, a)
             } else if b > 12 || order == DateOrder::MonthFirst || a == b {
@@ -1332,7 +1347,7 @@ pub fn parse_birth_date(s: &str, order: DateOrder) -> Result<BirthDate, Invalid>
                 return Err(bad("ambiguous day and month: write YYYY-MM-DD"));
             }
         } else {
-            return Err(bad("not a date in a known format (2-digit years are refused)"));
+            return Err(bad("not a date in a known format"));
         }
     };
     if !(1..=12).contains(&m) {
@@ -1649,9 +1664,15 @@ mod tests {
             "31-JUL-1980",
             "July 31, 1980",
             "31 Jul 1980 00:00:00",
+            "31/07/80",
+            "80-07-31",
+            "31-JUL-80",
         ] {
             assert_eq!(parse_birth_date(s, DateOrder::Unambiguous), Ok(d), "{s}");
         }
+        // A two-digit year is in the past: 20yy up to this year, 19yy after.
+        assert_eq!(parse_birth_date("05/03/04", DateOrder::DayFirst).unwrap().year, 2004);
+        assert_eq!(parse_birth_date("05/03/99", DateOrder::DayFirst).unwrap().year, 1999);
         assert_eq!(parse_birth_date("07/05/1980", DateOrder::MonthFirst).unwrap().month, 7);
         assert_eq!(parse_birth_date("05/05/1980", DateOrder::Unambiguous).unwrap().day, 5);
         assert_eq!(parse_birth_date("2000-02-29", DateOrder::Unambiguous).unwrap().day, 29);
@@ -1659,7 +1680,8 @@ mod tests {
             "1900-02-29",
             "1980-13-01",
             "1980-00-10",
-            "31/07/80",
+            "31/07/8",
+            "07-31-80-1",
             "1899-12-31",
             "3000-01-01",
             "31 Jul 80",
