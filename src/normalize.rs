@@ -1742,6 +1742,12 @@ mod tests {
             let named = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
             let oracle = format!("{:02}-{}-{:04}", d, named[m as usize - 1], y);
             prop_assert_eq!(parse_birth_date(&oracle, DateOrder::Unambiguous), Ok(bd));
+            if (1950..2000).contains(&y) {
+                let short = format!("{:02}/{:02}/{:02}", d, m, y % 100);
+                prop_assert_eq!(parse_birth_date(&short, DateOrder::DayFirst), Ok(bd));
+                let oracle_short = format!("{:02}-{}-{:02}", d, named[m as usize - 1], y % 100);
+                prop_assert_eq!(parse_birth_date(&oracle_short, DateOrder::Unambiguous), Ok(bd));
+            }
         }
 
         #[test]
