@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common::{fails, ok, run, shared_data};
 
@@ -49,15 +49,18 @@ fn f1(args: &[&str], truth: &Path, dedupe: bool) -> f64 {
     f1
 }
 
+/// FEBRL4's two files and its true links, when `../shared/data` has them.
+fn febrl4() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    Some((
+        shared_data("febrl4a.csv")?,
+        shared_data("febrl4b.csv")?,
+        shared_data("febrl4_true_links.csv")?,
+    ))
+}
+
 #[test]
 fn febrl4_link_reaches_f1_0_999() {
-    let (Some(a), Some(b), Some(t)) = (
-        shared_data("febrl4a.csv"),
-        shared_data("febrl4b.csv"),
-        shared_data("febrl4_true_links.csv"),
-    ) else {
-        return;
-    };
+    let Some((a, b, t)) = febrl4() else { return };
     let f = f1(&[a.to_str().unwrap(), b.to_str().unwrap()], &t, false);
     assert!(f >= 0.999, "F1 {f}");
 }
@@ -89,13 +92,7 @@ fn febrl_without_ssn(src: &Path, date: &dyn Fn(&str, &str, &str) -> String) -> S
 fn dates_with_two_digit_years_meet_dates_written_in_full() {
     // FEBRL4 without the social security number, which alone links most pairs: the birth date
     // carries the link. B writes it as an Oracle export does (`13-OCT-65`), or `13/10/65`.
-    let (Some(a), Some(b), Some(t)) = (
-        shared_data("febrl4a.csv"),
-        shared_data("febrl4b.csv"),
-        shared_data("febrl4_true_links.csv"),
-    ) else {
-        return;
-    };
+    let Some((a, b, t)) = febrl4() else { return };
     let dir = tempfile::tempdir().unwrap();
     let months =
         ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
