@@ -111,6 +111,69 @@ fn dates_with_two_digit_years_meet_dates_written_in_full() {
     }
 }
 
+/// A bank's payments (`id, transaction_date, amount, memo`, dates of 2019 to 2023 written
+/// `YYYY-MM-DD`) and a ledger's record of nine in ten of them, a day or two later at times,
+/// memos cut, a third of the amounts changed a little, dates written by `date` (given the year,
+/// month and day). Returns the
+/// two files and the true pairs.
+fn payments(
+    seed: u64,
+    date: &dyn Fn(i32, u32, u32) -> String,
+) -> (String, String, HashSet<(String, String)>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let shops = ["tesco", "argos", "boots", "costa", "greggs", "shell", "uber", "lidl", "aldi"];
+    let what = ["fuel", "coffee", "books", "taxi", "rent", "music", "pharmacy", "groceries"];
+    let (mut bank, mut ledger) = (
+        String::from("id,transaction_date,amount,memo\n"),
+        String::from("id,transaction_date,amount,memo\n"),
+    );
+    let mut truth = HashSet::new();
+    for k in 0..3000 {
+        // Days since 2019-01-01, within five years of 360 days (months of 30, days up to 28).
+        let day = rng.gen_range(0..1800u32);
+        let (y, m, d) = (2019 + (day / 360) as i32, 1 + day % 360 / 30, 1 + day % 30 % 28);
+        let amount = rng.gen_range(100..5_000) as f64 / 100.0;
+        let memo = format!(
+            "{} {}",
+            shops[rng.gen_range(0..shops.len())],
+            what[rng.gen_range(0..what.len())]
+        );
+        bank.push_str(&format!("b{k},{y}-{m:02}-{d:02},{amount:.2},{memo}\n"));
+        if rng.gen_bool(0.9) {
+            let d2 = (d + rng.gen_range(0..3)).min(28);
+            let memo = if rng.gen_bool(0.3) { memo[..memo.len() - 2].to_string() } else { memo };
+            // A third of the amounts changed by up to 3 % (fees, exchange rates).
+            let amount =
+                if rng.gen_bool(0.3) { amount * rng.gen_range(0.97..1.03) } else { amount };
+            ledger.push_str(&format!("l{k},{},{amount:.2},{memo}\n", date(y, m, d2)));
+            truth.insert((format!("b{k}"), format!("l{k}")));
+        }
+    }
+    (bank, ledger, truth)
+}
+
+#[test]
+fn recent_dates_with_two_digit_years_are_read_by_the_other_files_dates() {
+    // `05/03/21` could be 2021-03-05 or 2005-03-21: no part goes over 31. The bank's dates tell.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let recall = |name: &str, date: &dyn Fn(i32, u32, u32) -> String| {
+        let (bank, ledger, truth) = payments(3, date);
+        let (fb, fl) = (write(d, "bank.csv", &bank), write(d, name, &ledger));
+        let out = d.join("pairs.csv");
+        ok(d, &["link", &fb, &fl, "--id", "id", "--out", out.to_str().unwrap()]);
+        let found = pairs(&out, false);
+        assert!(found.is_subset(&truth) || found.difference(&truth).count() * 100 < found.len());
+        found.intersection(&truth).count() as f64 / truth.len() as f64
+    };
+    let iso = recall("iso.csv", &|y, m, d| format!("{y}-{m:02}-{d:02}"));
+    let day_first = recall("yy.csv", &|y, m, d| format!("{d:02}/{m:02}/{:02}", y % 100));
+    let year_first = recall("yyf.csv", &|y, m, d| format!("{:02}-{m:02}-{d:02}", y % 100));
+    eprintln!("recall: ISO {iso:.4}, day first {day_first:.4}, year first {year_first:.4}");
+    assert!(day_first >= iso - 0.01 && year_first >= iso - 0.01);
+}
+
 #[test]
 fn febrl1_dedupe_beats_splink() {
     let (Some(a), Some(t)) = (shared_data("febrl1.csv"), shared_data("febrl1_true_links.csv"))

@@ -6,6 +6,7 @@
 //! need no rewriting; a column's kind is [`autoconfig`]'s.
 
 use super::{autoconfig, compare, Kind, Records};
+use crate::hash::FxHashSet;
 use crate::normalize::month_from_name;
 
 /// A part of a date: a number of one or two digits, or a month's name.
@@ -33,11 +34,21 @@ fn parts(v: &str) -> Option<[Part; 3]> {
     (split.next().is_none() && months <= 1).then_some(out)
 }
 
+/// Where a column's two-digit years are.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Layout {
+    /// In this part (0 or 2).
+    Year(usize),
+    /// First or last: no part goes over 31 (dates of 2000 to 2031).
+    Unclear,
+}
+
 /// Which part (first or last) of a column's dates is a two-digit year: nine in ten of its
 /// first 1,000 values present are dates, a tenth with a two-digit year as [`parts`] reads them
 /// (the others with the year in full); of those, a tenth have a number over 31 in that part and
-/// at most one in a hundred in the others.
-fn year_part(values: &[Option<String>]) -> Option<usize> {
+/// at most one in a hundred in the others. [`Layout::Unclear`] when no part has a number over 31
+/// in more than one in a hundred.
+fn year_part(values: &[Option<String>]) -> Option<Layout> {
     let (mut present, mut full, mut dates, mut over_31) = (0usize, 0usize, 0usize, [0usize; 3]);
     for v in values.iter().flatten().take(1000) {
         present += 1;
@@ -53,9 +64,44 @@ fn year_part(values: &[Option<String>]) -> Option<usize> {
     if 10 * dates < present || 10 * (dates + full) < 9 * present {
         return None;
     }
+    if over_31.iter().all(|&n| 100 * n <= dates) {
+        return Some(Layout::Unclear);
+    }
     [2, 0]
         .into_iter()
         .find(|&y| 10 * over_31[y] >= dates && (0..3).all(|k| k == y || 100 * over_31[k] <= dates))
+        .map(Layout::Year)
+}
+
+/// For a column of [`Layout::Unclear`]: the part (0 or 2) read as the year that makes more of
+/// its dates (first 5,000) dates of `reference` (with day and month either way round), at least
+/// a twentieth of them and twice as many as the other reading.
+fn year_by_overlap(
+    values: &[Option<String>],
+    reference: &[Option<String>],
+    years: &[u32; 100],
+) -> Option<usize> {
+    // A date as its year, then its day and month in either order.
+    let key = |v: &str| -> Option<String> {
+        let d = compare::normalise_date(v);
+        let (a, b) = (d.get(4..6)?, d.get(6..8)?);
+        (d.len() == 8).then(|| format!("{}{}{}", &d[..4], a.min(b), a.max(b)))
+    };
+    let known: FxHashSet<String> = reference.iter().flatten().filter_map(|v| key(v)).collect();
+    let short: Vec<&str> = values
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|v| parts(v).is_some())
+        .take(5000)
+        .collect();
+    let hits = |year: usize| {
+        let found = short.iter().filter_map(|v| key(&widened(v, year, years)?));
+        found.filter(|k| known.contains(k)).count()
+    };
+    let (last, first) = (hits(2), hits(0));
+    let (best, year, other) = if last >= first { (last, 2, first) } else { (first, 0, last) };
+    (20 * best >= short.len() && best > 2 * other).then_some(year)
 }
 
 /// The four-digit years of the dates among `values` (first 1,000 present).
@@ -135,7 +181,7 @@ fn widened(v: &str, year: usize, years: &[u32; 100]) -> Option<String> {
 pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
     let mut notes = Vec::new();
     for f in 0..r.fields.len() {
-        let Some(year) = year_part(&r.columns[f]) else { continue };
+        let Some(layout) = year_part(&r.columns[f]) else { continue };
         let name = &r.fields[f];
         let theirs = other.and_then(|o| Some((o, o.fields.iter().position(|n| n == name)?)));
         let dated = autoconfig::named_as_date(name)
@@ -156,6 +202,16 @@ pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
             68
         };
         let years = centuries(&reference, last);
+        let year = match layout {
+            Layout::Year(year) => year,
+            // Dates of this century alone: the other file's dates tell which part is the year.
+            Layout::Unclear => {
+                let Some(year) = year_by_overlap(&r.columns[f], their_values, &years) else {
+                    continue;
+                };
+                year
+            }
+        };
         let mut changed = 0usize;
         for v in r.columns[f].iter_mut().flatten() {
             if let Some(w) = widened(v, year, &years) {
@@ -172,7 +228,14 @@ pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
             "column `{}` of {} writes {changed} dates with two-digit years ({}), read as {how}",
             r.fields[f],
             r.source,
-            if year == 0 { "year first" } else { "year last" }
+            match (layout, year) {
+                (Layout::Year(0), _) => "year first",
+                (Layout::Year(_), _) => "year last",
+                (Layout::Unclear, 0) =>
+                    "year first, as more of them are then dates of the other file",
+                (Layout::Unclear, _) =>
+                    "year last, as more of them are then dates of the other file",
+            }
         ));
     }
     notes
@@ -202,17 +265,40 @@ mod tests {
     #[test]
     fn the_year_is_the_part_over_31() {
         let last = column(&["05/03/61", "17/11/04", "01/01/99", "", "28/02/45"]);
-        assert_eq!(year_part(&last), Some(2));
+        assert_eq!(year_part(&last), Some(Layout::Year(2)));
         let first = column(&["61-03-05", "04-11-17", "99-01-01", "45-02-28"]);
-        assert_eq!(year_part(&first), Some(0));
-        // Version numbers and years of this century alone are not read as years.
-        assert_eq!(year_part(&column(&["1.2.10", "2.0.1", "1.4.3", "1.5.0"])), None);
-        assert_eq!(year_part(&column(&["05/03/21", "17/11/04", "01/01/19"])), None);
+        assert_eq!(year_part(&first), Some(Layout::Year(0)));
+        // Years of this century alone could be first or last.
+        assert_eq!(
+            year_part(&column(&["05/03/21", "17/11/04", "01/01/19"])),
+            Some(Layout::Unclear)
+        );
+        // Nor is a part over 31 in too few values the year.
+        assert_eq!(
+            year_part(&column(&[
+                "05/03/21", "17/11/04", "01/01/19", "1/2/45", "3/4/5", "6/7/8", "9/10/11",
+                "12/1/2", "3/4/6", "7/8/9", "1/1/1"
+            ])),
+            None
+        );
         // Mostly other values: not a column of dates.
         assert_eq!(year_part(&column(&["05/03/61", "x", "y", "z"])), None);
         // Some years written in full among them.
         let mixed = column(&["05/03/61", "17/11/1904", "01/01/99", "28/02/1945"]);
-        assert_eq!(year_part(&mixed), Some(2));
+        assert_eq!(year_part(&mixed), Some(Layout::Year(2)));
+    }
+
+    #[test]
+    fn the_other_files_dates_tell_where_a_year_of_this_century_is() {
+        let years = centuries(&(2015..=2023).collect::<Vec<_>>(), 68);
+        let theirs = column(&["2021-03-05", "2019-11-17", "2020-01-02", "2022-12-25"]);
+        let last = column(&["05/03/21", "17/11/19", "02/01/20", "24/12/22"]);
+        assert_eq!(year_by_overlap(&last, &theirs, &years), Some(2));
+        let first = column(&["21-03-05", "19-11-17", "20-01-02", "22-12-24"]);
+        assert_eq!(year_by_overlap(&first, &theirs, &years), Some(0));
+        // Dates the other file does not have tell nothing.
+        let unknown = column(&["05/03/21", "07/11/19", "02/01/20", "24/12/22"]);
+        assert_eq!(year_by_overlap(&unknown, &column(&["2001-01-01"]), &years), None);
     }
 
     #[test]
