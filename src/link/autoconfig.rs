@@ -283,7 +283,7 @@ impl DatePart {
 
 /// How many of the first 1,000 values present pass `test` (given the record), and how many
 /// were tested.
-fn passing(values: &[Option<String>], test: impl Fn(usize, &str) -> bool) -> (usize, usize) {
+pub fn passing(values: &[Option<String>], test: impl Fn(usize, &str) -> bool) -> (usize, usize) {
     let present = values.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_deref()?)));
     present.take(1000).fold((0, 0), |(k, n), (i, v)| (k + usize::from(test(i, v)), n + 1))
 }

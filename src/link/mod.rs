@@ -585,6 +585,38 @@ fn derive_age(ages: &Records, dates: &mut Records) -> Option<String> {
     Some(note)
 }
 
+/// Words of a column name that say a title or salutation (`title`, `salutation`, `Anrede`).
+const TITLE_WORDS: [&str; 5] = ["title", "salutation", "honorific", "anrede", "civilite"];
+
+/// For a link where `titles` has a title column (`Mr`, `Mrs`, `Frau`, `Mme`: half its values at
+/// least read as a gender) and `genders` a gender column the other lacks: adds to `titles` the
+/// gender each title says (none for `Dr`), under the gender column's name, so that genders are
+/// compared. Returns a note.
+fn derive_gender(titles: &mut Records, genders: &Records) -> Option<String> {
+    let only = |r: &Records, other: &Records, test: &dyn Fn(&str) -> bool| {
+        let mut hits = only_in(r, other).into_iter().filter(|&f| test(&r.fields[f]));
+        hits.next().filter(|_| hits.next().is_none())
+    };
+    let is_title =
+        |name: &str| autoconfig::name_words(name).iter().any(|w| TITLE_WORDS.contains(&w.as_str()));
+    let t = only(titles, genders, &is_title)?;
+    let g = only(genders, titles, &autoconfig::is_gender)?;
+    let gender = |v: &str| crate::normalize::normalize_gender(v).ok().map(String::from);
+    let (said, n) = autoconfig::passing(&titles.columns[t], |_, v| gender(v).is_some());
+    if n == 0 || 2 * said < n {
+        return None;
+    }
+    let derived = titles.columns[t].iter().map(|v| gender(v.as_deref()?)).collect();
+    let name = genders.fields[g].clone();
+    let note = format!(
+        "the genders `{}` of {} says (`Mr`, `Mrs`, ...) are compared with `{name}` of {}",
+        titles.fields[t], titles.source, genders.source
+    );
+    titles.fields.push(name);
+    titles.columns.push(derived);
+    Some(note)
+}
+
 /// Joins the columns `parts` of `split` into the column of `whole` that only `whole` has, is
 /// read as `kind`, has two words or more in at least half its values, and shares the most words
 /// with the parts together, at least [`PAIR_WORD_SHARE`] (see there) and more than with any
@@ -651,6 +683,8 @@ pub fn pair_columns(left: &mut Records, right: &mut Records) -> Vec<String> {
     notes.extend(derive_year(right, left));
     notes.extend(derive_age(left, right));
     notes.extend(derive_age(right, left));
+    notes.extend(derive_gender(left, right));
+    notes.extend(derive_gender(right, left));
     let (ls, rs) = (only_in(left, right), only_in(right, left));
     if ls.is_empty() || rs.is_empty() {
         return notes;
@@ -2221,6 +2255,26 @@ mod tests {
         register.columns.pop();
         let notes = pair_columns(&mut survey, &mut register);
         assert!(notes.iter().all(|n| !n.contains("ages of")), "{notes:?}");
+    }
+
+    #[test]
+    fn a_title_meets_a_gender_column() {
+        let col = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        let records = |source: &str, field: &str, values: &[&str]| {
+            let ids = (0..values.len()).map(|k| format!("{source}{k}")).collect();
+            Records::new(source, ids, vec![field.into()], vec![col(values)]).unwrap()
+        };
+        let mut crm = records("crm.csv", "Salutation", &["Mr", "Mrs", "Dr", "Frau", "Ms"]);
+        let mut shop = records("shop.csv", "sex", &["M", "F", "M", "F", "F"]);
+        let notes = pair_columns(&mut crm, &mut shop);
+        assert!(notes[0].starts_with("the genders `Salutation` of crm.csv says"), "{notes:?}");
+        let said: Vec<Option<&str>> =
+            crm.column("sex").unwrap().iter().map(|v| v.as_deref()).collect();
+        assert_eq!(said, [Some("m"), Some("f"), None, Some("f"), Some("f")]);
+        // A product's title is no salutation.
+        let mut products = records("a.csv", "title", &["sony turntable", "bose speaker", "lg tv"]);
+        let notes = pair_columns(&mut products, &mut shop.clone());
+        assert!(notes.iter().all(|n| !n.contains("genders")), "{notes:?}");
     }
 
     #[test]
