@@ -165,8 +165,9 @@ fn widened(v: &str, year: usize, years: &[u32; 100]) -> Option<String> {
 /// of `other`. The century of each year is taken from the years written in full in the column
 /// itself or in `other`'s column of that name (so `61` is 1961 against birth dates of the 1900s);
 /// else a birth date is taken to be in the past, and other dates are read as POSIX `strptime`
-/// reads `%y`. Values that are not such dates are left as written.
-/// Returns a note per column.
+/// reads `%y`. Where no part goes over 31 (dates of 2000 to 2031), `other`'s dates tell which
+/// part is the year ([`year_by_overlap`]); without `other`, the last. Values that are not such
+/// dates are left as written. Returns a note per column.
 ///
 /// ```
 /// use audience::link::{short_years::widen, Records};
@@ -204,7 +205,10 @@ pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
         let years = centuries(&reference, last);
         let year = match layout {
             Layout::Year(year) => year,
-            // Dates of this century alone: the other file's dates tell which part is the year.
+            // Dates of this century alone: the other file's dates tell which part is the year;
+            // in a dedupe, the year is taken to be last, as most such dates write it
+            // (`DD/MM/YY`, `MM/DD/YY`).
+            Layout::Unclear if other.is_none() => 2,
             Layout::Unclear => {
                 let Some(year) = year_by_overlap(&r.columns[f], their_values, &years) else {
                     continue;
@@ -233,6 +237,9 @@ pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
                 (Layout::Year(_), _) => "year last",
                 (Layout::Unclear, 0) =>
                     "year first, as more of them are then dates of the other file",
+                (Layout::Unclear, _) if other.is_none() => {
+                    "year last, as most such dates are written: no part goes over 31"
+                }
                 (Layout::Unclear, _) =>
                     "year last, as more of them are then dates of the other file",
             }
@@ -299,6 +306,16 @@ mod tests {
         // Dates the other file does not have tell nothing.
         let unknown = column(&["05/03/21", "07/11/19", "02/01/20", "24/12/22"]);
         assert_eq!(year_by_overlap(&unknown, &column(&["2001-01-01"]), &years), None);
+    }
+
+    #[test]
+    fn a_dedupe_reads_dates_of_this_century_year_last() {
+        let ids = vec!["1".to_string(), "2".to_string()];
+        let dates = column(&["05/03/21", "17/11/19"]);
+        let mut r = Records::new("a.csv", ids, vec!["order_date".into()], vec![dates]).unwrap();
+        let notes = widen(&mut r, None);
+        assert_eq!(r.columns[0], column(&["05/03/2021", "17/11/2019"]));
+        assert!(notes[0].contains("year last, as most such dates are written"), "{notes:?}");
     }
 
     #[test]
