@@ -61,7 +61,7 @@ fn year_part(values: &[Option<String>]) -> Option<Layout> {
             over_31[k] += usize::from(matches!(part, Part::Number(n) if *n > 31));
         }
     }
-    if 10 * dates < present || 10 * (dates + full) < 9 * present {
+    if dates == 0 || 10 * dates < present || 10 * (dates + full) < 9 * present {
         return None;
     }
     if over_31.iter().all(|&n| 100 * n <= dates) {
@@ -288,6 +288,9 @@ mod tests {
             ])),
             None
         );
+        // An empty column, or one with every year in full, needs nothing.
+        assert_eq!(year_part(&column(&["", ""])), None);
+        assert_eq!(year_part(&column(&["05/03/1961", "2004-11-17"])), None);
         // Mostly other values: not a column of dates.
         assert_eq!(year_part(&column(&["05/03/61", "x", "y", "z"])), None);
         // Some years written in full among them.
