@@ -559,6 +559,17 @@ fn month_first(normalised: &[Option<String>]) -> bool {
     swapped > 0 && swapped * 20 >= dates && day_first * 20 <= swapped
 }
 
+/// A column's dates as [`normalise_date`] reads them (`None` where missing), turned back where
+/// the column writes them month first ([`month_first`]).
+pub fn normalise_dates(values: &[Option<String>]) -> Vec<Option<String>> {
+    let mut dates: Vec<Option<String>> =
+        values.iter().map(|v| v.as_deref().and_then(|v| Kind::Date.normalise(v))).collect();
+    if month_first(&dates) {
+        dates.iter_mut().flatten().for_each(swap_day_month);
+    }
+    dates
+}
+
 /// `YYYYMMDD` from `YYYYDDMM`, in place (other values unchanged).
 fn swap_day_month(s: &mut String) {
     if s.len() == 8 && s.is_ascii() {
@@ -1321,17 +1332,12 @@ impl PreparedField {
         let mut dict = Vec::new();
         let mut counts: Vec<[u32; 2]> = Vec::new();
         let mut intern = |values: &[Option<String>], side: usize| -> Vec<u32> {
-            let normalised = values.iter().map(|v| v.as_deref().and_then(|v| kind.normalise(v)));
             // Dates written month first (`MM/DD/YYYY`) were read day first: turned back, which
             // takes a look at the whole column's dates first.
             let normalised: Box<dyn Iterator<Item = Option<String>>> = if kind == Kind::Date {
-                let mut dates: Vec<Option<String>> = normalised.collect();
-                if month_first(&dates) {
-                    dates.iter_mut().flatten().for_each(swap_day_month);
-                }
-                Box::new(dates.into_iter())
+                Box::new(normalise_dates(values).into_iter())
             } else {
-                Box::new(normalised)
+                Box::new(values.iter().map(|v| v.as_deref().and_then(|v| kind.normalise(v))))
             };
             normalised
                 .map(|s| match s {

@@ -531,10 +531,10 @@ fn derive_age(ages: &Records, dates: &mut Records) -> Option<String> {
     written.iter().for_each(|&n| age_counts[n as usize] += 1);
     // Per date column: each date's year, plus one when it falls after the 1st of July.
     let born = |c: usize| -> Vec<Option<u32>> {
-        dates.columns[c]
-            .iter()
-            .map(|v| {
-                let d = compare::normalise_date(v.as_deref()?);
+        compare::normalise_dates(&dates.columns[c])
+            .into_iter()
+            .map(|d| {
+                let d = d?;
                 (d.len() == 8 && autoconfig::is_date(&d)).then_some(())?;
                 let (y, md): (u32, u32) = (d[..4].parse().ok()?, d[4..].parse().ok()?);
                 Some(y + u32::from(md > 701))
@@ -2247,6 +2247,13 @@ mod tests {
         let derived = register.column("Age").expect("ages added to the register");
         let expected: Vec<Option<String>> = survey.columns[0].clone();
         assert_eq!(derived, expected.as_slice());
+        // The same dates written month first give the same ages.
+        let mut us = register.clone();
+        us.fields.pop();
+        us.columns.pop();
+        us.columns[1] = col(born.iter().map(|(y, m, d)| format!("{m:02}/{d:02}/{y}")).collect());
+        pair_columns(&mut survey.clone(), &mut us);
+        assert_eq!(us.column("Age").unwrap(), expected.as_slice());
         // A column named `age` that does not hold ages is left alone.
         survey.columns[0] =
             col((0..n).map(|k| ["adult", "child"][k as usize % 2].into()).collect());
