@@ -200,8 +200,11 @@ pub fn is_country(name: &str) -> bool {
 
 /// Whether a column's name says it holds a gender (`gender`, `sex`, `customerGender`).
 pub fn is_gender(name: &str) -> bool {
-    name_words(name).iter().any(|w| w == "gender" || w == "sex")
+    name_words(name).iter().any(|w| GENDER_WORDS.contains(&w.as_str()))
 }
+
+/// Words of a column name that say gender.
+pub const GENDER_WORDS: [&str; 2] = ["gender", "sex"];
 
 /// Whether a column holds email addresses: nine in ten of its values (of the first 1,000 not
 /// empty) read as one (see [`normalize_email`](crate::normalize::normalize_email)).
@@ -337,7 +340,7 @@ pub fn infer_kind(name: &str, p: &Profile) -> (Kind, String) {
     let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
     let joined = words.concat();
     let has_joined = |list: &[&str]| list.iter().any(|w| w.len() >= 5 && joined.contains(w));
-    if has(DATE_WORDS) && p.dates >= 0.5 {
+    if named_as_date(name) && p.dates >= 0.5 {
         return (Kind::Date, "name and values read as dates".into());
     }
     if has(POSTCODE_WORDS) || has_joined(POSTCODE_WORDS) {

@@ -593,14 +593,14 @@ const TITLE_WORDS: [&str; 5] = ["title", "salutation", "honorific", "anrede", "c
 /// gender each title says (none for `Dr`), under the gender column's name, so that genders are
 /// compared. Returns a note.
 fn derive_gender(titles: &mut Records, genders: &Records) -> Option<String> {
-    let only = |r: &Records, other: &Records, test: &dyn Fn(&str) -> bool| {
-        let mut hits = only_in(r, other).into_iter().filter(|&f| test(&r.fields[f]));
-        hits.next().filter(|_| hits.next().is_none())
+    let only = |r: &Records, other: &Records, words: &[&str]| {
+        autoconfig::only_named(
+            only_in(r, other).into_iter().map(|f| (f, r.fields[f].as_str())),
+            words,
+        )
     };
-    let is_title =
-        |name: &str| autoconfig::name_words(name).iter().any(|w| TITLE_WORDS.contains(&w.as_str()));
-    let t = only(titles, genders, &is_title)?;
-    let g = only(genders, titles, &autoconfig::is_gender)?;
+    let t = only(titles, genders, &TITLE_WORDS)?;
+    let g = only(genders, titles, &autoconfig::GENDER_WORDS)?;
     let gender = |v: &str| crate::normalize::normalize_gender(v).ok().map(String::from);
     let (said, n) = autoconfig::passing(&titles.columns[t], |_, v| gender(v).is_some());
     if n == 0 || 2 * said < n {
