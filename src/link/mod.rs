@@ -1445,12 +1445,11 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         }
     }
     if settings.known_matches.is_empty() {
-        // Once m and the prior are known, u can be freed of the matches among its random pairs.
+        // Once m and the prior are known, u can be freed of the matches among its random pairs
+        // (and m and the prior refitted, until they settle).
         let fitted: Vec<bool> =
             if known.is_empty() { held.iter().map(|h| !h).collect() } else { free.clone() };
-        let u = fellegi_sunter::unmix_u(&model);
-        model =
-            fellegi_sunter::refit(&names, model, u, &fitted, &patterns, total, settings.max_iter);
+        model = fellegi_sunter::unmix(&names, model, &fitted, &patterns, total, settings.max_iter);
     }
     t.train = clock.elapsed().as_secs_f64();
 
