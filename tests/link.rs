@@ -175,6 +175,35 @@ fn recent_dates_with_two_digit_years_are_read_by_the_other_files_dates() {
 }
 
 #[test]
+fn amounts_written_with_a_decimal_comma_meet_amounts_written_with_a_point() {
+    // A European ledger export: `;` between the fields and `18,32` for 18.32. Read as a
+    // thousands comma, 18,32 would be 1832 and no amount would agree.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (bank, ledger, truth) = payments(4, &|y, m, d| format!("{y}-{m:02}-{d:02}"));
+    let european: String = ledger
+        .lines()
+        .map(|line| {
+            let mut f: Vec<String> = line.split(',').map(String::from).collect();
+            f[2] = f[2].replace('.', ",");
+            f.join(";") + "\n"
+        })
+        .collect();
+    let fb = write(d, "bank.csv", &bank);
+    let recall = |name: &str, ledger: &str| {
+        let fl = write(d, name, ledger);
+        let out = d.join("pairs.csv");
+        ok(d, &["link", &fb, &fl, "--id", "id", "--out", out.to_str().unwrap()]);
+        let found = pairs(&out, false);
+        assert!(found.difference(&truth).count() * 100 <= found.len());
+        found.intersection(&truth).count() as f64 / truth.len() as f64
+    };
+    let (point, comma) = (recall("ledger.csv", &ledger), recall("ledger_eu.csv", &european));
+    eprintln!("recall: decimal point {point:.4}, decimal comma {comma:.4}");
+    assert!(comma >= point - 0.005, "{comma} against {point}");
+}
+
+#[test]
 fn febrl1_dedupe_beats_splink() {
     let (Some(a), Some(t)) = (shared_data("febrl1.csv"), shared_data("febrl1_true_links.csv"))
     else {

@@ -137,7 +137,11 @@ pub fn run(a: LinkArgs, g: &Global) -> Result<()> {
     for n in left_note.iter().chain(&right_note) {
         g.note(n);
     }
-    let mut paired = link::short_years::widen(&mut left, right.as_ref());
+    let mut paired = link::decimal_commas::rewrite(&mut left);
+    if let Some(r) = right.as_mut() {
+        paired.extend(link::decimal_commas::rewrite(r));
+    }
+    paired.extend(link::short_years::widen(&mut left, right.as_ref()));
     if let Some(r) = right.as_mut() {
         paired.extend(link::short_years::widen(r, Some(&left)));
         paired.extend(link::pair_columns(&mut left, r));

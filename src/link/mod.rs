@@ -26,6 +26,7 @@ pub mod autoconfig;
 pub mod blocking;
 pub mod cluster;
 pub mod compare;
+pub mod decimal_commas;
 pub mod dependence;
 pub mod fellegi_sunter;
 pub mod household;
