@@ -175,6 +175,29 @@ fn recent_dates_with_two_digit_years_are_read_by_the_other_files_dates() {
 }
 
 #[test]
+fn dates_written_as_unix_times_or_serial_days_meet_dates_written_as_text() {
+    // An event log writes `1568289600`, a spreadsheet saved to CSV `43720`.
+    use audience::store::days_from_civil;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let recall = |name: &str, date: &dyn Fn(i32, u32, u32) -> String| {
+        let (bank, ledger, truth) = payments(5, date);
+        let (fb, fl) = (write(d, "bank.csv", &bank), write(d, name, &ledger));
+        let out = d.join("pairs.csv");
+        ok(d, &["link", &fb, &fl, "--id", "id", "--out", out.to_str().unwrap()]);
+        let found = pairs(&out, false);
+        assert!(found.difference(&truth).count() * 100 <= found.len());
+        found.intersection(&truth).count() as f64 / truth.len() as f64
+    };
+    let days = |y: i32, m: u32, d: u32| days_from_civil(i64::from(y), m, d);
+    let iso = recall("iso.csv", &|y, m, d| format!("{y}-{m:02}-{d:02}"));
+    let unix = recall("unix.csv", &|y, m, d| (days(y, m, d) * 86_400 + 43_200).to_string());
+    let serial = recall("serial.csv", &|y, m, d| (days(y, m, d) + 25_569).to_string());
+    eprintln!("recall: ISO {iso:.4}, Unix seconds {unix:.4}, serial days {serial:.4}");
+    assert!(unix >= iso - 0.005 && serial >= iso - 0.005);
+}
+
+#[test]
 fn amounts_written_with_a_decimal_comma_meet_amounts_written_with_a_point() {
     // A European ledger export: `;` between the fields and `18,32` for 18.32. Read as a
     // thousands comma, 18,32 would be 1832 and no amount would agree.

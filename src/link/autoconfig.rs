@@ -187,6 +187,14 @@ pub fn is_location(name: &str) -> bool {
     has(LOCATION_WORDS) || has(POSTCODE_WORDS)
 }
 
+/// Whether a column's name says it holds codes: a postcode, an identifier, a phone number
+/// (`birth_zip`, `date_id`).
+pub fn named_as_code(name: &str) -> bool {
+    let words = name_words(name);
+    let lists = [POSTCODE_WORDS, CODE_WORDS, PHONE_WORDS];
+    words.iter().any(|w| lists.iter().any(|l| l.contains(&w.as_str())))
+}
+
 /// Whether a column's name says it holds phone numbers (`phone`, `tel`, `mobile_no`, `fax`,
 /// `telefon`).
 pub fn is_phone(name: &str) -> bool {

@@ -31,6 +31,7 @@ pub mod dependence;
 pub mod fellegi_sunter;
 pub mod household;
 pub mod nicknames;
+pub mod numeric_dates;
 pub mod short_years;
 pub mod strata;
 

@@ -1,0 +1,176 @@
+//! Dates written as numbers: Unix times in seconds or milliseconds (`1568273820`,
+//! `1568273820000`), as event logs and JSON exports write them, and spreadsheet serial days
+//! (`43720`: days since 1899-12-30, as Excel and LibreOffice count them), as a spreadsheet
+//! saved to CSV writes a date cell without its format. Which columns do, and those columns
+//! rewritten as ISO dates, for [`compare::normalise_date`](super::compare::normalise_date).
+//!
+//! It owns only that rewriting. Comparing dates is [`super::compare`]'s; dates written as text
+//! need none, or [`super::short_years`]'s; a column's kind is [`super::autoconfig`]'s.
+
+use super::{autoconfig, Kind, Records};
+use crate::store::{civil_from_days, iso_from_unix};
+
+/// How a column counts its dates.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Count {
+    /// Unix seconds of 1973 to 2099 (nine or ten digits).
+    Seconds,
+    /// Unix milliseconds of 1973 to 2099 (twelve or thirteen digits).
+    Millis,
+    /// Spreadsheet serial days of 1902 to 2099 (four or five digits, maybe a fraction of a
+    /// day).
+    SerialDays,
+}
+
+/// The first Unix second of 2100.
+const END_SECONDS: u64 = 4_102_444_800;
+/// The serial day of 2099-12-31.
+const END_SERIAL: u64 = 73_050;
+/// Days from 1899-12-30 (serial day 0) to 1970-01-01.
+const SERIAL_EPOCH: i64 = 25_569;
+
+/// How `v` counts a date, if it is such a number.
+fn count_of(v: &str) -> Option<Count> {
+    let v = v.trim();
+    let (whole, fraction) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
+        return None;
+    }
+    let n: u64 = whole.parse().ok()?;
+    match (whole.len(), fraction.is_empty()) {
+        (9 | 10, true) if (100_000_000..END_SECONDS).contains(&n) => Some(Count::Seconds),
+        (12 | 13, true) if (100_000_000_000..END_SECONDS * 1000).contains(&n) => {
+            Some(Count::Millis)
+        }
+        (4 | 5, _) if (1_000..=END_SERIAL).contains(&n) => Some(Count::SerialDays),
+        _ => None,
+    }
+}
+
+/// How a column counts its dates: nine in ten of its first 1,000 values present are numbers
+/// of one [`Count`]. Serial days need a tenth of five digits (1927 on): a column of four-digit
+/// numbers is years.
+fn column_count(values: &[Option<String>]) -> Option<Count> {
+    let (mut present, mut five_digits) = (0usize, 0usize);
+    let mut counts = [0usize; 3];
+    for v in values.iter().flatten().take(1000) {
+        present += 1;
+        if let Some(c) = count_of(v) {
+            counts[c as usize] += 1;
+            five_digits += usize::from(c == Count::SerialDays && v.trim().len() >= 5);
+        }
+    }
+    let all = [Count::Seconds, Count::Millis, Count::SerialDays];
+    all.into_iter()
+        .filter(|&c| c != Count::SerialDays || five_digits * 10 >= present)
+        .find(|&c| present > 0 && counts[c as usize] * 10 >= present * 9)
+}
+
+/// `v`, counted as `count`, as an ISO date (with the UTC time for Unix times).
+fn iso(v: &str, count: Count) -> Option<String> {
+    let whole: u64 = v.trim().split('.').next()?.parse().ok()?;
+    Some(match count {
+        Count::Seconds => iso_from_unix(whole as i64),
+        Count::Millis => iso_from_unix((whole / 1000) as i64),
+        Count::SerialDays => {
+            let (y, m, d) = civil_from_days(whole as i64 - SERIAL_EPOCH);
+            format!("{y:04}-{m:02}-{d:02}")
+        }
+    })
+}
+
+/// Words of a column's name that say it holds times (besides [`autoconfig::named_as_date`]).
+const TIME_WORDS: &[&str] = &["time", "timestamp", "ts", "epoch", "created", "updated"];
+
+/// Rewrites as ISO dates every column of `r` that writes its dates as numbers ([`Count`]) and
+/// is named as a date or a time, or shares its name with a date column of `other`, and not as
+/// a code; returns a note per column rewritten. A column of numbers named otherwise (an amount,
+/// an id, a postcode) is left alone.
+///
+/// ```
+/// use audience::link::{numeric_dates, Records};
+/// let ids = vec!["a".into(), "b".into()];
+/// let dates = vec![Some("1568273820".into()), Some("1568360220".into())];
+/// let mut r = Records::new("log.csv", ids, vec!["event_date".into()], vec![dates]).unwrap();
+/// numeric_dates::rewrite(&mut r, None);
+/// assert_eq!(r.columns[0][0].as_deref(), Some("2019-09-12T07:37:00Z"));
+/// ```
+pub fn rewrite(r: &mut Records, other: Option<&Records>) -> Vec<String> {
+    let mut notes = Vec::new();
+    for f in 0..r.fields.len() {
+        let Some(count) = column_count(&r.columns[f]) else { continue };
+        let name = &r.fields[f];
+        let theirs = other.and_then(|o| Some((o, o.fields.iter().position(|n| n == name)?)));
+        let named = autoconfig::named_as_date(name)
+            || autoconfig::name_words(name).iter().any(|w| TIME_WORDS.contains(&w.as_str()));
+        let dated = named || theirs.is_some_and(|(o, c)| super::inferred_kind(o, c) == Kind::Date);
+        // Five-digit postcodes are serial days too (`birth_zip`).
+        if !dated || autoconfig::named_as_code(name) {
+            continue;
+        }
+        let mut changed = 0usize;
+        for v in r.columns[f].iter_mut().flatten() {
+            if let Some(date) = count_of(v).filter(|&c| c == count).and_then(|c| iso(v, c)) {
+                *v = date;
+                changed += 1;
+            }
+        }
+        let how = match count {
+            Count::Seconds => "Unix times in seconds (`1568273820`), read as UTC dates",
+            Count::Millis => "Unix times in milliseconds (`1568273820000`), read as UTC dates",
+            Count::SerialDays => "spreadsheet serial days (`43720`: days since 1899-12-30)",
+        };
+        notes.push(format!(
+            "column `{}` of {} writes {changed} dates as {how}",
+            r.fields[f], r.source
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_that_count_dates() {
+        assert_eq!(count_of("1568273820"), Some(Count::Seconds));
+        assert_eq!(count_of("1568273820000"), Some(Count::Millis));
+        assert_eq!(count_of("43720"), Some(Count::SerialDays));
+        assert_eq!(count_of("43720.5"), Some(Count::SerialDays));
+        // A date written as digits, a price, a negative number, a number too large: none.
+        for v in ["19651013", "12.50", "-43720", "5000000000", "99999", "999"] {
+            assert_eq!(count_of(v), None, "{v}");
+        }
+        // Years are four-digit serial days too, but a column of them is years.
+        let years: Vec<Option<String>> = (1950..2000).map(|y| Some(y.to_string())).collect();
+        assert_eq!(column_count(&years), None);
+        let births: Vec<Option<String>> =
+            (9_000..11_000).step_by(50).map(|d| Some(d.to_string())).collect();
+        assert_eq!(column_count(&births), Some(Count::SerialDays));
+        assert_eq!(iso("1568273820", Count::Seconds).unwrap(), "2019-09-12T07:37:00Z");
+        assert_eq!(iso("1568273820123", Count::Millis).unwrap(), "2019-09-12T07:37:00Z");
+        assert_eq!(iso("43720", Count::SerialDays).unwrap(), "2019-09-12");
+        assert_eq!(iso("25569.75", Count::SerialDays).unwrap(), "1970-01-01");
+    }
+
+    #[test]
+    fn only_columns_named_as_dates_or_sharing_a_date_columns_name_are_rewritten() {
+        let ids: Vec<String> = (0..3).map(|k| k.to_string()).collect();
+        let serials = vec![Some("43720".to_string()), Some("43721".into()), None];
+        let fields = vec!["paid_on".to_string(), "order_total".into(), "birth_zip".into()];
+        let columns = vec![serials.clone(), serials.clone(), serials.clone()];
+        let mut r = Records::new("sheet.csv", ids.clone(), fields, columns).unwrap();
+        assert!(rewrite(&mut r, None).is_empty());
+        assert_eq!(r.columns[0], serials);
+        // The other file's `paid_on` holds dates: ours are its dates too.
+        let theirs = vec![Some("2019-09-12".to_string()), Some("2019-09-13".into()), None];
+        let other = Records::new("bank.csv", ids, vec!["paid_on".into()], vec![theirs]).unwrap();
+        let notes = rewrite(&mut r, Some(&other));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(r.columns[0][1].as_deref(), Some("2019-09-13"));
+        assert_eq!(r.columns[1], serials, "an amount is left alone");
+        assert_eq!(r.columns[2], serials, "a postcode is left alone");
+    }
+}
