@@ -137,13 +137,15 @@ pub fn run(a: LinkArgs, g: &Global) -> Result<()> {
     for n in left_note.iter().chain(&right_note) {
         g.note(n);
     }
-    // Columns that write numbers and dates as the other file (or no file) does not.
+    // Columns that write numbers, dates and postcodes as the other file (or no file) does not.
     let mut paired = link::decimal_commas::rewrite(&mut left);
     paired.extend(link::numeric_dates::rewrite(&mut left, right.as_ref()));
     paired.extend(link::short_years::widen(&mut left, right.as_ref()));
+    paired.extend(link::postcodes::cut_zip_plus_four(&mut left, right.as_ref()));
     if let Some(r) = right.as_mut() {
         paired.extend(link::decimal_commas::rewrite(r));
         paired.extend(link::numeric_dates::rewrite(r, Some(&left)));
+        paired.extend(link::postcodes::cut_zip_plus_four(r, Some(&left)));
         paired.extend(link::short_years::widen(r, Some(&left)));
         paired.extend(link::pair_columns(&mut left, r));
     }

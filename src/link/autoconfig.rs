@@ -187,6 +187,14 @@ pub fn is_location(name: &str) -> bool {
     has(LOCATION_WORDS) || has(POSTCODE_WORDS)
 }
 
+/// Whether a column's name says it holds postcodes (`postcode`, `zip`, `ZipCode`, `PLZ`).
+pub fn named_as_postcode(name: &str) -> bool {
+    let words = name_words(name);
+    let joined = words.concat();
+    words.iter().any(|w| POSTCODE_WORDS.contains(&w.as_str()))
+        || POSTCODE_WORDS.iter().any(|w| w.len() >= 5 && joined.contains(w))
+}
+
 /// Whether a column's name says it holds codes: a postcode, an identifier, a phone number
 /// (`birth_zip`, `date_id`).
 pub fn named_as_code(name: &str) -> bool {
@@ -351,7 +359,7 @@ pub fn infer_kind(name: &str, p: &Profile) -> (Kind, String) {
     if named_as_date(name) && p.dates >= 0.5 {
         return (Kind::Date, "name and values read as dates".into());
     }
-    if has(POSTCODE_WORDS) || has_joined(POSTCODE_WORDS) {
+    if named_as_postcode(name) {
         return (Kind::Code, "name says postcode".into());
     }
     if has(AMOUNT_WORDS) && p.numbers >= 0.95 {

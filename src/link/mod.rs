@@ -32,6 +32,7 @@ pub mod fellegi_sunter;
 pub mod household;
 pub mod nicknames;
 pub mod numeric_dates;
+pub mod postcodes;
 pub mod short_years;
 pub mod strata;
 
