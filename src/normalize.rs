@@ -1368,36 +1368,46 @@ pub fn parse_birth_date(s: &str, order: DateOrder) -> Result<BirthDate, Invalid>
     Ok(BirthDate { year: y as u16, month: m as u8, day: d as u8 })
 }
 
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
+/// Months' names, by month, accents folded: English, French, German, Spanish, Italian,
+/// Portuguese and Dutch.
+const MONTHS: [&[&str]; 12] = [
+    &["january", "janvier", "januar", "enero", "gennaio", "janeiro", "januari"],
+    &["february", "fevrier", "februar", "febrero", "febbraio", "fevereiro", "februari"],
+    &["march", "mars", "marz", "maerz", "marzo", "marco", "maart"],
+    &["april", "avril", "abril", "aprile"],
+    &["may", "mai", "mayo", "maggio", "maio", "mei"],
+    &["june", "juin", "juni", "junio", "giugno", "junho"],
+    &["july", "juillet", "juli", "julio", "luglio", "julho"],
+    &["august", "aout", "agosto", "augustus"],
+    &["september", "septembre", "septiembre", "setiembre", "settembre", "setembro"],
+    &["october", "octobre", "oktober", "octubre", "ottobre", "outubro"],
+    &["november", "novembre", "noviembre", "novembro"],
+    &["december", "decembre", "dezember", "diciembre", "dicembre", "dezembro"],
 ];
 
-/// The month (1 to 12) an English month's name gives: the name or its first three letters or
-/// more (`Mar`, `march`, `Sept`), not a longer word (`Julius`).
+/// The month (1 to 12) a month's name gives, in English, French, German, Spanish, Italian,
+/// Portuguese or Dutch, with or without its accents: the name or its first three letters or
+/// more (`Mar`, `März`, `Sept`, `févr`), not a longer word (`Julius`), and not letters that
+/// begin two months' names (`jui`: juin, juillet).
 ///
 /// ```
 /// use audience::normalize::month_from_name;
 /// assert_eq!(month_from_name("Sept"), Some(9));
+/// assert_eq!(month_from_name("März"), Some(3));
+/// assert_eq!(month_from_name("août"), Some(8));
 /// assert_eq!(month_from_name("ma"), None);
+/// assert_eq!(month_from_name("jui"), None);
 /// ```
 pub fn month_from_name(word: &str) -> Option<u32> {
-    let lower = word.trim().to_ascii_lowercase();
-    if !(3..=9).contains(&lower.len()) || !lower.bytes().all(|b| b.is_ascii_alphabetic()) {
+    let word = word.trim();
+    let folded = if word.is_ascii() { word.to_ascii_lowercase() } else { fold_name(word) };
+    if !(3..=10).contains(&folded.len()) || !folded.bytes().all(|b| b.is_ascii_alphabetic()) {
         return None;
     }
-    let k = MONTHS.iter().position(|m| m.starts_with(&lower))?;
-    Some(k as u32 + 1)
+    let mut months = (1..=12u32)
+        .filter(|&m| MONTHS[m as usize - 1].iter().any(|name| name.starts_with(folded.as_str())));
+    let month = months.next()?;
+    months.next().is_none().then_some(month)
 }
 
 /// A date written with its month's name, in any order (`05-Mar-1961`, `5 March 1961`,
@@ -1408,10 +1418,15 @@ pub fn month_from_name(word: &str) -> Option<u32> {
 /// use audience::normalize::named_month_date;
 /// assert_eq!(named_month_date("05-MAR-1961 00:00:00"), Some((1961, 3, 5)));
 /// assert_eq!(named_month_date("March 5, 1961"), Some((1961, 3, 5)));
+/// assert_eq!(named_month_date("5 de marzo de 1961"), Some((1961, 3, 5)));
+/// assert_eq!(named_month_date("5. März 1961"), Some((1961, 3, 5)));
 /// assert_eq!(named_month_date("5 Mar 61"), None);
 /// ```
 pub fn named_month_date(s: &str) -> Option<(u32, u32, u32)> {
-    let mut tokens = s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|t| !t.is_empty());
+    // `5 de marzo de 1961`, `5. März 1961`: words between the parts are skipped.
+    let filler = |t: &str| ["de", "del", "of"].contains(&t.to_ascii_lowercase().as_str());
+    let mut tokens =
+        s.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty() && !filler(t));
     let (mut year, mut month, mut day) = (None, None, None);
     for t in tokens.by_ref().take(3) {
         let digits = t.bytes().all(|b| b.is_ascii_digit());

@@ -111,6 +111,34 @@ fn dates_with_two_digit_years_meet_dates_written_in_full() {
     }
 }
 
+#[test]
+fn dates_with_french_german_or_spanish_month_names_meet_dates_written_in_digits() {
+    // FEBRL4 without `soc_sec_id` again; B writes `13 octobre 1965`, `13. Oktober 1965` or
+    // `13 de octubre de 1965`.
+    let Some((a, b, t)) = febrl4() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let fa = write(dir.path(), "a.csv", &febrl_without_ssn(&a, &|y, m, d| format!("{y}{m}{d}")));
+    let french = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août"];
+    let french = [&french[..], &["septembre", "octobre", "novembre", "décembre"]].concat();
+    let german = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August"];
+    let german = [&german[..], &["September", "Oktober", "November", "Dezember"]].concat();
+    let spanish = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto"];
+    let spanish = [&spanish[..], &["septiembre", "octubre", "noviembre", "diciembre"]].concat();
+    for (names, pattern) in
+        [(&french, "{d} {m} {y}"), (&german, "{d}. {m} {y}"), (&spanish, "{d} de {m} de {y}")]
+    {
+        let date = |y: &str, m: &str, d: &str| match m.parse::<usize>() {
+            Ok(m @ 1..=12) => {
+                pattern.replace("{d}", d).replace("{m}", names[m - 1]).replace("{y}", y)
+            }
+            _ => format!("{y}{m}{d}"),
+        };
+        let fb = write(dir.path(), "b.csv", &febrl_without_ssn(&b, &date));
+        let f = f1(&[&fa, &fb], &t, false);
+        assert!(f >= 0.998, "{pattern}: F1 {f}");
+    }
+}
+
 /// A bank's payments (`id, transaction_date, amount, memo`, dates of 2019 to 2023 written
 /// `YYYY-MM-DD`) and a ledger's record of nine in ten of them, a day or two later at times,
 /// memos cut, a third of the amounts changed a little, dates written by `date` (given the year,
