@@ -84,8 +84,8 @@ fn iso(v: &str, count: Count) -> Option<String> {
 const TIME_WORDS: &[&str] = &["time", "timestamp", "ts", "epoch", "created", "updated"];
 
 /// Rewrites as ISO dates every column of `r` that writes its dates as numbers ([`Count`]) and
-/// is named as a date or a time, or shares its name with a date column of `other`, and not as
-/// a code; returns a note per column rewritten. A column of numbers named otherwise (an amount,
+/// is named as a date (or as a time, for Unix times), or shares its name with a date column of
+/// `other`, and is not named as a code; returns a note per column rewritten. A column of numbers named otherwise (an amount,
 /// an id, a postcode) is left alone.
 ///
 /// ```
@@ -102,9 +102,13 @@ pub fn rewrite(r: &mut Records, other: Option<&Records>) -> Vec<String> {
         let Some(count) = column_count(&r.columns[f]) else { continue };
         let name = &r.fields[f];
         let theirs = other.and_then(|o| Some((o, o.fields.iter().position(|n| n == name)?)));
-        let named = autoconfig::named_as_date(name)
-            || autoconfig::name_words(name).iter().any(|w| TIME_WORDS.contains(&w.as_str()));
-        let dated = named || theirs.is_some_and(|(o, c)| super::inferred_kind(o, c) == Kind::Date);
+        // A `time` may be a duration (`time_on_page` in milliseconds: five digits, as serial
+        // days); a Unix time is not.
+        let timed = count != Count::SerialDays
+            && autoconfig::name_words(name).iter().any(|w| TIME_WORDS.contains(&w.as_str()));
+        let dated = autoconfig::named_as_date(name)
+            || timed
+            || theirs.is_some_and(|(o, c)| super::inferred_kind(o, c) == Kind::Date);
         // Five-digit postcodes are serial days too (`birth_zip`).
         if !dated || autoconfig::named_as_code(name) {
             continue;
@@ -172,5 +176,14 @@ mod tests {
         assert_eq!(r.columns[0][1].as_deref(), Some("2019-09-13"));
         assert_eq!(r.columns[1], serials, "an amount is left alone");
         assert_eq!(r.columns[2], serials, "a postcode is left alone");
+        // A time of five digits is a duration; of ten, a Unix time.
+        let ids: Vec<String> = (0..2).map(|k| k.to_string()).collect();
+        let times = |v: &str| vec![Some(v.to_string()), Some(v.to_string())];
+        let fields = vec!["time_on_page".to_string(), "event_time".into()];
+        let columns = vec![times("43720"), times("1568273820")];
+        let mut r = Records::new("log.csv", ids, fields, columns).unwrap();
+        assert_eq!(rewrite(&mut r, None).len(), 1);
+        assert_eq!(r.columns[0][0].as_deref(), Some("43720"));
+        assert_eq!(r.columns[1][0].as_deref(), Some("2019-09-12T07:37:00Z"));
     }
 }
