@@ -271,26 +271,38 @@ fn amounts_written_with_a_decimal_comma_meet_amounts_written_with_a_point() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (bank, ledger, truth) = payments(4, &|y, m, d| format!("{y}-{m:02}-{d:02}"));
-    let european: String = ledger
-        .lines()
-        .map(|line| {
-            let mut f: Vec<String> = line.split(',').map(String::from).collect();
-            f[2] = f[2].replace('.', ",");
-            f.join(";") + "\n"
-        })
-        .collect();
-    let fb = write(d, "bank.csv", &bank);
-    let recall = |name: &str, ledger: &str| {
-        let fl = write(d, name, ledger);
+    // The ledger's lines with the amount rewritten and the fields joined by `sep`.
+    let relined = |amount: &dyn Fn(&str) -> String, sep: &str| -> String {
+        let line = |l: &str| {
+            let mut f: Vec<String> = l.split(',').map(String::from).collect();
+            f[2] = amount(&f[2]);
+            f.join(sep) + "\n"
+        };
+        ledger.lines().skip(1).map(line).collect()
+    };
+    let header = ledger.lines().next().unwrap();
+    let european = header.replace(',', ";") + "\n" + &relined(&|a| a.replace('.', ","), ";");
+    let recall = |files: &[&str], name: &str, text: &str| {
+        let mut args = vec!["link".to_string()];
+        args.extend(files.iter().map(|f| f.to_string()));
+        args.push(write(d, name, text));
         let out = d.join("pairs.csv");
-        ok(d, &["link", &fb, &fl, "--id", "id", "--out", out.to_str().unwrap()]);
-        let found = pairs(&out, false);
+        args.extend(["--id", "id", "--out", out.to_str().unwrap()].map(String::from));
+        ok(d, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        let found = pairs(&out, files.is_empty());
         assert!(found.difference(&truth).count() * 100 <= found.len());
         found.intersection(&truth).count() as f64 / truth.len() as f64
     };
-    let (point, comma) = (recall("ledger.csv", &ledger), recall("ledger_eu.csv", &european));
-    eprintln!("recall: decimal point {point:.4}, decimal comma {comma:.4}");
+    let fb = write(d, "bank.csv", &bank);
+    let (point, comma) =
+        (recall(&[&fb], "ledger.csv", &ledger), recall(&[&fb], "ledger_eu.csv", &european));
+    // The two exports put in one file and deduplicated: each amount read as it is written.
+    let quoted = |a: &str| format!("\"{}\"", a.replace('.', ","));
+    let one = recall(&[], "both.csv", &(bank.clone() + &relined(&|a| a.to_string(), ",")));
+    let mixed = recall(&[], "both_eu.csv", &(bank.clone() + &relined(&quoted, ",")));
+    eprintln!("recall: points {point:.4}, commas {comma:.4}; one file {one:.4}, mixed {mixed:.4}");
     assert!(comma >= point - 0.005, "{comma} against {point}");
+    assert!(mixed >= one - 0.005, "{mixed} against {one}");
 }
 
 #[test]

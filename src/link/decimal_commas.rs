@@ -55,12 +55,24 @@ fn reading(v: &str) -> Option<Reading> {
     }
 }
 
-/// Whether a column writes its numbers with a decimal comma: of its first 1,000 values present,
-/// nine in ten are numbers, a twentieth at least have a decimal comma for certain and at most
-/// one in a hundred a decimal point for certain.
-fn decimal_comma(values: &[Option<String>]) -> bool {
+/// Which of a column's values to rewrite with a decimal point.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Rewrite {
+    /// Every number with a separator: a twentieth at least of the values have a decimal comma
+    /// for certain, at most one in a hundred a decimal point, so `1,299` is 1.299 and `1.299`
+    /// is 1299.
+    All,
+    /// Only the numbers with a decimal comma for certain: the column writes both (two files put
+    /// together), and `1,299` or `1.299` could be either.
+    Certain,
+}
+
+/// Which values of a column to rewrite: none unless nine in ten of its values present are
+/// numbers, some with a decimal comma for certain ([`Rewrite`]). Every value is read, not the
+/// first thousand: two files put together write their numbers apart.
+fn decimal_comma(values: &[Option<String>]) -> Option<Rewrite> {
     let (mut present, mut numbers, mut comma, mut point) = (0usize, 0usize, 0usize, 0usize);
-    for v in values.iter().flatten().take(1000) {
+    for v in values.iter().flatten() {
         present += 1;
         if let Some(r) = reading(v) {
             numbers += 1;
@@ -68,7 +80,13 @@ fn decimal_comma(values: &[Option<String>]) -> bool {
             point += usize::from(r == Reading::Point);
         }
     }
-    present > 0 && numbers * 10 >= present * 9 && comma * 20 >= present && point * 100 <= present
+    if present == 0 || numbers * 10 < present * 9 || comma == 0 {
+        None
+    } else if comma * 20 >= present && point * 100 <= present {
+        Some(Rewrite::All)
+    } else {
+        Some(Rewrite::Certain)
+    }
 }
 
 /// `v` with a decimal point: thousands points left out, the comma turned into a point.
@@ -76,8 +94,9 @@ fn with_point(v: &str) -> String {
     v.chars().filter(|&c| c != '.').map(|c| if c == ',' { '.' } else { c }).collect()
 }
 
-/// Rewrites with a decimal point every column of `r` that writes its numbers with a decimal
-/// comma (see [`decimal_comma`]); returns a note per column rewritten.
+/// Rewrites with a decimal point the numbers of `r` written with a decimal comma: every number
+/// of a column that writes them so, only those that cannot be read otherwise (`18,32`) in a
+/// column that mixes both (see [`decimal_comma`]); returns a note per column rewritten.
 ///
 /// ```
 /// use audience::link::{decimal_commas, Records};
@@ -92,12 +111,15 @@ fn with_point(v: &str) -> String {
 pub fn rewrite(r: &mut Records) -> Vec<String> {
     let mut notes = Vec::new();
     for f in 0..r.fields.len() {
-        if !decimal_comma(&r.columns[f]) {
-            continue;
-        }
+        let Some(which) = decimal_comma(&r.columns[f]) else { continue };
         let mut changed = 0usize;
         for v in r.columns[f].iter_mut().flatten() {
-            if reading(v).is_some() && v.contains([',', '.']) {
+            let rewrite = match (reading(v), which) {
+                (Some(Reading::Comma), _) => true,
+                (Some(_), Rewrite::All) => v.contains([',', '.']),
+                _ => false,
+            };
+            if rewrite {
                 *v = with_point(v);
                 changed += 1;
             }
@@ -145,16 +167,25 @@ mod tests {
     }
 
     #[test]
-    fn a_column_writes_decimal_commas_when_some_values_say_so_and_none_say_otherwise() {
-        assert!(decimal_comma(&column(&["18,32", "1.299,00", "7", "", "1,299"])));
+    fn a_column_writes_decimal_commas_when_some_values_say_so() {
+        let all = Some(Rewrite::All);
+        assert_eq!(decimal_comma(&column(&["18,32", "1.299,00", "7", "", "1,299"])), all);
         // Thousands commas only, or decimal points: left as they are.
-        assert!(!decimal_comma(&column(&["1,299", "12,500", "7"])));
-        assert!(!decimal_comma(&column(&["18.32", "1,299.00", "7"])));
-        // Two readings in one column: not rewritten.
-        let mixed: Vec<&str> = ["18,32", "18.32"].repeat(20);
-        assert!(!decimal_comma(&column(&mixed)));
+        assert_eq!(decimal_comma(&column(&["1,299", "12,500", "7"])), None);
+        assert_eq!(decimal_comma(&column(&["18.32", "1,299.00", "7"])), None);
         // Text with commas is not a number.
-        assert!(!decimal_comma(&column(&["smith, john", "doe, jane", "1,5"])));
+        assert_eq!(decimal_comma(&column(&["smith, john", "doe, jane", "1,5"])), None);
+        // Two files' numbers put together: only those that cannot be read otherwise.
+        let mut r = Records::new(
+            "both.csv",
+            (0..4).map(|k| k.to_string()).collect(),
+            vec!["amount".into()],
+            vec![column(&["18,32", "18.32", "1,299", "1.299,5"])],
+        )
+        .unwrap();
+        assert_eq!(decimal_comma(&r.columns[0]), Some(Rewrite::Certain));
+        rewrite(&mut r);
+        assert_eq!(r.columns[0], column(&["18.32", "18.32", "1,299", "1299.5"]));
     }
 
     /// `1234567.89` as `1.234.567,89` (European) or `1,234,567.89` (US).
