@@ -208,21 +208,34 @@ fn dates_written_as_unix_times_or_serial_days_meet_dates_written_as_text() {
     use audience::store::days_from_civil;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let recall = |name: &str, date: &dyn Fn(i32, u32, u32) -> String| {
+    // Linked to the bank's file, or put in one file with it (`one`) and deduplicated.
+    let recall = |name: &str, date: &dyn Fn(i32, u32, u32) -> String, one: bool| {
         let (bank, ledger, truth) = payments(5, date);
-        let (fb, fl) = (write(d, "bank.csv", &bank), write(d, name, &ledger));
         let out = d.join("pairs.csv");
-        ok(d, &["link", &fb, &fl, "--id", "id", "--out", out.to_str().unwrap()]);
-        let found = pairs(&out, false);
+        let o = out.to_str().unwrap();
+        if one {
+            let both = bank + ledger.split_once('\n').unwrap().1;
+            ok(d, &["link", &write(d, name, &both), "--id", "id", "--out", o]);
+        } else {
+            let (fb, fl) = (write(d, "bank.csv", &bank), write(d, name, &ledger));
+            ok(d, &["link", &fb, &fl, "--id", "id", "--out", o]);
+        }
+        let found = pairs(&out, one);
         assert!(found.difference(&truth).count() * 100 <= found.len());
         found.intersection(&truth).count() as f64 / truth.len() as f64
     };
     let days = |y: i32, m: u32, d: u32| days_from_civil(i64::from(y), m, d);
-    let iso = recall("iso.csv", &|y, m, d| format!("{y}-{m:02}-{d:02}"));
-    let unix = recall("unix.csv", &|y, m, d| (days(y, m, d) * 86_400 + 43_200).to_string());
-    let serial = recall("serial.csv", &|y, m, d| (days(y, m, d) + 25_569).to_string());
-    eprintln!("recall: ISO {iso:.4}, Unix seconds {unix:.4}, serial days {serial:.4}");
-    assert!(unix >= iso - 0.005 && serial >= iso - 0.005);
+    let iso = |y, m, d| format!("{y}-{m:02}-{d:02}");
+    let unix = |y, m, d| (days(y, m, d) * 86_400 + 43_200).to_string();
+    let serial = |y, m, d| (days(y, m, d) + 25_569).to_string();
+    let [i, u, s] = [&iso as &dyn Fn(i32, u32, u32) -> String, &unix, &serial]
+        .map(|date| recall("ledger.csv", date, false));
+    eprintln!("recall: ISO {i:.4}, Unix seconds {u:.4}, serial days {s:.4}");
+    assert!(u >= i - 0.005 && s >= i - 0.005);
+    // One file, the bank's dates as text and the ledger's as Unix times.
+    let (i, u) = (recall("both.csv", &iso, true), recall("both.csv", &unix, true));
+    eprintln!("one file: ISO {i:.4}, half of them Unix seconds {u:.4}");
+    assert!(u >= i - 0.005);
 }
 
 /// A FEBRL file cut to its names and postcode, each postcode rewritten by `zip` (which gets

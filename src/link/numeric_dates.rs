@@ -48,23 +48,31 @@ fn count_of(v: &str) -> Option<Count> {
     }
 }
 
-/// How a column counts its dates: nine in ten of its first 1,000 values present are numbers
-/// of one [`Count`]. Serial days need a tenth of five digits (1927 on): a column of four-digit
-/// numbers is years.
+/// How a column counts its dates: a tenth at least of its values present are numbers of one
+/// [`Count`], and nine in ten are such numbers or dates written as text (two files put together
+/// may write them both ways). Serial days need a tenth of them of five digits (1927 on): a
+/// column of four-digit numbers is years. Every value is read, not the first thousand.
 fn column_count(values: &[Option<String>]) -> Option<Count> {
-    let (mut present, mut five_digits) = (0usize, 0usize);
+    let (mut present, mut dates, mut five_digits) = (0usize, 0usize, 0usize);
     let mut counts = [0usize; 3];
-    for v in values.iter().flatten().take(1000) {
+    for v in values.iter().flatten() {
         present += 1;
-        if let Some(c) = count_of(v) {
-            counts[c as usize] += 1;
-            five_digits += usize::from(c == Count::SerialDays && v.trim().len() >= 5);
+        match count_of(v) {
+            Some(c) => {
+                counts[c as usize] += 1;
+                five_digits += usize::from(c == Count::SerialDays && v.trim().len() >= 5);
+            }
+            None => dates += usize::from(autoconfig::is_date(v)),
         }
     }
-    let all = [Count::Seconds, Count::Millis, Count::SerialDays];
-    all.into_iter()
-        .filter(|&c| c != Count::SerialDays || five_digits * 10 >= present)
-        .find(|&c| present > 0 && counts[c as usize] * 10 >= present * 9)
+    let serial = counts[Count::SerialDays as usize];
+    [Count::Seconds, Count::Millis, Count::SerialDays]
+        .into_iter()
+        .filter(|&c| c != Count::SerialDays || five_digits * 10 >= serial)
+        .find(|&c| {
+            let n = counts[c as usize];
+            present > 0 && n * 10 >= present && (n + dates) * 10 >= present * 9
+        })
 }
 
 /// `v`, counted as `count`, as an ISO date (with the UTC time for Unix times).
@@ -153,6 +161,10 @@ mod tests {
         let births: Vec<Option<String>> =
             (9_000..11_000).step_by(50).map(|d| Some(d.to_string())).collect();
         assert_eq!(column_count(&births), Some(Count::SerialDays));
+        // Two files put together: half the dates as text, half as Unix times.
+        let both: Vec<Option<String>> =
+            ["2019-09-12", "1568273820"].repeat(10).into_iter().map(|v| Some(v.into())).collect();
+        assert_eq!(column_count(&both), Some(Count::Seconds));
         assert_eq!(iso("1568273820", Count::Seconds).unwrap(), "2019-09-12T07:37:00Z");
         assert_eq!(iso("1568273820123", Count::Millis).unwrap(), "2019-09-12T07:37:00Z");
         assert_eq!(iso("43720", Count::SerialDays).unwrap(), "2019-09-12");
