@@ -65,27 +65,36 @@ fn febrl4_link_reaches_f1_0_999() {
     assert!(f >= 0.999, "F1 {f}");
 }
 
-/// A FEBRL file without its `soc_sec_id`, each date of birth (`19651013`) rewritten by `date`
-/// (which gets the year, month and day as written).
-fn febrl_without_ssn(src: &Path, date: &dyn Fn(&str, &str, &str) -> String) -> String {
+/// A FEBRL file as a plain CSV of the columns `keep` (or all but `soc_sec_id`, if none), each
+/// value present rewritten by `cell` (given its column, the value and the record's row).
+fn febrl_csv(src: &Path, keep: &[&str], cell: &dyn Fn(&str, &str, usize) -> String) -> String {
     let text = fs::read_to_string(src).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(", ").collect();
-    let (dob, ssn) = (
-        header.iter().position(|h| *h == "date_of_birth").unwrap(),
-        header.iter().position(|h| *h == "soc_sec_id").unwrap(),
-    );
+    let kept = |h: &&str| if keep.is_empty() { *h != "soc_sec_id" } else { keep.contains(h) };
+    let columns: Vec<usize> = (0..header.len()).filter(|&c| kept(&header[c])).collect();
     let mut out = String::new();
     for (k, line) in text.lines().enumerate() {
-        let mut cells: Vec<String> = line.split(',').map(|c| c.trim().to_string()).collect();
-        let d = &cells[dob];
-        if k > 0 && d.len() == 8 {
-            cells[dob] = date(&d[..4], &d[4..6], &d[6..]);
-        }
-        cells.remove(ssn);
-        out.push_str(&cells.join(","));
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        let row: Vec<String> = columns
+            .iter()
+            .map(|&c| match cells[c] {
+                v if k == 0 || v.is_empty() => v.to_string(),
+                v => cell(header[c], v, k),
+            })
+            .collect();
+        out.push_str(&row.join(","));
         out.push('\n');
     }
     out
+}
+
+/// A FEBRL file without its `soc_sec_id`, each date of birth (`19651013`) rewritten by `date`
+/// (which gets the year, month and day as written).
+fn febrl_without_ssn(src: &Path, date: &dyn Fn(&str, &str, &str) -> String) -> String {
+    febrl_csv(src, &[], &|column, v, _| match column {
+        "date_of_birth" if v.len() == 8 => date(&v[..4], &v[4..6], &v[6..]),
+        _ => v.to_string(),
+    })
 }
 
 #[test]
@@ -241,23 +250,11 @@ fn dates_written_as_unix_times_or_serial_days_meet_dates_written_as_text() {
 /// A FEBRL file cut to its names and postcode, each postcode rewritten by `zip` (which gets
 /// it and the record's row).
 fn febrl_names_and_zip(src: &Path, zip: &dyn Fn(&str, usize) -> String) -> String {
-    let text = fs::read_to_string(src).unwrap();
-    let header: Vec<&str> = text.lines().next().unwrap().split(", ").collect();
-    let keep: Vec<usize> = ["rec_id", "given_name", "surname", "postcode"]
-        .iter()
-        .map(|c| header.iter().position(|h| h == c).unwrap())
-        .collect();
-    let mut out = String::new();
-    for (k, line) in text.lines().enumerate() {
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        let mut row: Vec<String> = keep.iter().map(|&c| cells[c].to_string()).collect();
-        if k > 0 && !row[3].is_empty() {
-            row[3] = zip(&row[3], k);
-        }
-        out.push_str(&row.join(","));
-        out.push('\n');
-    }
-    out
+    let keep = ["rec_id", "given_name", "surname", "postcode"];
+    febrl_csv(src, &keep, &|column, v, k| match column {
+        "postcode" => zip(v, k),
+        _ => v.to_string(),
+    })
 }
 
 #[test]

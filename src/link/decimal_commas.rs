@@ -71,6 +71,9 @@ enum Rewrite {
 /// numbers, some with a decimal comma for certain ([`Rewrite`]). Every value is read, not the
 /// first thousand: two files put together write their numbers apart.
 fn decimal_comma(values: &[Option<String>]) -> Option<Rewrite> {
+    if !values.iter().flatten().any(|v| v.contains(',')) {
+        return None;
+    }
     let (mut present, mut numbers, mut comma, mut point) = (0usize, 0usize, 0usize, 0usize);
     for v in values.iter().flatten() {
         present += 1;

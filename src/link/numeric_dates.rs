@@ -107,18 +107,24 @@ const TIME_WORDS: &[&str] = &["time", "timestamp", "ts", "epoch", "created", "up
 pub fn rewrite(r: &mut Records, other: Option<&Records>) -> Vec<String> {
     let mut notes = Vec::new();
     for f in 0..r.fields.len() {
-        let Some(count) = column_count(&r.columns[f]) else { continue };
         let name = &r.fields[f];
-        let theirs = other.and_then(|o| Some((o, o.fields.iter().position(|n| n == name)?)));
+        // Five-digit postcodes are serial days too (`birth_zip`).
+        if autoconfig::named_as_code(name) {
+            continue;
+        }
+        let timed = autoconfig::name_words(name).iter().any(|w| TIME_WORDS.contains(&w.as_str()));
+        let dated = autoconfig::named_as_date(name)
+            || other.is_some_and(|o| {
+                let theirs = o.fields.iter().position(|n| n == name);
+                theirs.is_some_and(|c| super::inferred_kind(o, c) == Kind::Date)
+            });
+        if !dated && !timed {
+            continue;
+        }
+        let Some(count) = column_count(&r.columns[f]) else { continue };
         // A `time` may be a duration (`time_on_page` in milliseconds: five digits, as serial
         // days); a Unix time is not.
-        let timed = count != Count::SerialDays
-            && autoconfig::name_words(name).iter().any(|w| TIME_WORDS.contains(&w.as_str()));
-        let dated = autoconfig::named_as_date(name)
-            || timed
-            || theirs.is_some_and(|(o, c)| super::inferred_kind(o, c) == Kind::Date);
-        // Five-digit postcodes are serial days too (`birth_zip`).
-        if !dated || autoconfig::named_as_code(name) {
+        if count == Count::SerialDays && !dated {
             continue;
         }
         let mut changed = 0usize;
