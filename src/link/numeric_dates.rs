@@ -108,8 +108,9 @@ pub fn rewrite(r: &mut Records, other: Option<&Records>) -> Vec<String> {
     let mut notes = Vec::new();
     for f in 0..r.fields.len() {
         let name = &r.fields[f];
-        // Five-digit postcodes are serial days too (`birth_zip`).
-        if autoconfig::named_as_code(name) {
+        // Five-digit postcodes are serial days too (`birth_zip`). The cheap tests first.
+        let numbers = || r.columns[f].iter().flatten().any(|v| count_of(v).is_some());
+        if autoconfig::named_as_code(name) || !numbers() {
             continue;
         }
         let timed = autoconfig::name_words(name).iter().any(|w| TIME_WORDS.contains(&w.as_str()));
