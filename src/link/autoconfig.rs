@@ -365,7 +365,7 @@ pub fn infer_kind(name: &str, p: &Profile) -> (Kind, String) {
     if has(AMOUNT_WORDS) && p.numbers >= 0.95 {
         return (Kind::Number, "name says amount and values are numbers".into());
     }
-    if has(CODE_WORDS) || has(PHONE_WORDS) {
+    if named_as_code(name) {
         return (Kind::Code, "name says code or identifier".into());
     }
     if has(NAME_WORDS) || has_joined(NAME_WORDS) {

@@ -374,6 +374,11 @@ fn inferred_kind(r: &Records, f: usize) -> Kind {
     autoconfig::infer_kind(&r.fields[f], &p).0
 }
 
+/// Whether `r` has a column named `name` read as dates ([`inferred_kind`]).
+fn has_date_column(r: &Records, name: &str) -> bool {
+    r.fields.iter().position(|n| n == name).is_some_and(|c| inferred_kind(r, c) == Kind::Date)
+}
+
 /// The share of words two columns' vocabularies have in common: the geometric mean of the share
 /// of each, so that a small vocabulary (brand names) found inside a large one (descriptions) is
 /// not the same column; 0 when either is empty.

@@ -7,7 +7,7 @@
 //! It owns only that rewriting. Comparing dates is [`super::compare`]'s; dates written as text
 //! need none, or [`super::short_years`]'s; a column's kind is [`super::autoconfig`]'s.
 
-use super::{autoconfig, Kind, Records};
+use super::{autoconfig, Records};
 use crate::store::{civil_from_days, iso_from_unix};
 
 /// How a column counts its dates.
@@ -93,8 +93,8 @@ const TIME_WORDS: &[&str] = &["time", "timestamp", "ts", "epoch", "created", "up
 
 /// Rewrites as ISO dates every column of `r` that writes its dates as numbers ([`Count`]) and
 /// is named as a date (or as a time, for Unix times), or shares its name with a date column of
-/// `other`, and is not named as a code; returns a note per column rewritten. A column of numbers named otherwise (an amount,
-/// an id, a postcode) is left alone.
+/// `other`, and is not named as a code; returns a note per column rewritten. A column of numbers
+/// named otherwise (an amount, an id, a postcode) is left alone.
 ///
 /// ```
 /// use audience::link::{numeric_dates, Records};
@@ -115,10 +115,7 @@ pub fn rewrite(r: &mut Records, other: Option<&Records>) -> Vec<String> {
         }
         let timed = autoconfig::name_words(name).iter().any(|w| TIME_WORDS.contains(&w.as_str()));
         let dated = autoconfig::named_as_date(name)
-            || other.is_some_and(|o| {
-                let theirs = o.fields.iter().position(|n| n == name);
-                theirs.is_some_and(|c| super::inferred_kind(o, c) == Kind::Date)
-            });
+            || other.is_some_and(|o| super::has_date_column(o, name));
         if !dated && !timed {
             continue;
         }

@@ -5,7 +5,7 @@
 //! It owns only that rewriting. Comparing dates is [`compare`]'s; dates with four-digit years
 //! need no rewriting; a column's kind is [`autoconfig`]'s.
 
-use super::{autoconfig, compare, Kind, Records};
+use super::{autoconfig, compare, Records};
 use crate::hash::FxHashSet;
 use crate::normalize::month_from_name;
 
@@ -184,13 +184,12 @@ pub fn widen(r: &mut Records, other: Option<&Records>) -> Vec<String> {
     for f in 0..r.fields.len() {
         let Some(layout) = year_part(&r.columns[f]) else { continue };
         let name = &r.fields[f];
-        let theirs = other.and_then(|o| Some((o, o.fields.iter().position(|n| n == name)?)));
         let dated = autoconfig::named_as_date(name)
-            || theirs.is_some_and(|(o, c)| super::inferred_kind(o, c) == Kind::Date);
+            || other.is_some_and(|o| super::has_date_column(o, name));
         if !dated {
             continue;
         }
-        let their_values = theirs.map(|(o, c)| o.columns[c].as_slice()).unwrap_or_default();
+        let their_values = other.and_then(|o| o.column(name)).unwrap_or_default();
         let mut reference = written_years(&r.columns[f]);
         reference.extend(written_years(their_values));
         reference.sort_unstable();
