@@ -21,16 +21,10 @@ fn zip(v: &str) -> bool {
     v.len() == 5 && v.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Shares of a column's first 1,000 values present that are ZIP+4 and ZIP.
-fn shares(values: &[Option<String>]) -> (f64, f64) {
-    let (mut present, mut long, mut short) = (0usize, 0usize, 0usize);
-    for v in values.iter().flatten().take(1000) {
-        present += 1;
-        long += usize::from(zip_plus_four(v));
-        short += usize::from(zip(v));
-    }
-    let n = present.max(1) as f64;
-    (long as f64 / n, short as f64 / n)
+/// Share of a column's first 1,000 values present that pass `test` ([`autoconfig::passing`]).
+fn share(values: &[Option<String>], test: fn(&str) -> bool) -> f64 {
+    let (passed, tested) = autoconfig::passing(values, |_, v| test(v));
+    passed as f64 / tested.max(1) as f64
 }
 
 /// Cuts to the ZIP every ZIP+4 of each postcode column of `r` (named so) where a tenth at least
@@ -48,15 +42,16 @@ fn shares(values: &[Option<String>]) -> (f64, f64) {
 /// ```
 pub fn cut_zip_plus_four(r: &mut Records, other: Option<&Records>) -> Vec<String> {
     let theirs_short = other.is_some_and(|o| {
-        (0..o.fields.len())
-            .any(|c| autoconfig::named_as_postcode(&o.fields[c]) && shares(&o.columns[c]).1 >= 0.1)
+        (0..o.fields.len()).any(|c| {
+            autoconfig::named_as_postcode(&o.fields[c]) && share(&o.columns[c], zip) >= 0.1
+        })
     });
     let mut notes = Vec::new();
     for f in 0..r.fields.len() {
         if !autoconfig::named_as_postcode(&r.fields[f]) {
             continue;
         }
-        let (long, short) = shares(&r.columns[f]);
+        let (long, short) = (share(&r.columns[f], zip_plus_four), share(&r.columns[f], zip));
         if long < 0.1 || (short < 0.1 && !theirs_short) {
             continue;
         }
