@@ -190,6 +190,19 @@ fn payments(
     (bank, ledger, truth)
 }
 
+/// Recall against `truth` of `audience link FILES --id id` (one file: deduplicated), after
+/// checking that fewer than one in a hundred of the pairs it finds are false.
+fn recall_of(dir: &Path, files: &[&str], truth: &HashSet<(String, String)>) -> f64 {
+    let out = dir.join("pairs.csv");
+    let mut args = vec!["link"];
+    args.extend_from_slice(files);
+    args.extend(["--id", "id", "--out", out.to_str().unwrap()]);
+    ok(dir, &args);
+    let found = pairs(&out, files.len() == 1);
+    assert!(found.is_subset(truth) || found.difference(truth).count() * 100 < found.len());
+    found.intersection(truth).count() as f64 / truth.len() as f64
+}
+
 #[test]
 fn recent_dates_with_two_digit_years_are_read_by_the_other_files_dates() {
     // `05/03/21` could be 2021-03-05 or 2005-03-21: no part goes over 31. The bank's dates tell.
@@ -198,11 +211,7 @@ fn recent_dates_with_two_digit_years_are_read_by_the_other_files_dates() {
     let recall = |name: &str, date: &dyn Fn(i32, u32, u32) -> String| {
         let (bank, ledger, truth) = payments(3, date);
         let (fb, fl) = (write(d, "bank.csv", &bank), write(d, name, &ledger));
-        let out = d.join("pairs.csv");
-        ok(d, &["link", &fb, &fl, "--id", "id", "--out", out.to_str().unwrap()]);
-        let found = pairs(&out, false);
-        assert!(found.is_subset(&truth) || found.difference(&truth).count() * 100 < found.len());
-        found.intersection(&truth).count() as f64 / truth.len() as f64
+        recall_of(d, &[&fb, &fl], &truth)
     };
     let iso = recall("iso.csv", &|y, m, d| format!("{y}-{m:02}-{d:02}"));
     let day_first = recall("yy.csv", &|y, m, d| format!("{d:02}/{m:02}/{:02}", y % 100));
@@ -220,18 +229,13 @@ fn dates_written_as_unix_times_or_serial_days_meet_dates_written_as_text() {
     // Linked to the bank's file, or put in one file with it (`one`) and deduplicated.
     let recall = |name: &str, date: &dyn Fn(i32, u32, u32) -> String, one: bool| {
         let (bank, ledger, truth) = payments(5, date);
-        let out = d.join("pairs.csv");
-        let o = out.to_str().unwrap();
         if one {
             let both = bank + ledger.split_once('\n').unwrap().1;
-            ok(d, &["link", &write(d, name, &both), "--id", "id", "--out", o]);
+            recall_of(d, &[&write(d, name, &both)], &truth)
         } else {
             let (fb, fl) = (write(d, "bank.csv", &bank), write(d, name, &ledger));
-            ok(d, &["link", &fb, &fl, "--id", "id", "--out", o]);
+            recall_of(d, &[&fb, &fl], &truth)
         }
-        let found = pairs(&out, one);
-        assert!(found.difference(&truth).count() * 100 <= found.len());
-        found.intersection(&truth).count() as f64 / truth.len() as f64
     };
     let days = |y: i32, m: u32, d: u32| days_from_civil(i64::from(y), m, d);
     let iso = |y, m, d| format!("{y}-{m:02}-{d:02}");
@@ -292,24 +296,14 @@ fn amounts_written_with_a_decimal_comma_meet_amounts_written_with_a_point() {
     };
     let header = ledger.lines().next().unwrap();
     let european = header.replace(',', ";") + "\n" + &relined(&|a| a.replace('.', ","), ";");
-    let recall = |files: &[&str], name: &str, text: &str| {
-        let mut args = vec!["link".to_string()];
-        args.extend(files.iter().map(|f| f.to_string()));
-        args.push(write(d, name, text));
-        let out = d.join("pairs.csv");
-        args.extend(["--id", "id", "--out", out.to_str().unwrap()].map(String::from));
-        ok(d, &args.iter().map(String::as_str).collect::<Vec<_>>());
-        let found = pairs(&out, files.is_empty());
-        assert!(found.difference(&truth).count() * 100 <= found.len());
-        found.intersection(&truth).count() as f64 / truth.len() as f64
-    };
     let fb = write(d, "bank.csv", &bank);
-    let (point, comma) =
-        (recall(&[&fb], "ledger.csv", &ledger), recall(&[&fb], "ledger_eu.csv", &european));
+    let with_bank = |name: &str, text: &str| recall_of(d, &[&fb, &write(d, name, text)], &truth);
+    let (point, comma) = (with_bank("ledger.csv", &ledger), with_bank("ledger_eu.csv", &european));
     // The two exports put in one file and deduplicated: each amount read as it is written.
+    let alone = |name: &str, text: &str| recall_of(d, &[&write(d, name, text)], &truth);
     let quoted = |a: &str| format!("\"{}\"", a.replace('.', ","));
-    let one = recall(&[], "both.csv", &(bank.clone() + &relined(&|a| a.to_string(), ",")));
-    let mixed = recall(&[], "both_eu.csv", &(bank.clone() + &relined(&quoted, ",")));
+    let one = alone("both.csv", &(bank.clone() + &relined(&|a| a.to_string(), ",")));
+    let mixed = alone("both_eu.csv", &(bank.clone() + &relined(&quoted, ",")));
     eprintln!("recall: points {point:.4}, commas {comma:.4}; one file {one:.4}, mixed {mixed:.4}");
     assert!(comma >= point - 0.005, "{comma} against {point}");
     assert!(mixed >= one - 0.005, "{mixed} against {one}");
