@@ -141,6 +141,43 @@ fn resolve_quality_on_a_generated_world_stays_above_the_measured_floors() {
     assert!(d.recall < q.recall, "probabilistic links add recall");
 }
 
+/// A CRM whose birth dates a spreadsheet saved as serial days (`43720`) dedupes as the same CRM
+/// with ISO dates: resolve reads its columns as `audience link` does (`link::reconcile`).
+#[test]
+fn crm_birth_dates_written_as_serial_days_dedupe_as_iso_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path(), 1500, 7, Format::Csv);
+    let run = |name: &str| {
+        let mut store = Store::init(dir.path().join(name)).unwrap();
+        resolve(&mut store, &w, &ResolveOptions::default()).unwrap()
+    };
+    let iso = run("iso");
+    assert!(iso.crm.links > 0 && iso.crm.notes.is_empty(), "{:?}", iso.crm);
+
+    let path = w.join("crm.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let col = header.split(',').position(|c| c == "birth_date").unwrap();
+    let mut out = vec![header.to_string()];
+    let mut serial = 0;
+    for line in lines {
+        let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+        let date: Vec<i64> = fields[col].split('-').filter_map(|p| p.parse().ok()).collect();
+        if !line.contains('"') && date.len() == 3 {
+            let days = audience::store::days_from_civil(date[0], date[1] as u32, date[2] as u32);
+            fields[col] = (days + 25_569).to_string();
+            serial += 1;
+        }
+        out.push(fields.join(","));
+    }
+    assert!(serial > 500, "{serial} dates rewritten");
+    fs::write(&path, out.join("\n") + "\n").unwrap();
+    let sheet = run("sheet");
+    assert_eq!(sheet.crm.notes.len(), 1, "{:?}", sheet.crm.notes);
+    assert_eq!((sheet.crm.links, sheet.crm.links_90), (iso.crm.links, iso.crm.links_90));
+}
+
 const PRECISION_FLOOR: f64 = 0.98;
 const RECALL_FLOOR: f64 = 0.52;
 

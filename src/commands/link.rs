@@ -138,17 +138,7 @@ pub fn run(a: LinkArgs, g: &Global) -> Result<()> {
         g.note(n);
     }
     // Columns that write numbers, dates and postcodes as the other file (or no file) does not.
-    let mut paired = link::decimal_commas::rewrite(&mut left);
-    paired.extend(link::numeric_dates::rewrite(&mut left, right.as_ref()));
-    paired.extend(link::short_years::widen(&mut left, right.as_ref()));
-    paired.extend(link::postcodes::cut_zip_plus_four(&mut left, right.as_ref()));
-    if let Some(r) = right.as_mut() {
-        paired.extend(link::decimal_commas::rewrite(r));
-        paired.extend(link::numeric_dates::rewrite(r, Some(&left)));
-        paired.extend(link::postcodes::cut_zip_plus_four(r, Some(&left)));
-        paired.extend(link::short_years::widen(r, Some(&left)));
-        paired.extend(link::pair_columns(&mut left, r));
-    }
+    let paired = link::reconcile(&mut left, right.as_mut());
     let read_secs = start.elapsed().as_secs_f64();
     let r = link::link(&left, right.as_ref(), &settings)?;
     for n in paired.iter().chain(&r.notes) {

@@ -85,6 +85,9 @@ pub fn run(a: ResolveArgs, g: &Global) -> Result<()> {
     );
     let links: Vec<String> = r.links.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("links: {}", links.join(", "));
+    for n in &r.crm.notes {
+        g.note(format!("CRM dedupe: {n}"));
+    }
     if let Some(why) = &r.crm.skipped {
         println!("CRM dedupe skipped ({} records): {why}", r.crm.records);
     } else if r.crm.records > 0 {

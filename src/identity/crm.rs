@@ -17,7 +17,7 @@
 
 use crate::error::Result;
 use crate::hash::FxHashMap;
-use crate::link::{link, Records, Settings};
+use crate::link::{link, reconcile, Records, Settings};
 
 use super::graph::{Graph, Kind, Rule, UnionFind};
 
@@ -30,6 +30,8 @@ pub struct CrmReport {
     pub skipped: Option<String>,
     /// Compared fields, as `name:kind`.
     pub fields: Vec<String>,
+    /// Columns rewritten before comparing (see [`crate::link::reconcile`]), one note each.
+    pub notes: Vec<String>,
     /// Record pairs known to match through deterministic links (m is learnt from them).
     pub known_pairs: usize,
     /// Pairs proposed by blocking.
@@ -79,7 +81,10 @@ pub fn dedupe(
     let known = known_pairs(g, nodes, &rows);
     report.known_pairs = known.len();
     let ids: Vec<String> = rows.iter().map(|&i| g.value(nodes[i]).to_string()).collect();
-    let records = Records::new("crm", ids, names, columns)?;
+    let mut records = Records::new("crm", ids, names, columns)?;
+    // Birth dates written as spreadsheet serial days or with two-digit years, as `link` reads
+    // them.
+    report.notes = reconcile(&mut records, None);
     let settings = Settings { seed, known_matches: known, ..Settings::default() };
     // A CRM too small or too uniform for automatic blocking is left to the deterministic links
     // (resolve has no --block to offer): the reason is reported, not raised.

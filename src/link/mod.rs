@@ -677,6 +677,41 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
     Some(note)
 }
 
+/// Makes files as users write them comparable, before [`link`]: in each file, columns that
+/// write numbers, dates and postcodes as the other file (or, alone, as most files) does not are
+/// rewritten ([`decimal_commas`], [`numeric_dates`], [`short_years`], [`postcodes`]); for a link,
+/// the columns only one file has are then paired ([`pair_columns`]). Returns a note per change.
+/// `audience link` and resolve's CRM dedupe run it; [`link`] takes columns as given.
+///
+/// ```
+/// use audience::link::{reconcile, Records};
+/// let file = |name: &str, date: &str| {
+///     let (ids, dates) = (vec!["1".into()], vec![vec![Some(date.to_string())]]);
+///     Records::new(name, ids, vec!["signup_date".into()], dates).unwrap()
+/// };
+/// let (mut shop, mut sheet) = (file("shop.csv", "2019-09-12"), file("sheet.csv", "43720"));
+/// let notes = reconcile(&mut shop, Some(&mut sheet));
+/// assert_eq!(sheet.columns[0][0].as_deref(), Some("2019-09-12"));
+/// assert_eq!(notes.len(), 1);
+/// ```
+pub fn reconcile(left: &mut Records, right: Option<&mut Records>) -> Vec<String> {
+    let mut notes = rewrite_columns(left, right.as_deref());
+    if let Some(right) = right {
+        notes.extend(rewrite_columns(right, Some(left)));
+        notes.extend(pair_columns(left, right));
+    }
+    notes
+}
+
+/// The rewrites of [`reconcile`] on one file, `other` being the file it is linked to.
+fn rewrite_columns(r: &mut Records, other: Option<&Records>) -> Vec<String> {
+    let mut notes = decimal_commas::rewrite(r);
+    notes.extend(numeric_dates::rewrite(r, other));
+    notes.extend(short_years::widen(r, other));
+    notes.extend(postcodes::cut_zip_plus_four(r, other));
+    notes
+}
+
 /// For a link, pairs the columns that only one file has (Amazon's `title`, Google's `name`):
 /// two such columns whose values read as the same kind (words, dates, numbers, codes) and share
 /// at least [`PAIR_WORD_SHARE`] of their words (see there) become one field,
