@@ -21,10 +21,15 @@ fn zip(v: &str) -> bool {
     v.len() == 5 && v.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Share of a column's first 1,000 values present that pass `test` ([`autoconfig::passing`]).
+/// Share of a column's values present that pass `test`. Every value is read, not the first
+/// thousand: a file sorted by state, or two exports put together, may write ZIP+4 in its first
+/// thousand rows and ZIPs after.
 fn share(values: &[Option<String>], test: fn(&str) -> bool) -> f64 {
-    let (passed, tested) = autoconfig::passing(values, |_, v| test(v));
-    passed as f64 / tested.max(1) as f64
+    let (passed, present) = values
+        .iter()
+        .flatten()
+        .fold((0usize, 0usize), |(k, n), v| (k + usize::from(test(v)), n + 1));
+    passed as f64 / present.max(1) as f64
 }
 
 /// Cuts to the ZIP every ZIP+4 of each postcode column of `r` (named so) where a tenth at least
@@ -101,5 +106,10 @@ mod tests {
         // A Brazilian CEP (`12345-678`) is no ZIP+4.
         let mut cep = records("br.csv", &["12345-678", "01310-100"]);
         assert!(cut_zip_plus_four(&mut cep, Some(&right)).is_empty());
+        // A thousand ZIP+4 first, ZIPs after (two exports put together): cut, alone too.
+        let mixed: Vec<&str> = [["94105-1234"; 1000].as_slice(), &["10001"; 200]].concat();
+        let mut appended = records("crm.csv", &mixed);
+        assert_eq!(cut_zip_plus_four(&mut appended, None).len(), 1);
+        assert_eq!(appended.columns[0][999].as_deref(), Some("94105"));
     }
 }
