@@ -251,6 +251,35 @@ fn dates_written_as_unix_times_or_serial_days_meet_dates_written_as_text() {
     assert!(u >= i - 0.005);
 }
 
+#[test]
+fn birth_dates_written_as_unix_times_before_1970_or_at_a_local_midnight_meet_dates() {
+    // FEBRL4 without `soc_sec_id`; B's birth dates as a JavaScript or document-store export
+    // writes them: Unix times, negative before 1970, in seconds at midnight UTC or in
+    // milliseconds at Sydney's midnight (14:00 UTC the day before, 13:00 in summer).
+    use audience::store::days_from_civil;
+    let Some((a, b, t)) = febrl4() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let fa = write(dir.path(), "a.csv", &febrl_without_ssn(&a, &|y, m, d| format!("{y}{m}{d}")));
+    let unix = |y: &str, m: &str, d: &str, sydney: bool| {
+        let (Ok(y), Ok(m @ 1..=12), Ok(d @ 1..=31)) = (y.parse(), m.parse(), d.parse()) else {
+            return format!("{y}{m}{d}");
+        };
+        let midnight = days_from_civil(y, m, d) * 86_400;
+        match sydney {
+            false => midnight.to_string(),
+            true => {
+                let offset = if (4..=9).contains(&m) { 10 } else { 11 };
+                ((midnight - offset * 3600) * 1000).to_string()
+            }
+        }
+    };
+    for (name, sydney) in [("utc.csv", false), ("sydney.csv", true)] {
+        let fb = write(dir.path(), name, &febrl_without_ssn(&b, &|y, m, d| unix(y, m, d, sydney)));
+        let f = f1(&[&fa, &fb], &t, false);
+        assert!(f >= 0.998, "{name}: F1 {f}");
+    }
+}
+
 /// A FEBRL file cut to its names and postcode, each postcode rewritten by `zip` (which gets
 /// it and the record's row).
 fn febrl_names_and_zip(src: &Path, zip: &dyn Fn(&str, usize) -> String) -> String {

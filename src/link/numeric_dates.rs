@@ -1,7 +1,8 @@
 //! Dates written as numbers: Unix times in seconds or milliseconds (`1568273820`,
-//! `1568273820000`), as event logs and JSON exports write them, and spreadsheet serial days
-//! (`43720`: days since 1899-12-30, as Excel and LibreOffice count them), as a spreadsheet
-//! saved to CSV writes a date cell without its format. Which columns do, and those columns
+//! `1568273820000`, negative before 1970), as event logs and JSON exports write them (a date
+//! exported so is the midnight of one time zone, read back as that day), and spreadsheet
+//! serial days (`43720`: days since 1899-12-30, as Excel and LibreOffice count them), as a
+//! spreadsheet saved to CSV writes a date cell without its format. Which columns do, and those columns
 //! rewritten as ISO dates, for [`compare::normalise_date`](super::compare::normalise_date).
 //!
 //! It owns only that rewriting. Comparing dates is [`super::compare`]'s; dates written as text
@@ -13,9 +14,11 @@ use crate::store::{civil_from_days, iso_from_unix};
 /// How a column counts its dates.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Count {
-    /// Unix seconds of 1973 to 2099 (nine or ten digits).
+    /// Unix seconds of 1900 to 2099: nine or ten digits for 1973 on, eight to ten with a minus
+    /// sign before 1970 (a birth date exported by JavaScript or a document store).
     Seconds,
-    /// Unix milliseconds of 1973 to 2099 (twelve or thirteen digits).
+    /// Unix milliseconds of 1900 to 2099: twelve or thirteen digits for 1973 on, eleven to
+    /// thirteen with a minus sign before 1970.
     Millis,
     /// Spreadsheet serial days of 1902 to 2099 (four or five digits, maybe a fraction of a
     /// day).
@@ -23,29 +26,59 @@ enum Count {
 }
 
 /// The first Unix second of 2100.
-const END_SECONDS: u64 = 4_102_444_800;
+const END_SECONDS: i64 = 4_102_444_800;
+/// The Unix second of 1900-01-01 (negative).
+const START_SECONDS: i64 = -2_208_988_800;
 /// The serial day of 2099-12-31.
 const END_SERIAL: u64 = 73_050;
 /// Days from 1899-12-30 (serial day 0) to 1970-01-01.
 const SERIAL_EPOCH: i64 = 25_569;
+/// Seconds in a day.
+const DAY: i64 = 86_400;
+
+impl Count {
+    /// Seconds per unit, for Unix times.
+    fn per_second(self) -> i64 {
+        if self == Count::Millis {
+            1000
+        } else {
+            1
+        }
+    }
+}
 
 /// How `v` counts a date, if it is such a number.
 fn count_of(v: &str) -> Option<Count> {
     let v = v.trim();
-    let (whole, fraction) = v.split_once('.').unwrap_or((v, ""));
+    let (sign, unsigned) = v.strip_prefix('-').map_or((1, v), |u| (-1, u));
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
         return None;
     }
-    let n: u64 = whole.parse().ok()?;
-    match (whole.len(), fraction.is_empty()) {
-        (9 | 10, true) if (100_000_000..END_SECONDS).contains(&n) => Some(Count::Seconds),
-        (12 | 13, true) if (100_000_000_000..END_SECONDS * 1000).contains(&n) => {
-            Some(Count::Millis)
-        }
-        (4 | 5, _) if (1_000..=END_SERIAL).contains(&n) => Some(Count::SerialDays),
+    let n = sign * whole.parse::<i64>().ok()?;
+    let unix =
+        |c: Count| (START_SECONDS * c.per_second()..END_SECONDS * c.per_second()).contains(&n);
+    match (sign, whole.len(), fraction.is_empty()) {
+        (1, 9 | 10, true) if n >= 100_000_000 && unix(Count::Seconds) => Some(Count::Seconds),
+        (1, 12 | 13, true) if n >= 100_000_000_000 && unix(Count::Millis) => Some(Count::Millis),
+        (-1, 8..=10, true) if unix(Count::Seconds) => Some(Count::Seconds),
+        (-1, 11..=13, true) if unix(Count::Millis) => Some(Count::Millis),
+        (1, 4 | 5, _) if (1_000..=END_SERIAL as i64).contains(&n) => Some(Count::SerialDays),
         _ => None,
     }
+}
+
+/// The Unix second `v` writes, in a column counting `count` (Seconds or Millis): any integer of
+/// 1900 to 2099 that is not a date written as digits, so that a column of Unix times also
+/// reads the few values of 1969 to 1973 (`-86400`, `31536000`) that [`count_of`] leaves out.
+fn unix_second(v: &str, count: Count) -> Option<i64> {
+    if count == Count::SerialDays || autoconfig::is_date(v) {
+        return None;
+    }
+    let n: i64 = v.trim().parse().ok()?;
+    let secs = n.div_euclid(count.per_second());
+    (START_SECONDS..END_SECONDS).contains(&secs).then_some(secs)
 }
 
 /// How a column counts its dates: a tenth at least of its values present are numbers of one
@@ -77,16 +110,47 @@ fn column_count(values: &[Option<String>]) -> Option<Count> {
 
 /// `v`, counted as `count`, as an ISO date (with the UTC time for Unix times).
 fn iso(v: &str, count: Count) -> Option<String> {
-    let whole: u64 = v.trim().split('.').next()?.parse().ok()?;
-    Some(match count {
-        Count::Seconds => iso_from_unix(whole as i64),
-        Count::Millis => iso_from_unix((whole / 1000) as i64),
-        Count::SerialDays => {
-            let (y, m, d) = civil_from_days(whole as i64 - SERIAL_EPOCH);
-            format!("{y:04}-{m:02}-{d:02}")
-        }
-    })
+    if count != Count::SerialDays {
+        return unix_second(v, count).map(iso_from_unix);
+    }
+    let whole: i64 = v.trim().split('.').next()?.parse().ok()?;
+    let (y, m, d) = civil_from_days(whole - SERIAL_EPOCH);
+    Some(format!("{y:04}-{m:02}-{d:02}"))
 }
+
+/// Whether Unix times hold dates rather than moments: nine in ten of them at times of day
+/// within three hours of each other, and three in four at a whole quarter hour. That is the
+/// midnight of one time zone, in winter and in summer and under its past offsets (Paris's dates
+/// are 23:00 or 22:00 UTC the day before, or 00:00 and 23:50:39 UTC in older years). Such a
+/// column is read as dates rounded to the nearest midnight (noon to its own), so that each
+/// keeps its day.
+/// Moments, even those of office hours, spread over more of the day or over its minutes.
+fn midnights(secs: &[i64]) -> bool {
+    let quarters = secs.iter().filter(|s| s.rem_euclid(900) == 0).count();
+    if quarters * 4 < secs.len() * 3 {
+        return false;
+    }
+    let mut times: Vec<i64> = secs.iter().map(|s| s.rem_euclid(DAY)).collect();
+    times.sort_unstable();
+    // The window may wrap past midnight: each time again a day later.
+    let n = times.len();
+    times.extend_from_within(..);
+    times[n..].iter_mut().for_each(|t| *t += DAY);
+    let mut end = 0;
+    let widest = (0..n)
+        .map(|start| {
+            while end < times.len() && times[end] - times[start] <= WINDOW {
+                end += 1;
+            }
+            end - start
+        })
+        .max()
+        .unwrap_or(0);
+    n > 0 && widest * 10 >= n * 9
+}
+
+/// The times of day of Unix times that hold dates ([`midnights`]) are within this many seconds.
+const WINDOW: i64 = 3 * 3600;
 
 /// Words of a column's name that say it holds times (besides [`autoconfig::named_as_date`]).
 const TIME_WORDS: &[&str] = &["time", "timestamp", "ts", "epoch", "created", "updated"];
@@ -126,13 +190,33 @@ pub fn rewrite(r: &mut Records, other: Option<&Records>) -> Vec<String> {
             continue;
         }
         let mut changed = 0usize;
+        let unix: Vec<i64> =
+            r.columns[f].iter().flatten().filter_map(|v| unix_second(v, count)).collect();
+        // A column named as a time may hold moments of a few hours' activity.
+        let dates_at_midnight = count != Count::SerialDays && !timed && midnights(&unix);
         for v in r.columns[f].iter_mut().flatten() {
-            if let Some(date) = count_of(v).filter(|&c| c == count).and_then(|c| iso(v, c)) {
+            let read = match count {
+                Count::SerialDays => count_of(v).filter(|&c| c == count).and_then(|c| iso(v, c)),
+                _ if dates_at_midnight => unix_second(v, count).map(|s| {
+                    // Noon is the day's own (dates written at 12:00 UTC, to be safe from
+                    // time zones); later, the next day's midnight east of UTC.
+                    let (y, m, d) = civil_from_days((s + DAY / 2 - 1).div_euclid(DAY));
+                    format!("{y:04}-{m:02}-{d:02}")
+                }),
+                _ => iso(v, count),
+            };
+            if let Some(date) = read {
                 *v = date;
                 changed += 1;
             }
         }
         let how = match count {
+            Count::Seconds if dates_at_midnight => {
+                "Unix times in seconds (`1568246400`), each at a midnight: read as dates"
+            }
+            Count::Millis if dates_at_midnight => {
+                "Unix times in milliseconds (`1568246400000`), each at a midnight: read as dates"
+            }
             Count::Seconds => "Unix times in seconds (`1568273820`), read as UTC dates",
             Count::Millis => "Unix times in milliseconds (`1568273820000`), read as UTC dates",
             Count::SerialDays => "spreadsheet serial days (`43720`: days since 1899-12-30)",
@@ -156,7 +240,12 @@ mod tests {
         assert_eq!(count_of("43720"), Some(Count::SerialDays));
         assert_eq!(count_of("43720.5"), Some(Count::SerialDays));
         // A date written as digits, a price, a negative number, a number too large: none.
-        for v in ["19651013", "12.50", "-43720", "5000000000", "99999", "999"] {
+        // Before 1970, negative (a birth date exported by JavaScript).
+        assert_eq!(count_of("-133178400"), Some(Count::Seconds));
+        assert_eq!(count_of("-133178400000"), Some(Count::Millis));
+        assert_eq!(iso("-133178400000", Count::Millis).unwrap(), "1965-10-12T14:00:00Z");
+        assert_eq!(iso("31536000", Count::Seconds).unwrap(), "1971-01-01T00:00:00Z");
+        for v in ["19651013", "12.50", "-43720", "5000000000", "99999", "999", "-3000000000"] {
             assert_eq!(count_of(v), None, "{v}");
         }
         // Years are four-digit serial days too, but a column of them is years.
@@ -173,6 +262,37 @@ mod tests {
         assert_eq!(iso("1568273820123", Count::Millis).unwrap(), "2019-09-12T07:37:00Z");
         assert_eq!(iso("43720", Count::SerialDays).unwrap(), "2019-09-12");
         assert_eq!(iso("25569.75", Count::SerialDays).unwrap(), "1970-01-01");
+    }
+
+    #[test]
+    fn unix_times_at_one_zones_midnights_are_dates() {
+        let day = |d: i64| d * DAY;
+        // Sydney's midnights, in winter and in summer; Paris's, with an old offset of 23:50:39.
+        let sydney: Vec<i64> =
+            (0..100).map(|d| day(d) - if d % 3 == 0 { 39_600 } else { 36_000 }).collect();
+        assert!(midnights(&sydney));
+        let paris: Vec<i64> =
+            (0..100).map(|d| day(d) - if d % 8 == 0 { 561 } else { 3600 }).collect();
+        assert!(midnights(&paris));
+        // Moments: office hours to the second, or whole hours around the clock.
+        let office: Vec<i64> = (0..100).map(|d| day(d) + 32_400 + d * 97).collect();
+        assert!(!midnights(&office));
+        let hourly: Vec<i64> = (0..100).map(|h| h * 3600).collect();
+        assert!(!midnights(&hourly));
+        // Read as dates: Sydney's midnight is the next day in UTC, noon the day itself.
+        let ids: Vec<String> = (0..4).map(|k| k.to_string()).collect();
+        let at = |secs: i64| Some((secs * 1000).to_string());
+        // 1965-10-13 to 15 at Sydney's midnights; 2019-09-12 to 14 at noon UTC.
+        let births =
+            vec![at(day(-1541) - 36_000), at(day(-1540) - 39_600), at(day(-1539) - 36_000), None];
+        let noons = (18_151..18_154).map(|d| at(day(d) + DAY / 2)).chain([None]).collect();
+        let fields = vec!["birth_date".to_string(), "payment_date".into()];
+        let mut r = Records::new("app.json.csv", ids, fields, vec![births, noons]).unwrap();
+        let notes = rewrite(&mut r, None);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        let days = |d: [&str; 3]| d.map(|d| Some(d.to_string()));
+        assert_eq!(r.columns[0][..3], days(["1965-10-13", "1965-10-14", "1965-10-15"]));
+        assert_eq!(r.columns[1][..3], days(["2019-09-12", "2019-09-13", "2019-09-14"]));
     }
 
     #[test]
