@@ -627,10 +627,28 @@ const FAST_LEN: usize = 64;
 /// Damerau-Levenshtein distance (optimal string alignment: adjacent transpositions count one
 /// edit), capped at `max + 1`. ASCII values shorter than 64 bytes are compared bit-parallel
 /// (Hyyrö 2003: one machine word holds a whole column of the matrix, so the cost is one step per
-/// byte of `b`); others go through `strsim`.
+/// byte of `b`); longer ASCII values (SHA-256 digests) are first bounded by their byte counts
+/// and stripped of their common prefix and suffix; the rest go through `strsim`.
 pub fn bounded_dl(a: &str, b: &str, max: usize) -> usize {
-    let (x, y) = (a.as_bytes(), b.as_bytes());
-    if !(a.is_ascii() && b.is_ascii() && x.len() < FAST_LEN && y.len() < FAST_LEN) {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    let ascii = a.is_ascii() && b.is_ascii();
+    if ascii && (x.len() >= FAST_LEN || y.len() >= FAST_LEN) {
+        // Each edit changes at most two byte counts by one (a transposition none).
+        let mut counts = [0i32; 128];
+        x.iter().for_each(|&c| counts[c as usize] += 1);
+        y.iter().for_each(|&c| counts[c as usize] -= 1);
+        let apart: i32 = counts.iter().map(|c| c.abs()).sum();
+        if apart as usize > 2 * max {
+            return max + 1;
+        }
+        let prefix = x.iter().zip(y).take_while(|(p, q)| p == q).count();
+        (x, y) = (&x[prefix..], &y[prefix..]);
+        let suffix = x.iter().rev().zip(y.iter().rev()).take_while(|(p, q)| p == q).count();
+        (x, y) = (&x[..x.len() - suffix], &y[..y.len() - suffix]);
+    }
+    if !(ascii && x.len() < FAST_LEN && y.len() < FAST_LEN) {
+        // Cut only where ASCII: still UTF-8.
+        let (a, b) = (as_str(x), as_str(y));
         let (la, lb) = (a.chars().count(), b.chars().count());
         if la.abs_diff(lb) > max {
             return max + 1;
