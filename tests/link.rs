@@ -280,6 +280,33 @@ fn birth_dates_written_as_unix_times_before_1970_or_at_a_local_midnight_meet_dat
     }
 }
 
+#[test]
+fn emails_hashed_by_a_partner_meet_plain_emails() {
+    // FEBRL4 cut to names, postcode and an email (made from the social security number, typos
+    // and all); B is a partner's file with the email as a SHA-256 digest of the trimmed,
+    // lowercased address, written in upper case, under another name.
+    use audience::normalize::sha256_hex;
+    let Some((a, b, t)) = febrl4() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let keep = ["rec_id", "given_name", "surname", "postcode", "soc_sec_id"];
+    let file = |src: &Path, name: &str, header: &str, email: &dyn Fn(String) -> String| {
+        let text = febrl_csv(src, &keep, &|column, v, _| match column {
+            "soc_sec_id" => email(format!(" User{v}@Example.com")),
+            _ => v.to_string(),
+        });
+        write(dir.path(), name, &text.replacen("soc_sec_id", header, 1))
+    };
+    let plain = |e: String| e;
+    let digest = |e: String| sha256_hex(&e.trim().to_lowercase()).to_uppercase();
+    let fa = file(&a, "a.csv", "email", &plain);
+    let f_plain = f1(&[&fa, &file(&b, "b.csv", "email", &plain)], &t, false);
+    let f_hashed = f1(&[&fa, &file(&b, "partner.csv", "email_sha256", &digest)], &t, false);
+    let no_email = |_: String| String::new();
+    let f_none = f1(&[&fa, &file(&b, "none.csv", "email", &no_email)], &t, false);
+    assert!(f_hashed >= f_plain - 0.001, "hashed {f_hashed}, plain {f_plain}");
+    assert!(f_hashed > f_none + 0.01, "hashed {f_hashed}, without emails {f_none}");
+}
+
 /// A FEBRL file cut to its names and postcode, each postcode rewritten by `zip` (which gets
 /// it and the record's row).
 fn febrl_names_and_zip(src: &Path, zip: &dyn Fn(&str, usize) -> String) -> String {

@@ -29,6 +29,7 @@ pub mod compare;
 pub mod decimal_commas;
 pub mod dependence;
 pub mod fellegi_sunter;
+pub mod hashed;
 pub mod household;
 pub mod nicknames;
 pub mod numeric_dates;
@@ -680,7 +681,8 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
 /// Makes files as users write them comparable, before [`link`]: in each file, columns that
 /// write numbers, dates and postcodes as the other file (or, alone, as most files) does not are
 /// rewritten ([`decimal_commas`], [`numeric_dates`], [`short_years`], [`postcodes`]); for a link,
-/// the columns only one file has are then paired ([`pair_columns`]). Returns a note per change.
+/// plain emails and phones are hashed to meet the other file's SHA-256 digests ([`hashed`]),
+/// and the columns only one file has are then paired ([`pair_columns`]). Returns a note per change.
 /// `audience link` and resolve's CRM dedupe run it; [`link`] takes columns as given.
 ///
 /// ```
@@ -698,6 +700,7 @@ pub fn reconcile(left: &mut Records, right: Option<&mut Records>) -> Vec<String>
     let mut notes = rewrite_columns(left, right.as_deref());
     if let Some(right) = right {
         notes.extend(rewrite_columns(right, Some(left)));
+        notes.extend(hashed::hash_to_meet(left, right));
         notes.extend(pair_columns(left, right));
     }
     notes
@@ -1760,6 +1763,10 @@ impl Form {
         let values = || left.column(&s.name).expect("configured field");
         match s.kind {
             Kind::Exact if autoconfig::is_gender(&s.name) => Form::Gender,
+            // SHA-256 digests of phones or emails (`phone_sha256`) compare as written.
+            Kind::Code if autoconfig::nine_in_ten(values(), |_, v| hashed::is_sha256(v)) => {
+                Form::AsWritten
+            }
             Kind::Code if autoconfig::is_phone(&s.name) => {
                 Form::Phone(fallbacks(&s.name, left, right, given))
             }

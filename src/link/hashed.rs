@@ -1,0 +1,245 @@
+//! Emails and phone numbers written as SHA-256 digests in one file (`email_sha256`, as a
+//! partner, an ad platform or a clean room exchanges them) and plain in the other. Which
+//! columns hold such digests, which plain column of the other file they hash and how it was
+//! normalised first (found by trying each way and keeping the one whose digests the hashed
+//! file holds), and that plain column hashed the same way, so that the two compare.
+//!
+//! It owns only that hashing. Normalising emails and phones is [`crate::normalize`]'s;
+//! comparing codes is [`super::compare`]'s. The plain values are hashed in memory only, for
+//! the comparison.
+
+use rayon::prelude::*;
+
+use super::autoconfig::passing;
+use super::{fallbacks, PhoneReading, Records};
+use crate::hash::FxHashSet;
+use crate::normalize::{normalize_email, sha256_hex, EmailRules};
+
+/// Whether `v` is a SHA-256 digest in hex (either case).
+pub(super) fn is_sha256(v: &str) -> bool {
+    v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Values of a plain column tried against the digests, to find how it was normalised.
+const SAMPLE: usize = 50_000;
+
+/// A way a plain value is normalised before it is hashed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Way {
+    /// An email, with these rules (trimmed and lowercased at least).
+    Email(EmailRules, &'static str),
+    /// A phone number in E.164, with its `+` (Google's rule).
+    PhoneE164,
+    /// A phone number's digits with its country code, without `+` (Meta's rule).
+    PhoneDigits,
+}
+
+const WAYS: [Way; 6] = [
+    Way::Email(EmailRules::PLAIN, "emails trimmed and lowercased"),
+    Way::Email(EmailRules::GOOGLE, "emails trimmed, lowercased, Gmail's dots removed"),
+    Way::Email(EmailRules::UID2, "emails trimmed, lowercased, Gmail's dots and +tags removed"),
+    Way::Email(EmailRules::IDENTITY, "emails trimmed, lowercased, +tags removed, Gmail canonical"),
+    Way::PhoneE164,
+    Way::PhoneDigits,
+];
+
+impl Way {
+    /// The digest of record `i`'s value `v` normalised this way, if it normalises.
+    fn digest(self, phones: Option<&PhoneReading>, i: usize, v: &str) -> Option<String> {
+        let normal = match self {
+            Way::Email(rules, _) => normalize_email(v, rules).ok()?,
+            Way::PhoneE164 => format!("+{}", phones?.parse(i, v)?),
+            Way::PhoneDigits => phones?.parse(i, v)?,
+        };
+        Some(sha256_hex(&normal))
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Way::Email(_, how) => how,
+            Way::PhoneE164 => "phone numbers in E.164, `+` included",
+            Way::PhoneDigits => "phone numbers in E.164 without the `+`",
+        }
+    }
+}
+
+/// The ways worth trying on a plain column, from its first 1,000 values present: the email
+/// ways where half of them hold `@`, else the phone ways where half have seven digits or more.
+fn ways_for(values: &[Option<String>]) -> &'static [Way] {
+    let (emails, n) = passing(values, |_, v| v.contains('@'));
+    let (phones, _) = passing(values, |_, v| v.bytes().filter(u8::is_ascii_digit).count() >= 7);
+    match n {
+        0 => &[],
+        _ if emails * 2 >= n => &WAYS[..4],
+        _ if phones * 2 >= n => &WAYS[4..],
+        _ => &[],
+    }
+}
+
+/// Lowercases the digests of every column of `r` nine in ten of whose values present are
+/// SHA-256 digests (some files write them in upper case); returns those columns.
+fn hashed_columns(r: &mut Records) -> Vec<usize> {
+    let mut hashed = Vec::new();
+    for (f, column) in r.columns.iter_mut().enumerate() {
+        let (mut present, mut digests) = (0usize, 0usize);
+        for v in column.iter().flatten() {
+            present += 1;
+            digests += usize::from(is_sha256(v));
+        }
+        if present == 0 || digests * 10 < present * 9 {
+            continue;
+        }
+        for v in column.iter_mut().flatten() {
+            if v.bytes().any(|b| b.is_ascii_uppercase()) {
+                v.make_ascii_lowercase();
+            }
+        }
+        hashed.push(f);
+    }
+    hashed
+}
+
+/// For a link, hashes the plain emails and phone numbers of one file that the other file's
+/// SHA-256 columns hold digests of: each digest column is matched with the plain column and
+/// normalisation ([`WAYS`]: an email trimmed and lowercased, with Gmail's rules or not; a
+/// phone in E.164 with `+` or without) whose digests, over the first [`SAMPLE`] values, it
+/// holds most often (twice at least). That column is then hashed that way and renamed as the
+/// digest column, so that the two compare. Returns a note per column hashed.
+///
+/// ```
+/// use audience::link::{hashed, Records};
+/// use audience::normalize::sha256_hex;
+/// let ids = |p: &str| vec![format!("{p}1"), format!("{p}2")];
+/// let emails = vec![Some(" Ann@Example.com".into()), Some("bo@example.org".into())];
+/// let mut crm = Records::new("crm.csv", ids("c"), vec!["email".into()], vec![emails]).unwrap();
+/// let digests = ["ann@example.com", "bo@example.org"].map(|e| Some(sha256_hex(e))).to_vec();
+/// let fields = vec!["email_sha256".into()];
+/// let mut partner = Records::new("partner.csv", ids("p"), fields, vec![digests]).unwrap();
+/// assert_eq!(hashed::hash_to_meet(&mut crm, &mut partner).len(), 1);
+/// assert_eq!(crm.fields[0], "email_sha256");
+/// assert_eq!(crm.columns[0], partner.columns[0]);
+/// ```
+pub fn hash_to_meet(left: &mut Records, right: &mut Records) -> Vec<String> {
+    let (left_hashed, right_hashed) = (hashed_columns(left), hashed_columns(right));
+    let mut notes = hash_plain(left, &left_hashed, right, &right_hashed);
+    notes.extend(hash_plain(right, &right_hashed, left, &left_hashed));
+    notes
+}
+
+/// [`hash_to_meet`] one way: the columns of `plain` (but its `plain_hashed`) that the
+/// `hashed` columns of `digests` hold the digests of.
+fn hash_plain(
+    plain: &mut Records,
+    plain_hashed: &[usize],
+    digests: &Records,
+    hashed: &[usize],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut used: Vec<usize> = plain_hashed.to_vec();
+    for &h in hashed {
+        let theirs: FxHashSet<&str> =
+            digests.columns[h].iter().flatten().map(String::as_str).collect();
+        // Every (plain column, way) pair worth trying, scored by the digests found over the
+        // sample.
+        let candidates: Vec<(usize, Way)> = (0..plain.fields.len())
+            .filter(|p| !used.contains(p))
+            .flat_map(|p| ways_for(&plain.columns[p]).iter().map(move |&w| (p, w)))
+            .collect();
+        let readings: Vec<Option<PhoneReading>> = (0..plain.fields.len())
+            .map(|p| {
+                let phone = candidates.iter().any(|&(c, w)| c == p && w == Way::PhoneE164);
+                let fallback = || fallbacks(&plain.fields[p], plain, None, None)[0];
+                phone.then(|| PhoneReading::of(plain, fallback()))
+            })
+            .collect();
+        let hits = |&(p, way): &(usize, Way)| {
+            let present = plain.columns[p].iter().enumerate();
+            let sample = present.filter_map(|(i, v)| Some((i, v.as_deref()?))).take(SAMPLE);
+            sample
+                .filter(|&(i, v)| {
+                    way.digest(readings[p].as_ref(), i, v)
+                        .is_some_and(|d| theirs.contains(d.as_str()))
+                })
+                .count()
+        };
+        let scored: Vec<usize> = candidates.par_iter().map(hits).collect();
+        let best = (0..candidates.len()).max_by_key(|&k| (scored[k], std::cmp::Reverse(k)));
+        let Some(k) = best.filter(|&k| scored[k] >= 2) else { continue };
+        let (p, way) = candidates[k];
+        let reading = readings[p];
+        let column: Vec<Option<String>> = plain.columns[p]
+            .par_iter()
+            .enumerate()
+            .map(|(i, v)| way.digest(reading.as_ref(), i, v.as_deref()?))
+            .collect();
+        plain.columns[p] = column;
+        let name = &digests.fields[h];
+        notes.push(format!(
+            "column `{}` of {} is compared with `{}` of {}, which holds SHA-256 digests of {} \
+             ({} of the first {} values found there): hashed the same way",
+            plain.fields[p],
+            plain.source,
+            name,
+            digests.source,
+            way.describe(),
+            scored[k],
+            plain.columns[p].len().min(SAMPLE),
+        ));
+        if plain.column(name).is_none() {
+            plain.fields[p] = name.clone();
+        }
+        used.push(p);
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(source: &str, fields: &[&str], rows: &[&[&str]]) -> Records {
+        let ids = (0..rows.len()).map(|k| format!("{source}{k}")).collect();
+        let columns = (0..fields.len())
+            .map(|f| {
+                rows.iter().map(|r| Some(r[f].to_string()).filter(|v| !v.is_empty())).collect()
+            })
+            .collect();
+        Records::new(source, ids, fields.iter().map(|f| f.to_string()).collect(), columns).unwrap()
+    }
+
+    #[test]
+    fn digests_find_the_plain_column_and_the_normalisation_they_hash() {
+        // A partner writes Google's rules (Gmail dots removed) and Meta's phones (no `+`),
+        // in upper case.
+        let up = |s: &str| sha256_hex(s).to_ascii_uppercase();
+        let partner_rows = [
+            [up("johndoe@gmail.com"), up("33612345678")],
+            [up("ann@example.com"), up("447911123456")],
+            [up("unknown@example.com"), up("4915112345678")],
+        ];
+        let rows: Vec<Vec<&str>> =
+            partner_rows.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+        let rows: Vec<&[&str]> = rows.iter().map(Vec::as_slice).collect();
+        let mut partner = records("partner", &["em", "ph"], &rows);
+        let mut crm = records(
+            "crm",
+            &["email", "mobile", "country"],
+            &[
+                &["John.Doe@gmail.com", "06 12 34 56 78", "FR"],
+                &["ANN@example.com ", "07911 123456", "GB"],
+                &["not an email", "", "FR"],
+            ],
+        );
+        let notes = hash_to_meet(&mut crm, &mut partner);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!(crm.fields, ["em", "ph", "country"]);
+        assert_eq!(crm.columns[0][..2], partner.columns[0][..2]);
+        assert_eq!(crm.columns[1][..2], partner.columns[1][..2]);
+        assert_eq!(crm.columns[0][2], None, "a malformed email has no digest");
+        assert!(partner.columns[0][0].as_ref().unwrap().bytes().all(|b| !b.is_ascii_uppercase()));
+        // No plain column hashes to them: nothing changes.
+        let mut other = records("other", &["email"], &[&["x@example.com"], &["y@example.com"]]);
+        assert!(hash_to_meet(&mut other, &mut partner).is_empty());
+        assert_eq!(other.columns[0][0].as_deref(), Some("x@example.com"));
+    }
+}
