@@ -1,5 +1,6 @@
-//! Emails and phone numbers written as SHA-256 digests in one file (`email_sha256`, as a
-//! partner, an ad platform or a clean room exchanges them) and plain in the other. Which
+//! Emails and phone numbers written as digests in one file (`email_sha256`, as a partner, an
+//! ad platform or a clean room exchanges them; SHA-256, or SHA-1 and MD5 as older email and
+//! ad-tech tools do) and plain in the other. Which
 //! columns hold such digests, which plain column of the other file they hash and how it was
 //! normalised first (found by trying each way and keeping the one whose digests the hashed
 //! file holds), and that plain column hashed the same way, so that the two compare.
@@ -14,10 +15,46 @@ use super::autoconfig::passing;
 use super::{fallbacks, PhoneReading, Records};
 use crate::hash::FxHashSet;
 use crate::normalize::{normalize_email, sha256_hex, EmailRules};
+use md5::Md5;
+use sha1::{Digest as _, Sha1};
 
-/// Whether `v` is a SHA-256 digest in hex (either case).
-pub(super) fn is_sha256(v: &str) -> bool {
-    v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())
+/// A hash function whose digests a column holds, told by their length in hex.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Hash {
+    Sha256,
+    Sha1,
+    Md5,
+}
+
+impl Hash {
+    /// The lowercase hex digest of `s`.
+    fn hex(self, s: &str) -> String {
+        match self {
+            Hash::Sha256 => sha256_hex(s),
+            Hash::Sha1 => hex::encode(Sha1::digest(s.as_bytes())),
+            Hash::Md5 => hex::encode(Md5::digest(s.as_bytes())),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Hash::Sha256 => "SHA-256",
+            Hash::Sha1 => "SHA-1",
+            Hash::Md5 => "MD5",
+        }
+    }
+}
+
+/// The hash function `v` is a hex digest of (either case), by its length: 64 digits SHA-256,
+/// 40 SHA-1, 32 MD5.
+pub(super) fn digest_of(v: &str) -> Option<Hash> {
+    let hash = match v.len() {
+        64 => Hash::Sha256,
+        40 => Hash::Sha1,
+        32 => Hash::Md5,
+        _ => return None,
+    };
+    v.bytes().all(|b| b.is_ascii_hexdigit()).then_some(hash)
 }
 
 /// Values of a plain column tried against the digests, to find how it was normalised.
@@ -44,14 +81,20 @@ const WAYS: [Way; 6] = [
 ];
 
 impl Way {
-    /// The digest of record `i`'s value `v` normalised this way, if it normalises.
-    fn digest(self, phones: Option<&PhoneReading>, i: usize, v: &str) -> Option<String> {
+    /// The `hash` digest of record `i`'s value `v` normalised this way, if it normalises.
+    fn digest(
+        self,
+        hash: Hash,
+        phones: Option<&PhoneReading>,
+        i: usize,
+        v: &str,
+    ) -> Option<String> {
         let normal = match self {
             Way::Email(rules, _) => normalize_email(v, rules).ok()?,
             Way::PhoneE164 => format!("+{}", phones?.parse(i, v)?),
             Way::PhoneDigits => phones?.parse(i, v)?,
         };
-        Some(sha256_hex(&normal))
+        Some(hash.hex(&normal))
     }
 
     fn describe(self) -> &'static str {
@@ -77,30 +120,37 @@ fn ways_for(values: &[Option<String>]) -> &'static [Way] {
 }
 
 /// Lowercases the digests of every column of `r` nine in ten of whose values present are
-/// SHA-256 digests (some files write them in upper case); returns those columns.
-fn hashed_columns(r: &mut Records) -> Vec<usize> {
+/// digests of one hash function (some files write them in upper case); returns those columns
+/// and their function.
+fn hashed_columns(r: &mut Records) -> Vec<(usize, Hash)> {
     let mut hashed = Vec::new();
     for (f, column) in r.columns.iter_mut().enumerate() {
-        let (mut present, mut digests) = (0usize, 0usize);
+        let mut present = 0usize;
+        let mut digests = [0usize; 3];
         for v in column.iter().flatten() {
             present += 1;
-            digests += usize::from(is_sha256(v));
+            if let Some(h) = digest_of(v) {
+                digests[h as usize] += 1;
+            }
         }
-        if present == 0 || digests * 10 < present * 9 {
+        let Some(hash) = [Hash::Sha256, Hash::Sha1, Hash::Md5]
+            .into_iter()
+            .find(|&h| present > 0 && digests[h as usize] * 10 >= present * 9)
+        else {
             continue;
-        }
+        };
         for v in column.iter_mut().flatten() {
             if v.bytes().any(|b| b.is_ascii_uppercase()) {
                 v.make_ascii_lowercase();
             }
         }
-        hashed.push(f);
+        hashed.push((f, hash));
     }
     hashed
 }
 
 /// For a link, hashes the plain emails and phone numbers of one file that the other file's
-/// SHA-256 columns hold digests of: each digest column is matched with the plain column and
+/// digest columns hold digests of: each digest column is matched with the plain column and
 /// normalisation ([`WAYS`]: an email trimmed and lowercased, with Gmail's rules or not; a
 /// phone in E.164 with `+` or without) whose digests, over the first [`SAMPLE`] values, it
 /// holds most often (twice at least). That column is then hashed that way and renamed as the
@@ -130,13 +180,13 @@ pub fn hash_to_meet(left: &mut Records, right: &mut Records) -> Vec<String> {
 /// `hashed` columns of `digests` hold the digests of.
 fn hash_plain(
     plain: &mut Records,
-    plain_hashed: &[usize],
+    plain_hashed: &[(usize, Hash)],
     digests: &Records,
-    hashed: &[usize],
+    hashed: &[(usize, Hash)],
 ) -> Vec<String> {
     let mut notes = Vec::new();
-    let mut used: Vec<usize> = plain_hashed.to_vec();
-    for &h in hashed {
+    let mut used: Vec<usize> = plain_hashed.iter().map(|h| h.0).collect();
+    for &(h, hash) in hashed {
         let theirs: FxHashSet<&str> =
             digests.columns[h].iter().flatten().map(String::as_str).collect();
         // Every (plain column, way) pair worth trying, scored by the digests found over the
@@ -157,7 +207,7 @@ fn hash_plain(
             let sample = present.filter_map(|(i, v)| Some((i, v.as_deref()?))).take(SAMPLE);
             sample
                 .filter(|&(i, v)| {
-                    way.digest(readings[p].as_ref(), i, v)
+                    way.digest(hash, readings[p].as_ref(), i, v)
                         .is_some_and(|d| theirs.contains(d.as_str()))
                 })
                 .count()
@@ -170,17 +220,18 @@ fn hash_plain(
         let column: Vec<Option<String>> = plain.columns[p]
             .par_iter()
             .enumerate()
-            .map(|(i, v)| way.digest(reading.as_ref(), i, v.as_deref()?))
+            .map(|(i, v)| way.digest(hash, reading.as_ref(), i, v.as_deref()?))
             .collect();
         plain.columns[p] = column;
         let name = &digests.fields[h];
         notes.push(format!(
-            "column `{}` of {} is compared with `{}` of {}, which holds SHA-256 digests of {} \
-             ({} of the first {} values found there): hashed the same way",
+            "column `{}` of {} is compared with `{}` of {}, which holds {} digests of {} ({} of \
+             the first {} values found there): hashed the same way",
             plain.fields[p],
             plain.source,
             name,
             digests.source,
+            hash.name(),
             way.describe(),
             scored[k],
             plain.columns[p].len().min(SAMPLE),
@@ -237,6 +288,22 @@ mod tests {
         assert_eq!(crm.columns[1][..2], partner.columns[1][..2]);
         assert_eq!(crm.columns[0][2], None, "a malformed email has no digest");
         assert!(partner.columns[0][0].as_ref().unwrap().bytes().all(|b| !b.is_ascii_uppercase()));
+        // MD5 digests (32 hex digits), as older email tools write them.
+        let md5 = |s: &str| Some(Hash::Md5.hex(s));
+        let mut old = Records::new(
+            "old",
+            vec!["o1".into(), "o2".into()],
+            vec!["email_md5".into()],
+            vec![vec![md5("ann@example.com"), md5("x@example.com")]],
+        )
+        .unwrap();
+        let mut crm_again = records("crm", &["email"], &[&["ann@example.com"], &["x@example.com"]]);
+        let notes = hash_to_meet(&mut crm_again, &mut old);
+        assert!(notes.len() == 1 && notes[0].contains("MD5"), "{notes:?}");
+        assert_eq!(crm_again.columns[0], old.columns[0]);
+        assert_eq!(Hash::Md5.hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(Hash::Sha1.hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(digest_of("A9993E364706816ABA3E25717850C26C9CD0D89D"), Some(Hash::Sha1));
         // No plain column hashes to them: nothing changes.
         let mut other = records("other", &["email"], &[&["x@example.com"], &["y@example.com"]]);
         assert!(hash_to_meet(&mut other, &mut partner).is_empty());

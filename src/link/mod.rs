@@ -681,7 +681,7 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
 /// Makes files as users write them comparable, before [`link`]: in each file, columns that
 /// write numbers, dates and postcodes as the other file (or, alone, as most files) does not are
 /// rewritten ([`decimal_commas`], [`numeric_dates`], [`short_years`], [`postcodes`]); for a link,
-/// plain emails and phones are hashed to meet the other file's SHA-256 digests ([`hashed`]),
+/// plain emails and phones are hashed to meet the other file's digests ([`hashed`]),
 /// and the columns only one file has are then paired ([`pair_columns`]). Returns a note per change.
 /// `audience link` and resolve's CRM dedupe run it; [`link`] takes columns as given.
 ///
@@ -1763,8 +1763,10 @@ impl Form {
         let values = || left.column(&s.name).expect("configured field");
         match s.kind {
             Kind::Exact if autoconfig::is_gender(&s.name) => Form::Gender,
-            // SHA-256 digests of phones or emails (`phone_sha256`) compare as written.
-            Kind::Code if autoconfig::nine_in_ten(values(), |_, v| hashed::is_sha256(v)) => {
+            // Digests of phones or emails (`phone_sha256`) compare as written.
+            Kind::Code
+                if autoconfig::nine_in_ten(values(), |_, v| hashed::digest_of(v).is_some()) =>
+            {
                 Form::AsWritten
             }
             Kind::Code if autoconfig::is_phone(&s.name) => {
