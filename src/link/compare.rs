@@ -50,9 +50,19 @@ pub enum Kind {
     Ignore,
 }
 
-/// A number written with a currency sign or thousands separators (`$1,299.00`, `£ 45`, `12 500`).
+/// A number written with a currency sign, thousands separators or as a percentage (`$1,299.00`,
+/// `£ 45`, `12 500`, `5.2 %`: 5.2).
+///
+/// ```
+/// use audience::link::compare::number_value;
+/// assert_eq!(number_value("$1,299.00"), Some(1299.0));
+/// assert_eq!(number_value("5.20 %"), number_value("5.2%"));
+/// assert_eq!(number_value("5 % 2"), None);
+/// ```
 pub fn number_value(raw: &str) -> Option<f64> {
-    let t: String = raw.trim().chars().filter(|c| !"$€£¥,_ ".contains(*c)).collect();
+    let t = raw.trim();
+    let t = t.strip_suffix('%').unwrap_or(t);
+    let t: String = t.chars().filter(|c| !"$€£¥,_ ".contains(*c)).collect();
     t.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
