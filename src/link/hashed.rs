@@ -1,9 +1,9 @@
 //! Emails and phone numbers written as digests in one file (`email_sha256`, as a partner, an
 //! ad platform or a clean room exchanges them; SHA-256, or SHA-1 and MD5 as older email and
-//! ad-tech tools do) and plain in the other. Which
-//! columns hold such digests, which plain column of the other file they hash and how it was
-//! normalised first (found by trying each way and keeping the one whose digests the hashed
-//! file holds), and that plain column hashed the same way, so that the two compare.
+//! ad-tech tools do) and plain in the other. Which columns hold such digests, which plain
+//! column of the other file they hash and how it was normalised first (found by trying each
+//! way and keeping the one whose digests the hashed file holds), and that plain column hashed
+//! the same way, so that the two compare.
 //!
 //! It owns only that hashing. Normalising emails and phones is [`crate::normalize`]'s;
 //! comparing codes is [`super::compare`]'s. The plain values are hashed in memory only, for
@@ -225,8 +225,8 @@ fn hash_plain(
         plain.columns[p] = column;
         let name = &digests.fields[h];
         notes.push(format!(
-            "column `{}` of {} is compared with `{}` of {}, which holds {} digests of {} ({} of \
-             the first {} values found there): hashed the same way",
+            "column `{}` of {} is compared with `{}` of {}, which holds {} digests of {} (those \
+             of {} of its first {} records found there): hashed the same way",
             plain.fields[p],
             plain.source,
             name,

@@ -2,8 +2,9 @@
 //! `1568273820000`, negative before 1970), as event logs and JSON exports write them (a date
 //! exported so is the midnight of one time zone, read back as that day), and spreadsheet
 //! serial days (`43720`: days since 1899-12-30, as Excel and LibreOffice count them), as a
-//! spreadsheet saved to CSV writes a date cell without its format. Which columns do, and those columns
-//! rewritten as ISO dates, for [`compare::normalise_date`](super::compare::normalise_date).
+//! spreadsheet saved to CSV writes a date cell without its format. Which columns do, and those
+//! columns rewritten as ISO dates, for
+//! [`compare::normalise_date`](super::compare::normalise_date).
 //!
 //! It owns only that rewriting. Comparing dates is [`super::compare`]'s; dates written as text
 //! need none, or [`super::short_years`]'s; a column's kind is [`super::autoconfig`]'s.
@@ -123,8 +124,8 @@ fn iso(v: &str, count: Count) -> Option<String> {
 /// midnight of one time zone, in winter and in summer and under its past offsets (Paris's dates
 /// are 23:00 or 22:00 UTC the day before, or 00:00 and 23:50:39 UTC in older years). Such a
 /// column is read as dates rounded to the nearest midnight (noon to its own), so that each
-/// keeps its day.
-/// Moments, even those of office hours, spread over more of the day or over its minutes.
+/// keeps its day. Moments, even those of office hours, spread over more of the day or over its
+/// minutes.
 fn midnights(secs: &[i64]) -> bool {
     let quarters = secs.iter().filter(|s| s.rem_euclid(900) == 0).count();
     if quarters * 4 < secs.len() * 3 {
