@@ -137,7 +137,7 @@ pub fn run(a: LinkArgs, g: &Global) -> Result<()> {
     for n in left_note.iter().chain(&right_note) {
         g.note(n);
     }
-    // Columns that write numbers, dates and postcodes as the other file (or no file) does not.
+    // Files as users write them made comparable: numbers, dates, postcodes, hashed identifiers.
     let paired = link::reconcile(&mut left, right.as_mut());
     let read_secs = start.elapsed().as_secs_f64();
     let r = link::link(&left, right.as_ref(), &settings)?;

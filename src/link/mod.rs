@@ -680,9 +680,9 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
 
 /// Makes files as users write them comparable, before [`link`]: in each file, columns that
 /// write numbers, dates and postcodes as the other file (or, alone, as most files) does not are
-/// rewritten ([`decimal_commas`], [`numeric_dates`], [`short_years`], [`postcodes`]); for a link,
-/// plain emails and phones are hashed to meet the other file's digests ([`hashed`]),
-/// and the columns only one file has are then paired ([`pair_columns`]). Returns a note per change.
+/// rewritten ([`decimal_commas`], [`numeric_dates`], [`short_years`], [`postcodes`]); for a
+/// link, plain emails and phones are hashed to meet the other file's digests ([`hashed`]), and
+/// the columns only one file has are then paired ([`pair_columns`]). Returns a note per change.
 /// `audience link` and resolve's CRM dedupe run it; [`link`] takes columns as given.
 ///
 /// ```
