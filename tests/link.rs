@@ -305,6 +305,16 @@ fn emails_hashed_by_a_partner_meet_plain_emails() {
     let f_none = f1(&[&fa, &file(&b, "none.csv", "email", &no_email)], &t, false);
     assert!(f_hashed >= f_plain - 0.001, "hashed {f_hashed}, plain {f_plain}");
     assert!(f_hashed > f_none + 0.01, "hashed {f_hashed}, without emails {f_none}");
+
+    // The two put in one file and deduplicated: one `email` column, plain and hashed.
+    let one = |b_file: String, name: &str| {
+        let (a, b) = (fs::read_to_string(&fa).unwrap(), fs::read_to_string(b_file).unwrap());
+        write(dir.path(), name, &(a + b.split_once('\n').unwrap().1))
+    };
+    let d_plain = f1(&[&one(file(&b, "b.csv", "email", &plain), "one.csv")], &t, true);
+    let mixed = one(file(&b, "b_hashed.csv", "email", &digest), "one_mixed.csv");
+    let d_mixed = f1(&[&mixed], &t, true);
+    assert!(d_mixed >= d_plain - 0.001, "one file: mixed {d_mixed}, plain {d_plain}");
 }
 
 /// A FEBRL file cut to its names and postcode, each postcode rewritten by `zip` (which gets

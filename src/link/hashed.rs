@@ -11,7 +11,6 @@
 
 use rayon::prelude::*;
 
-use super::autoconfig::passing;
 use super::{fallbacks, PhoneReading, Records};
 use crate::hash::FxHashSet;
 use crate::normalize::{normalize_email, sha256_hex, EmailRules};
@@ -106,11 +105,17 @@ impl Way {
     }
 }
 
-/// The ways worth trying on a plain column, from its first 1,000 values present: the email
-/// ways where half of them hold `@`, else the phone ways where half have seven digits or more.
+/// The ways worth trying on a column's plain values (not digests), from the first 1,000: the
+/// email ways where half of them hold `@`, else the phone ways where half have seven digits or
+/// more.
 fn ways_for(values: &[Option<String>]) -> &'static [Way] {
-    let (emails, n) = passing(values, |_, v| v.contains('@'));
-    let (phones, _) = passing(values, |_, v| v.bytes().filter(u8::is_ascii_digit).count() >= 7);
+    let plain = values.iter().flatten().filter(|v| digest_of(v).is_none()).take(1000);
+    let (mut n, mut emails, mut phones) = (0usize, 0usize, 0usize);
+    for v in plain {
+        n += 1;
+        emails += usize::from(v.contains('@'));
+        phones += usize::from(v.bytes().filter(u8::is_ascii_digit).count() >= 7);
+    }
     match n {
         0 => &[],
         _ if emails * 2 >= n => &WAYS[..4],
@@ -119,20 +124,61 @@ fn ways_for(values: &[Option<String>]) -> &'static [Way] {
     }
 }
 
+/// How many values of a column are present, and how many are digests of each hash function.
+fn digest_counts(values: &[Option<String>]) -> (usize, [usize; 3]) {
+    let mut counts = [0usize; 3];
+    let mut present = 0usize;
+    for v in values.iter().flatten() {
+        present += 1;
+        if let Some(h) = digest_of(v) {
+            counts[h as usize] += 1;
+        }
+    }
+    (present, counts)
+}
+
+/// How a file reads column `p`'s phone numbers, where the phone ways are worth trying on it.
+fn phone_reading(r: &Records, p: usize) -> Option<PhoneReading<'_>> {
+    let phones = ways_for(&r.columns[p]).contains(&Way::PhoneE164);
+    phones.then(|| PhoneReading::of(r, fallbacks(&r.fields[p], r, None, None)[0]))
+}
+
+/// How many of column `p`'s first [`SAMPLE`] plain values, normalised `way`, have a `hash`
+/// digest that `known` holds.
+fn hits(
+    r: &Records,
+    p: usize,
+    (way, hash): (Way, Hash),
+    reading: Option<&PhoneReading>,
+    known: &(dyn Fn(&str) -> bool + Sync),
+) -> usize {
+    let present = r.columns[p].iter().enumerate().filter_map(|(i, v)| Some((i, v.as_deref()?)));
+    let plain = present.filter(|(_, v)| digest_of(v).is_none()).take(SAMPLE);
+    plain.filter(|&(i, v)| way.digest(hash, reading, i, v).is_some_and(|d| known(&d))).count()
+}
+
+/// Column `p`'s plain values replaced by their `hash` digests normalised `way` (none where
+/// they do not normalise); its digests lowercased.
+fn hash_column(r: &mut Records, p: usize, (way, hash): (Way, Hash)) {
+    let reading = phone_reading(r, p);
+    let column: Vec<Option<String>> = r.columns[p]
+        .par_iter()
+        .enumerate()
+        .map(|(i, v)| match v.as_deref()? {
+            v if digest_of(v).is_some() => Some(v.to_ascii_lowercase()),
+            v => way.digest(hash, reading.as_ref(), i, v),
+        })
+        .collect();
+    r.columns[p] = column;
+}
+
 /// Lowercases the digests of every column of `r` nine in ten of whose values present are
 /// digests of one hash function (some files write them in upper case); returns those columns
 /// and their function.
 fn hashed_columns(r: &mut Records) -> Vec<(usize, Hash)> {
     let mut hashed = Vec::new();
     for (f, column) in r.columns.iter_mut().enumerate() {
-        let mut present = 0usize;
-        let mut digests = [0usize; 3];
-        for v in column.iter().flatten() {
-            present += 1;
-            if let Some(h) = digest_of(v) {
-                digests[h as usize] += 1;
-            }
-        }
+        let (present, digests) = digest_counts(column);
         let Some(hash) = [Hash::Sha256, Hash::Sha1, Hash::Md5]
             .into_iter()
             .find(|&h| present > 0 && digests[h as usize] * 10 >= present * 9)
@@ -195,34 +241,17 @@ fn hash_plain(
             .filter(|p| !used.contains(p))
             .flat_map(|p| ways_for(&plain.columns[p]).iter().map(move |&w| (p, w)))
             .collect();
-        let readings: Vec<Option<PhoneReading>> = (0..plain.fields.len())
-            .map(|p| {
-                let phone = candidates.iter().any(|&(c, w)| c == p && w == Way::PhoneE164);
-                let fallback = || fallbacks(&plain.fields[p], plain, None, None)[0];
-                phone.then(|| PhoneReading::of(plain, fallback()))
-            })
+        let readings: Vec<Option<PhoneReading>> =
+            (0..plain.fields.len()).map(|p| phone_reading(plain, p)).collect();
+        let known = |d: &str| theirs.contains(d);
+        let scored: Vec<usize> = candidates
+            .par_iter()
+            .map(|&(p, way)| hits(plain, p, (way, hash), readings[p].as_ref(), &known))
             .collect();
-        let hits = |&(p, way): &(usize, Way)| {
-            let present = plain.columns[p].iter().enumerate();
-            let sample = present.filter_map(|(i, v)| Some((i, v.as_deref()?))).take(SAMPLE);
-            sample
-                .filter(|&(i, v)| {
-                    way.digest(hash, readings[p].as_ref(), i, v)
-                        .is_some_and(|d| theirs.contains(d.as_str()))
-                })
-                .count()
-        };
-        let scored: Vec<usize> = candidates.par_iter().map(hits).collect();
         let best = (0..candidates.len()).max_by_key(|&k| (scored[k], std::cmp::Reverse(k)));
         let Some(k) = best.filter(|&k| scored[k] >= 2) else { continue };
         let (p, way) = candidates[k];
-        let reading = readings[p];
-        let column: Vec<Option<String>> = plain.columns[p]
-            .par_iter()
-            .enumerate()
-            .map(|(i, v)| way.digest(hash, reading.as_ref(), i, v.as_deref()?))
-            .collect();
-        plain.columns[p] = column;
+        hash_column(plain, p, (way, hash));
         let name = &digests.fields[h];
         notes.push(format!(
             "column `{}` of {} is compared with `{}` of {}, which holds {} digests of {} (those \
@@ -240,6 +269,63 @@ fn hash_plain(
             plain.fields[p] = name.clone();
         }
         used.push(p);
+    }
+    notes
+}
+
+/// In one file, hashes the plain values of each column that mixes them with digests (a plain
+/// CRM export and a partner's hashed one put together): a tenth of its values at least, and
+/// fewer than nine in ten, are digests of one hash function. The plain values are hashed the way
+/// ([`WAYS`]) that meets most of the column's own digests (twice at least), and the digests
+/// lowercased. Returns a note per column hashed.
+///
+/// ```
+/// use audience::link::{hashed, Records};
+/// use audience::normalize::sha256_hex;
+/// let emails = vec![Some("Ann@example.com".into()), Some(sha256_hex("ann@example.com")),
+///     Some("bo@example.org".into()), Some(sha256_hex("bo@example.org"))];
+/// let ids = (0..4).map(|k| k.to_string()).collect();
+/// let mut r = Records::new("all.csv", ids, vec!["email".into()], vec![emails]).unwrap();
+/// assert_eq!(hashed::hash_mixed(&mut r).len(), 1);
+/// assert_eq!(r.columns[0][0], r.columns[0][1]);
+/// ```
+pub fn hash_mixed(r: &mut Records) -> Vec<String> {
+    let mut notes = Vec::new();
+    for p in 0..r.fields.len() {
+        let (present, counts) = digest_counts(&r.columns[p]);
+        let mixed = |h: &Hash| {
+            let n = counts[*h as usize];
+            n * 10 >= present && n * 10 < present * 9
+        };
+        let Some(hash) = [Hash::Sha256, Hash::Sha1, Hash::Md5].into_iter().find(mixed) else {
+            continue;
+        };
+        let ways = ways_for(&r.columns[p]);
+        if ways.is_empty() {
+            continue;
+        }
+        let digests: FxHashSet<String> = r.columns[p]
+            .iter()
+            .flatten()
+            .filter(|v| digest_of(v) == Some(hash))
+            .map(|v| v.to_ascii_lowercase())
+            .collect();
+        let known = |d: &str| digests.contains(d);
+        let reading = phone_reading(r, p);
+        let scored: Vec<usize> =
+            ways.iter().map(|&w| hits(r, p, (w, hash), reading.as_ref(), &known)).collect();
+        let best = (0..ways.len()).max_by_key(|&k| (scored[k], std::cmp::Reverse(k)));
+        let Some(k) = best.filter(|&k| scored[k] >= 2) else { continue };
+        hash_column(r, p, (ways[k], hash));
+        notes.push(format!(
+            "column `{}` of {} mixes {} digests with plain values, {} of which meet its digests \
+             as {}: the plain values are hashed so",
+            r.fields[p],
+            r.source,
+            hash.name(),
+            scored[k],
+            ways[k].describe(),
+        ));
     }
     notes
 }

@@ -680,9 +680,10 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
 
 /// Makes files as users write them comparable, before [`link`]: in each file, columns that
 /// write numbers, dates and postcodes as the other file (or, alone, as most files) does not are
-/// rewritten ([`decimal_commas`], [`numeric_dates`], [`short_years`], [`postcodes`]); for a
-/// link, plain emails and phones are hashed to meet the other file's digests ([`hashed`]), and
-/// the columns only one file has are then paired ([`pair_columns`]). Returns a note per change.
+/// rewritten ([`decimal_commas`], [`numeric_dates`], [`short_years`], [`postcodes`], and plain
+/// emails and phones among digests: [`hashed::hash_mixed`]); for a link, plain emails and phones
+/// are hashed to meet the other file's digests ([`hashed::hash_to_meet`]), and the columns only
+/// one file has are then paired ([`pair_columns`]). Returns a note per change.
 /// `audience link` and resolve's CRM dedupe run it; [`link`] takes columns as given.
 ///
 /// ```
@@ -712,6 +713,7 @@ fn rewrite_columns(r: &mut Records, other: Option<&Records>) -> Vec<String> {
     notes.extend(numeric_dates::rewrite(r, other));
     notes.extend(short_years::widen(r, other));
     notes.extend(postcodes::cut_zip_plus_four(r, other));
+    notes.extend(hashed::hash_mixed(r));
     notes
 }
 
