@@ -172,6 +172,12 @@ fn hash_column(r: &mut Records, p: usize, (way, hash): (Way, Hash)) {
     r.columns[p] = column;
 }
 
+/// The candidate with the most hits (the first of equals), if it has two at least.
+fn best(scored: &[usize]) -> Option<usize> {
+    let k = (0..scored.len()).max_by_key(|&k| (scored[k], std::cmp::Reverse(k)))?;
+    (scored[k] >= 2).then_some(k)
+}
+
 /// Lowercases the digests of every column of `r` nine in ten of whose values present are
 /// digests of one hash function (some files write them in upper case); returns those columns
 /// and their function.
@@ -248,8 +254,7 @@ fn hash_plain(
             .par_iter()
             .map(|&(p, way)| hits(plain, p, (way, hash), readings[p].as_ref(), &known))
             .collect();
-        let best = (0..candidates.len()).max_by_key(|&k| (scored[k], std::cmp::Reverse(k)));
-        let Some(k) = best.filter(|&k| scored[k] >= 2) else { continue };
+        let Some(k) = best(&scored) else { continue };
         let (p, way) = candidates[k];
         hash_column(plain, p, (way, hash));
         let name = &digests.fields[h];
@@ -314,8 +319,7 @@ pub fn hash_mixed(r: &mut Records) -> Vec<String> {
         let reading = phone_reading(r, p);
         let scored: Vec<usize> =
             ways.iter().map(|&w| hits(r, p, (w, hash), reading.as_ref(), &known)).collect();
-        let best = (0..ways.len()).max_by_key(|&k| (scored[k], std::cmp::Reverse(k)));
-        let Some(k) = best.filter(|&k| scored[k] >= 2) else { continue };
+        let Some(k) = best(&scored) else { continue };
         hash_column(r, p, (ways[k], hash));
         notes.push(format!(
             "column `{}` of {} mixes {} digests with plain values, {} of which meet its digests \
