@@ -191,20 +191,25 @@ pub fn rewrite(r: &mut Records, other: Option<&Records>) -> Vec<String> {
             continue;
         }
         let mut changed = 0usize;
-        let unix: Vec<i64> =
-            r.columns[f].iter().flatten().filter_map(|v| unix_second(v, count)).collect();
+        // Each value's Unix second, read once (none for serial days).
+        let secs: Vec<Option<i64>> =
+            r.columns[f].iter().map(|v| unix_second(v.as_deref()?, count)).collect();
+        let unix: Vec<i64> = secs.iter().flatten().copied().collect();
         // A column named as a time may hold moments of a few hours' activity.
         let dates_at_midnight = count != Count::SerialDays && !timed && midnights(&unix);
-        for v in r.columns[f].iter_mut().flatten() {
-            let read = match count {
-                Count::SerialDays => count_of(v).filter(|&c| c == count).and_then(|c| iso(v, c)),
-                _ if dates_at_midnight => unix_second(v, count).map(|s| {
+        for (v, s) in r.columns[f].iter_mut().zip(secs) {
+            let Some(v) = v else { continue };
+            let read = match (count, s) {
+                (Count::SerialDays, _) => {
+                    count_of(v).filter(|&c| c == count).and_then(|c| iso(v, c))
+                }
+                (_, Some(s)) if dates_at_midnight => {
                     // Noon is the day's own (dates written at 12:00 UTC, to be safe from
                     // time zones); later, the next day's midnight east of UTC.
                     let (y, m, d) = civil_from_days((s + DAY / 2 - 1).div_euclid(DAY));
-                    format!("{y:04}-{m:02}-{d:02}")
-                }),
-                _ => iso(v, count),
+                    Some(format!("{y:04}-{m:02}-{d:02}"))
+                }
+                (_, s) => s.map(iso_from_unix),
             };
             if let Some(date) = read {
                 *v = date;
