@@ -26,6 +26,9 @@ pub(super) enum Hash {
 }
 
 impl Hash {
+    /// Every hash function read, in the order a column's digests are tried.
+    const ALL: [Hash; 3] = [Hash::Sha256, Hash::Sha1, Hash::Md5];
+
     /// The lowercase hex digest of `s`.
     fn hex(self, s: &str) -> String {
         match self {
@@ -157,19 +160,22 @@ fn hits(
     plain.filter(|&(i, v)| way.digest(hash, reading, i, v).is_some_and(|d| known(&d))).count()
 }
 
-/// Column `p`'s plain values replaced by their `hash` digests normalised `way` (none where
-/// they do not normalise); its digests lowercased.
-fn hash_column(r: &mut Records, p: usize, (way, hash): (Way, Hash)) {
-    let reading = phone_reading(r, p);
-    let column: Vec<Option<String>> = r.columns[p]
+/// Column `p`'s plain values as their `hash` digests normalised `way` (none where they do not
+/// normalise), its digests lowercased; phone numbers read by `reading`.
+fn hashed_values(
+    r: &Records,
+    p: usize,
+    (way, hash): (Way, Hash),
+    reading: Option<&PhoneReading>,
+) -> Vec<Option<String>> {
+    r.columns[p]
         .par_iter()
         .enumerate()
         .map(|(i, v)| match v.as_deref()? {
             v if digest_of(v).is_some() => Some(v.to_ascii_lowercase()),
-            v => way.digest(hash, reading.as_ref(), i, v),
+            v => way.digest(hash, reading, i, v),
         })
-        .collect();
-    r.columns[p] = column;
+        .collect()
 }
 
 /// The candidate with the most hits (the first of equals), if it has two at least.
@@ -185,12 +191,8 @@ fn hashed_columns(r: &mut Records) -> Vec<(usize, Hash)> {
     let mut hashed = Vec::new();
     for (f, column) in r.columns.iter_mut().enumerate() {
         let (present, digests) = digest_counts(column);
-        let Some(hash) = [Hash::Sha256, Hash::Sha1, Hash::Md5]
-            .into_iter()
-            .find(|&h| present > 0 && digests[h as usize] * 10 >= present * 9)
-        else {
-            continue;
-        };
+        let nine_in_ten = |h: &Hash| present > 0 && digests[*h as usize] * 10 >= present * 9;
+        let Some(hash) = Hash::ALL.into_iter().find(nine_in_ten) else { continue };
         for v in column.iter_mut().flatten() {
             if v.bytes().any(|b| b.is_ascii_uppercase()) {
                 v.make_ascii_lowercase();
@@ -256,7 +258,7 @@ fn hash_plain(
             .collect();
         let Some(k) = best(&scored) else { continue };
         let (p, way) = candidates[k];
-        hash_column(plain, p, (way, hash));
+        plain.columns[p] = hashed_values(plain, p, (way, hash), readings[p].as_ref());
         let name = &digests.fields[h];
         notes.push(format!(
             "column `{}` of {} is compared with `{}` of {}, which holds {} digests of {} (those \
@@ -302,7 +304,7 @@ pub fn hash_mixed(r: &mut Records) -> Vec<String> {
             let n = counts[*h as usize];
             n * 10 >= present && n * 10 < present * 9
         };
-        let Some(hash) = [Hash::Sha256, Hash::Sha1, Hash::Md5].into_iter().find(mixed) else {
+        let Some(hash) = Hash::ALL.into_iter().find(mixed) else {
             continue;
         };
         let ways = ways_for(&r.columns[p]);
@@ -320,7 +322,7 @@ pub fn hash_mixed(r: &mut Records) -> Vec<String> {
         let scored: Vec<usize> =
             ways.iter().map(|&w| hits(r, p, (w, hash), reading.as_ref(), &known)).collect();
         let Some(k) = best(&scored) else { continue };
-        hash_column(r, p, (ways[k], hash));
+        r.columns[p] = hashed_values(r, p, (ways[k], hash), reading.as_ref());
         notes.push(format!(
             "column `{}` of {} mixes {} digests with plain values, {} of which meet its digests \
              as {}: the plain values are hashed so",
