@@ -298,8 +298,8 @@ fn emails_hashed_by_a_partner_meet_plain_emails() {
     };
     let plain = |e: String| e;
     let digest = |e: String| sha256_hex(&e.trim().to_lowercase()).to_uppercase();
-    let fa = file(&a, "a.csv", "email", &plain);
-    let f_plain = f1(&[&fa, &file(&b, "b.csv", "email", &plain)], &t, false);
+    let (fa, fb) = (file(&a, "a.csv", "email", &plain), file(&b, "b.csv", "email", &plain));
+    let f_plain = f1(&[&fa, &fb], &t, false);
     let f_hashed = f1(&[&fa, &file(&b, "partner.csv", "email_sha256", &digest)], &t, false);
     let no_email = |_: String| String::new();
     let f_none = f1(&[&fa, &file(&b, "none.csv", "email", &no_email)], &t, false);
@@ -311,7 +311,7 @@ fn emails_hashed_by_a_partner_meet_plain_emails() {
         let (a, b) = (fs::read_to_string(&fa).unwrap(), fs::read_to_string(b_file).unwrap());
         write(dir.path(), name, &(a + b.split_once('\n').unwrap().1))
     };
-    let d_plain = f1(&[&one(file(&b, "b.csv", "email", &plain), "one.csv")], &t, true);
+    let d_plain = f1(&[&one(fb, "one.csv")], &t, true);
     let mixed = one(file(&b, "b_hashed.csv", "email", &digest), "one_mixed.csv");
     let d_mixed = f1(&[&mixed], &t, true);
     assert!(d_mixed >= d_plain - 0.001, "one file: mixed {d_mixed}, plain {d_plain}");
