@@ -18,7 +18,9 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use super::compare::{fnv, soundex, swappable_names, word_holders, Kind, PreparedField, NONE};
+use super::compare::{
+    fnv, is_code, soundex, swappable_names, word_holders, Kind, PreparedField, NONE,
+};
 use crate::error::{Error, Result};
 use crate::hash::{FxHashMap, FxHashSet};
 
@@ -322,7 +324,8 @@ impl KeyCache {
 }
 
 /// Per dictionary entry, its `n` rarest words (see [`Transform::RareWords`]) that could meet
-/// another record: held by two records or more (in a link, by both sides).
+/// another record: held by two records or more (in a link, by both sides); among words as rare,
+/// codes (letters and digits: [`is_code`]) first.
 fn rare_word_keys(f: &PreparedField, n: usize, link: bool) -> Vec<Vec<u64>> {
     let (words, held) = word_holders(&f.dict, &f.counts);
     words
@@ -336,7 +339,9 @@ fn rare_word_keys(f: &PreparedField, n: usize, link: bool) -> Vec<Vec<u64>> {
                     meets.then_some((h[0] + h[1], w))
                 })
                 .collect();
-            rare.sort_unstable();
+            // Among words as rare, codes first: a model number names one product, where an
+            // equally rare word of a long title or description may be chance.
+            rare.sort_unstable_by_key(|&(c, w)| (c, !is_code(w), w));
             rare.into_iter().take(n).map(|(_, w)| w).collect()
         })
         .collect()
@@ -915,6 +920,17 @@ mod tests {
         }
         let err = Rule::parse("soundex_words(name, 3) & name", &f).unwrap_err().to_string();
         assert!(err.contains("soundex_words(FIELD, N) is a rule on its own"), "{err}");
+    }
+
+    #[test]
+    fn among_words_as_rare_a_code_is_the_key() {
+        // Every word of the long name is held once on each side; the model number (alone or
+        // joined to its neighbour) is taken before them, whatever their hashes.
+        let left = ["Sony Bravia Black Flat Panel HDTV Full Widescreen - KDL42V4100"];
+        let right = ["SONY 42IN BRAVIA LCD HDTV Black Flat Panel Full Widescreen KDL42V4100"];
+        let f = field("name", Kind::Text, &left, Some(&right));
+        let keys = rare_word_keys(&f, 2, true);
+        assert!(keys[0].iter().all(|&w| is_code(w)), "{keys:?}");
     }
 
     #[test]

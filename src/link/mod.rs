@@ -31,6 +31,7 @@ pub mod dependence;
 pub mod fellegi_sunter;
 pub mod hashed;
 pub mod household;
+pub mod moved_values;
 pub mod nicknames;
 pub mod numeric_dates;
 pub mod postcodes;
@@ -67,6 +68,8 @@ pub struct Records {
     pub fields: Vec<String>,
     /// Per field, per record: the value, `None` when missing.
     pub columns: Vec<Vec<Option<String>>>,
+    /// Columns added by [`moved_values::join_moved`]: each one's name and the columns it joins.
+    pub joined: Vec<(String, Vec<String>)>,
 }
 
 impl Records {
@@ -104,7 +107,7 @@ impl Records {
                 )));
             }
         }
-        Ok(Records { source: source.to_string(), ids, fields, columns })
+        Ok(Records { source: source.to_string(), ids, fields, columns, joined: Vec::new() })
     }
 
     /// Records from a table: `id` names the id column; every other column is a field.
@@ -348,7 +351,8 @@ pub struct FieldSpec {
     pub kind: Kind,
     /// Why (automatic reason, or "set by the user").
     pub reason: String,
-    /// Set by the user (`--compare`), not chosen automatically.
+    /// Set by the user (`--compare`), or a column joining others ([`moved_values`]): kept
+    /// even where it repeats other fields.
     pub fixed: bool,
 }
 
@@ -371,7 +375,12 @@ fn vocabulary(values: &[Option<String>]) -> FxHashSet<String> {
 
 /// The kind a column of `r` reads as, from its name and values (see [`autoconfig::infer_kind`]).
 fn inferred_kind(r: &Records, f: usize) -> Kind {
-    let p = autoconfig::profile(r.columns[f].iter().map(|v| v.as_deref()));
+    sampled_kind(r, f, 1)
+}
+
+/// [`inferred_kind`] read from every `step`-th value only (a sample of a large file).
+fn sampled_kind(r: &Records, f: usize, step: usize) -> Kind {
+    let p = autoconfig::profile(r.columns[f].iter().step_by(step).map(|v| v.as_deref()));
     autoconfig::infer_kind(&r.fields[f], &p).0
 }
 
@@ -683,7 +692,8 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
 /// rewritten ([`decimal_commas`], [`numeric_dates`], [`short_years`], [`postcodes`], and plain
 /// emails and phones among digests: [`hashed::hash_mixed`]); for a link, plain emails and phones
 /// are hashed to meet the other file's digests ([`hashed::hash_to_meet`]), and the columns only
-/// one file has are then paired ([`pair_columns`]). Returns a note per change.
+/// one file has are then paired ([`pair_columns`]). Last, columns between which values moved get
+/// a column joining them ([`moved_values::join_moved`]). Returns a note per change.
 /// `audience link` and resolve's CRM dedupe run it; [`link`] takes columns as given.
 ///
 /// ```
@@ -697,13 +707,14 @@ fn join_parts(split: &mut Records, whole: &Records, parts: &[usize], kind: Kind)
 /// assert_eq!(sheet.columns[0][0].as_deref(), Some("2019-09-12"));
 /// assert_eq!(notes.len(), 1);
 /// ```
-pub fn reconcile(left: &mut Records, right: Option<&mut Records>) -> Vec<String> {
+pub fn reconcile(left: &mut Records, mut right: Option<&mut Records>) -> Vec<String> {
     let mut notes = rewrite_columns(left, right.as_deref());
-    if let Some(right) = right {
+    if let Some(right) = right.as_deref_mut() {
         notes.extend(rewrite_columns(right, Some(left)));
         notes.extend(hashed::hash_to_meet(left, right));
         notes.extend(pair_columns(left, right));
     }
+    notes.extend(moved_values::join_moved(left, right));
     notes
 }
 
@@ -826,12 +837,18 @@ pub fn configure(
             empty.push(name.as_str());
             continue;
         }
+        // A column joining columns between which values moved is text, and repeats them by
+        // design (it is compared only where they are spread differently, see
+        // `moved_values::Layout`).
+        let whole = left.joined.iter().any(|(n, _)| n == name);
         let (kind, reason) = match chosen {
             Some(k) => (k, "set by the user".to_string()),
+            None if whole => (Kind::Text, "columns between which values moved, joined".to_string()),
             None => autoconfig::infer_kind(name, &p),
         };
         if kind != Kind::Ignore {
-            specs.push(FieldSpec { name: name.clone(), kind, reason, fixed: chosen.is_some() });
+            let fixed = chosen.is_some() || whole;
+            specs.push(FieldSpec { name: name.clone(), kind, reason, fixed });
         }
     }
     if !empty.is_empty() {
@@ -1228,7 +1245,11 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
         .map(|(s, form)| {
             let l = form.rewrite(left, &s.name, 0);
             let r = right.map(|r| form.rewrite(r, &s.name, 1));
-            PreparedField::new(&s.name, s.kind, &l, r.as_deref())
+            if left.joined.iter().any(|(n, m)| *n == s.name || m.contains(&s.name)) {
+                PreparedField::run_together(&s.name, s.kind, &l, r.as_deref())
+            } else {
+                PreparedField::new(&s.name, s.kind, &l, r.as_deref())
+            }
         })
         .collect();
     t.prepare = clock.elapsed().as_secs_f64();
@@ -1278,7 +1299,8 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             fields[a].name, fields[b].name
         ));
     }
-    let comparer = compare::Comparer::new(&fields, swap);
+    let layout = moved_values::Layout::new(&fields, &left.joined);
+    let comparer = compare::Comparer::new(&fields, swap).with_layout(layout.as_ref());
     let batch = compare::batch_size(blocked.len());
     levels.par_chunks_mut(width * batch).zip(blocked.par_chunks(batch)).for_each_init(
         || compare::LevelMemo::new(&fields),
@@ -1359,7 +1381,9 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
             by.join(" and ")
         ));
     }
-    let comparer = compare::Comparer::new(&fields, swap);
+    // Fields may have been dropped above: the layout's field indices are read again.
+    let layout = moved_values::Layout::new(&fields, &left.joined);
+    let comparer = compare::Comparer::new(&fields, swap).with_layout(layout.as_ref());
     let (u, across) = fellegi_sunter::estimate_u(
         &comparer,
         n_left,
