@@ -1269,7 +1269,7 @@ const TEXT_CLOSE: u8 = 4;
 const TEXT_ALIKE: u8 = 5;
 
 /// Text's level "different".
-const TEXT_DIFFERENT: u8 = 6;
+pub const TEXT_DIFFERENT: u8 = 6;
 
 /// The bit [`word_hashes`] sets on a code's hash.
 const CODE_BIT: u64 = 1 << 63;
@@ -1504,9 +1504,22 @@ impl PreparedField {
         self.compare_entries(self.ids[si][i], self.ids[sj][j])
     }
 
+    /// [`PreparedField::compare`] without the rule that texts with numbers, none shared,
+    /// differ (see [`other_numbers`]): for columns whose values moved, whose numbers may be
+    /// another column's.
+    pub fn compare_words(&self, si: usize, i: usize, sj: usize, j: usize) -> u8 {
+        self.compare_entries_by(self.ids[si][i], self.ids[sj][j], false)
+    }
+
     /// The level of dictionary entry `a` against entry `b` (either [`NONE`]: missing).
     #[inline]
     fn compare_entries(&self, a: u32, b: u32) -> u8 {
+        self.compare_entries_by(a, b, true)
+    }
+
+    /// [`Self::compare_entries`], the numbers of texts compared or not.
+    #[inline]
+    fn compare_entries_by(&self, a: u32, b: u32, numbers_tell: bool) -> u8 {
         if a == NONE || b == NONE {
             MISSING
         } else if a == b {
@@ -1516,7 +1529,7 @@ impl PreparedField {
             if self.kind == Kind::Text {
                 let (ea, eb) = (&self.entries[a], &self.entries[b]);
                 let numbers = |e: &Entry| spanned(&self.hashes, e.numbers);
-                if numbers_differ(numbers(ea), numbers(eb)) {
+                if numbers_tell && numbers_differ(numbers(ea), numbers(eb)) {
                     return TEXT_DIFFERENT; // whatever else they share
                 }
                 match shared(self.rare(a), self.rare(b)) {
@@ -1711,7 +1724,7 @@ impl<'a> Comparer<'a> {
         }
         self.swap_names(pairs, sj, out);
         if let Some(layout) = self.layout {
-            layout.apply(pairs, sj, out, width);
+            layout.apply(self.fields, pairs, sj, out);
         }
     }
 
