@@ -1279,13 +1279,30 @@ pub fn is_code(hash: u64) -> bool {
     hash & CODE_BIT != 0
 }
 
-/// Whether a word mixes letters and digits.
+/// Whether a word mixes letters and digits, as codes do; an English ordinal (`52nd`, `18th`: a
+/// street of Manhattan, an edition) does not count, being a number. (`1000st` does.)
 fn mixed(w: &[u8]) -> bool {
-    w.iter().any(u8::is_ascii_digit) && w.iter().any(|c| !c.is_ascii_digit())
+    w.iter().any(u8::is_ascii_digit) && w.iter().any(|c| !c.is_ascii_digit()) && !ordinal(w)
+}
+
+/// Whether a word is a number with its English ordinal suffix (`1st`, `12th`, `52nd`, `103rd`).
+fn ordinal(w: &[u8]) -> bool {
+    let digits = w.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return false;
+    }
+    let tens = digits >= 2 && w[digits - 2] == b'1';
+    let suffix: &[u8] = match w[digits - 1] {
+        b'1' if !tens => b"st",
+        b'2' if !tens => b"nd",
+        b'3' if !tens => b"rd",
+        _ => b"th",
+    };
+    &w[digits..] == suffix
 }
 
 /// A word's hash, with [`CODE_BIT`] set where it is a code (a model or part number: letters
-/// and digits, four characters or more) and clear elsewhere. Two adjacent words joined (`parts`)
+/// and digits, four characters or more, not an ordinal) and clear elsewhere. Two adjacent words joined (`parts`)
 /// make a code only where one of them mixes letters and digits (`kx tg1033s`), not a house
 /// number and its street (`3700 w`).
 fn word_hash(w: &[u8], parts: Option<(&[u8], &[u8])>) -> u64 {
@@ -1948,6 +1965,11 @@ mod tests {
             assert_eq!(shared(&word_hashes(parts), &word_hashes(&whole)), Some(true), "{parts}");
         }
         assert_eq!(shared(&word_hashes("ab cd ef gh"), &word_hashes("abcdefgh")), None);
+        // A street's ordinal is no code: two restaurants of 52nd Street share a word only.
+        let (a, b) = (word_hashes("405 e 52nd st"), word_hashes("3 e 52nd st"));
+        assert_eq!(shared(&a, &b), Some(false));
+        assert!(ordinal(b"111th") && ordinal(b"21st") && !ordinal(b"1000st") && !ordinal(b"th"));
+        assert_eq!(shared(&word_hashes("sx 1000st"), &word_hashes("sx1000st")), Some(true));
     }
 
     #[test]
