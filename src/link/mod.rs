@@ -1239,14 +1239,17 @@ pub fn link(left: &Records, right: Option<&Records>, settings: &Settings) -> Res
     for (s, form) in specs.iter().zip(&forms) {
         notes.extend(form.note(&s.name, left, right));
     }
+    let seams: Vec<moved_values::Seams> =
+        left.joined.iter().map(|(_, m)| moved_values::Seams::new(m, left, right)).collect();
     let mut fields: Vec<PreparedField> = specs
         .par_iter()
         .zip(&forms)
         .map(|(s, form)| {
             let l = form.rewrite(left, &s.name, 0);
             let r = right.map(|r| form.rewrite(r, &s.name, 1));
-            if left.joined.iter().any(|(n, m)| *n == s.name || m.contains(&s.name)) {
-                PreparedField::run_together(&s.name, s.kind, &l, r.as_deref())
+            let group = left.joined.iter().position(|(n, m)| *n == s.name || m.contains(&s.name));
+            if let Some(g) = group {
+                PreparedField::run_together(&s.name, s.kind, &l, r.as_deref(), &seams[g])
             } else {
                 PreparedField::new(&s.name, s.kind, &l, r.as_deref())
             }

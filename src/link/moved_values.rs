@@ -7,12 +7,12 @@
 //!
 //! It owns the detection ([`moved_into`]), the columns it then adds, each joining a group of
 //! columns the moves tie ([`join_moved`]; their words are the same however the values were
-//! spread), and which of the two a pair compares ([`Layout`]). Comparing values is
-//! [`super::compare`]'s.
+//! spread), which of the two a pair compares ([`Layout`]), and where one column's words meet
+//! another's in such texts ([`Seams`]). Comparing values is [`super::compare`]'s.
 
 use super::compare::{PreparedField, MISSING, NONE};
 use super::{compare, sampled_kind, Kind, Records};
-use crate::hash::FxHashSet;
+use crate::hash::{FxHashMap, FxHashSet};
 
 /// Records read per file (evenly spread): the test needs shares, not every record.
 const SAMPLE: usize = 20_000;
@@ -247,6 +247,49 @@ pub fn join_moved(left: &mut Records, right: Option<&mut Records>) -> Option<Str
     ))
 }
 
+/// Where one column's value ends and another's begins, in a text that runs a group's columns
+/// together: two adjacent words, the first the last word of a value of one column, the second
+/// the first word of a value of another (`diner atlanta`: a restaurant's name, then its city).
+/// Such a pair is no rare word of the text ([`PreparedField::run_together`]): two restaurants'
+/// texts sharing `blvd beverly` share a street type and a town.
+#[derive(Debug, Default)]
+pub struct Seams(FxHashMap<u64, [u64; 2]>);
+
+impl Seams {
+    /// The seams of the columns `members` (at most 64) of `left` and `right`, read as
+    /// [`compare::words`].
+    pub fn new(members: &[String], left: &Records, right: Option<&Records>) -> Seams {
+        let mut ends: FxHashMap<u64, [u64; 2]> = FxHashMap::default();
+        for r in std::iter::once(left).chain(right) {
+            for (k, m) in members.iter().take(64).enumerate() {
+                for v in r.column(m).into_iter().flatten().flatten() {
+                    let w = compare::words(v);
+                    let (Some(first), Some(last)) = (w.split(' ').next(), w.split(' ').next_back())
+                    else {
+                        continue;
+                    };
+                    if !first.is_empty() {
+                        ends.entry(compare::fnv(last.as_bytes())).or_default()[0] |= 1 << k;
+                        ends.entry(compare::fnv(first.as_bytes())).or_default()[1] |= 1 << k;
+                    }
+                }
+            }
+        }
+        Seams(ends)
+    }
+
+    /// Whether words `a` then `b` may be where one column's value ends and another's begins.
+    pub fn contains(&self, a: &[u8], b: &[u8]) -> bool {
+        let (Some(x), Some(y)) = (self.0.get(&compare::fnv(a)), self.0.get(&compare::fnv(b)))
+        else {
+            return false;
+        };
+        let (ends, begins) = (x[0], y[1]);
+        // Some column ends with `a` and another begins with `b`.
+        ends != 0 && begins != 0 && !(ends == begins && ends.is_power_of_two())
+    }
+}
+
 /// One group of [`join_moved`] among the compared fields: the joined field and, per side, per
 /// record, which of the group's columns are missing (one bit each).
 struct Gate {
@@ -411,6 +454,30 @@ mod tests {
     }
 
     #[test]
+    fn words_where_two_columns_meet_are_no_rare_words() {
+        let v = |s: &str| Some(s.to_string());
+        let r = records(vec![
+            ("name", vec![v("Joe's Diner"), v("Moe's Diner"), v("Cafe Lalo")]),
+            ("city", vec![v("Atlanta"), v("Atlanta"), v("New York")]),
+        ]);
+        let seams = Seams::new(&["name".into(), "city".into()], &r, None);
+        assert!(seams.contains(b"diner", b"atlanta") && seams.contains(b"lalo", b"new"));
+        assert!(!seams.contains(b"cafe", b"lalo") && !seams.contains(b"atlanta", b"diner"));
+        // Two restaurants' names with their city appended share `diner atlanta`, whose words
+        // many other records hold.
+        let mut texts = vec![v("joes diner atlanta")];
+        texts.extend((0..3).map(|i| v(&format!("diner {i}"))));
+        texts.extend((0..3).map(|i| v(&format!("atlanta {i}"))));
+        let mut other = texts.clone();
+        other[0] = v("moes diner atlanta");
+        let rare =
+            PreparedField::run_together("t", Kind::Text, &texts, Some(&other), &Seams::default());
+        let seamed = PreparedField::run_together("t", Kind::Text, &texts, Some(&other), &seams);
+        assert_eq!(rare.compare(0, 0, 1, 0), compare::TEXT_WORD);
+        assert!(seamed.compare(0, 0, 1, 0) > compare::TEXT_WORD);
+    }
+
+    #[test]
     fn numbers_moved_from_another_column_do_not_make_two_names_differ() {
         let v = |s: &str| (!s.is_empty()).then(|| s.to_string());
         // Record 0 moved its street number into the name, record 1 its phone; records 2 and 3
@@ -432,10 +499,16 @@ mod tests {
             })
             .collect();
         let fields = [
-            PreparedField::run_together("name", Kind::Text, &name, None),
-            PreparedField::run_together("addr", Kind::Text, &addr, None),
+            PreparedField::run_together("name", Kind::Text, &name, None, &Seams::default()),
+            PreparedField::run_together("addr", Kind::Text, &addr, None, &Seams::default()),
             PreparedField::new("phone", Kind::Code, &phone, None),
-            PreparedField::run_together("name+addr+phone", Kind::Text, &whole, None),
+            PreparedField::run_together(
+                "name+addr+phone",
+                Kind::Text,
+                &whole,
+                None,
+                &Seams::default(),
+            ),
         ];
         let members = ["name", "addr", "phone"].map(String::from).to_vec();
         let joined = [("name+addr+phone".to_string(), members)];
