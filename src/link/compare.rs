@@ -1303,9 +1303,9 @@ fn ordinal(w: &[u8]) -> bool {
 }
 
 /// A word's hash, with [`CODE_BIT`] set where it is a code (a model or part number: letters
-/// and digits, four characters or more, not an ordinal) and clear elsewhere. Two adjacent words joined (`parts`)
-/// make a code only where one of them mixes letters and digits (`kx tg1033s`), not a house
-/// number and its street (`3700 w`).
+/// and digits, four characters or more, not an ordinal) and clear elsewhere. Two adjacent words
+/// joined (`parts`) make a code only where one of them mixes letters and digits (`kx tg1033s`),
+/// not a house number and its street (`3700 w`).
 fn word_hash(w: &[u8], parts: Option<(&[u8], &[u8])>) -> u64 {
     let code = w.len() >= 4 && mixed(w) && parts.is_none_or(|(a, b)| mixed(a) || mixed(b));
     let h = fnv(w) & !CODE_BIT;
@@ -1376,12 +1376,12 @@ fn largest_shared(a: &[u64], b: &[u64]) -> Option<u64> {
 fn loose_words(v: &str, seams: &Seams) -> Vec<u64> {
     let w: Vec<&[u8]> = v.as_bytes().split(|&c| c == b' ').filter(|w| !w.is_empty()).collect();
     let mut out: Vec<u64> = w.iter().filter(|w| is_number(w)).map(|w| word_hash(w, None)).collect();
-    let pairs = w.windows(2).filter(|p| {
-        (is_number(p[0]) && is_number(p[1]))
-            || (!is_code(word_hash(&[p[0], p[1]].concat(), Some((p[0], p[1]))))
-                && seams.contains(p[0], p[1]))
-    });
-    out.extend(pairs.map(|p| word_hash(&[p[0], p[1]].concat(), Some((p[0], p[1])))));
+    for p in w.windows(2) {
+        let h = word_hash(&[p[0], p[1]].concat(), Some((p[0], p[1])));
+        if (is_number(p[0]) && is_number(p[1])) || (!is_code(h) && seams.contains(p[0], p[1])) {
+            out.push(h);
+        }
+    }
     out
 }
 

@@ -264,13 +264,11 @@ impl Seams {
             for (k, m) in members.iter().take(64).enumerate() {
                 for v in r.column(m).into_iter().flatten().flatten() {
                     let w = compare::words(v);
-                    let (Some(first), Some(last)) = (w.split(' ').next(), w.split(' ').next_back())
-                    else {
-                        continue;
-                    };
-                    if !first.is_empty() {
-                        ends.entry(compare::fnv(last.as_bytes())).or_default()[0] |= 1 << k;
-                        ends.entry(compare::fnv(first.as_bytes())).or_default()[1] |= 1 << k;
+                    if let (Some(first), Some(last)) = (w.split(' ').next(), w.rsplit(' ').next()) {
+                        if !w.is_empty() {
+                            ends.entry(compare::fnv(last.as_bytes())).or_default()[0] |= 1 << k;
+                            ends.entry(compare::fnv(first.as_bytes())).or_default()[1] |= 1 << k;
+                        }
                     }
                 }
             }
