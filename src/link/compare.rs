@@ -1529,22 +1529,23 @@ impl PreparedField {
         self.compare_entries(self.ids[si][i], self.ids[sj][j])
     }
 
-    /// [`PreparedField::compare`] without the rule that texts with numbers, none shared,
-    /// differ (see [`other_numbers`]): for columns whose values moved, whose numbers may be
-    /// another column's.
-    pub fn compare_words(&self, si: usize, i: usize, sj: usize, j: usize) -> u8 {
-        self.compare_entries_by(self.ids[si][i], self.ids[sj][j], false)
+    /// [`PreparedField::compare`] by spelling alone: for a text, without its rare words and
+    /// without the rule that texts with numbers, none shared, differ (see [`other_numbers`]).
+    /// For columns whose values moved ([`super::moved_values::Layout`]).
+    pub fn compare_spelling(&self, si: usize, i: usize, sj: usize, j: usize) -> u8 {
+        let (a, b) = (self.ids[si][i], self.ids[sj][j]);
+        if a == NONE || b == NONE {
+            MISSING
+        } else if a == b {
+            EXACT
+        } else {
+            self.entry_level(a as usize, self, b as usize, true)
+        }
     }
 
     /// The level of dictionary entry `a` against entry `b` (either [`NONE`]: missing).
     #[inline]
     fn compare_entries(&self, a: u32, b: u32) -> u8 {
-        self.compare_entries_by(a, b, true)
-    }
-
-    /// [`Self::compare_entries`], the numbers of texts compared or not.
-    #[inline]
-    fn compare_entries_by(&self, a: u32, b: u32, numbers_tell: bool) -> u8 {
         if a == NONE || b == NONE {
             MISSING
         } else if a == b {
@@ -1554,7 +1555,7 @@ impl PreparedField {
             if self.kind == Kind::Text {
                 let (ea, eb) = (&self.entries[a], &self.entries[b]);
                 let numbers = |e: &Entry| spanned(&self.hashes, e.numbers);
-                if numbers_tell && numbers_differ(numbers(ea), numbers(eb)) {
+                if numbers_differ(numbers(ea), numbers(eb)) {
                     return TEXT_DIFFERENT; // whatever else they share
                 }
                 match shared(self.rare(a), self.rare(b)) {
