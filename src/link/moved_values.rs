@@ -354,8 +354,8 @@ impl Layout {
     /// differently, the group's text columns are compared by spelling alone
     /// ([`PreparedField::compare_spelling`]) in two cases:
     /// - where they share a rare word or code: the joined text, compared too, holds it as well,
-    ///   and would count it a second time (dirty DBLP-ACM: F1 0.966 -> 0.976, mean of three
-    ///   draws against the clean link's pairs; Fodors-Zagat 0.919 -> 0.923, mean of five);
+    ///   and would count it a second time (dirty DBLP-ACM: F1 0.968 -> 0.979, mean of three
+    ///   draws against the clean link's pairs; Fodors-Zagat 0.919 -> 0.920, mean of five);
     /// - where their numbers differ and one of the records left empty a column of numbers that
     ///   the other fills: a name holding a moved street number and one holding a moved phone
     ///   are not two places for it (dirty Fodors-Zagat: 0.843 -> 0.894). Where both moved the
