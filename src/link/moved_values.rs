@@ -10,6 +10,7 @@
 //! spread), which of the two a pair compares ([`Layout`]), and where one column's words meet
 //! another's in such texts ([`Seams`]). Comparing values is [`super::compare`]'s.
 
+use super::cluster::Clusters;
 use super::compare::{PreparedField, MISSING, NONE};
 use super::{compare, sampled_kind, Kind, Records};
 use crate::hash::{FxHashMap, FxHashSet};
@@ -143,21 +144,15 @@ fn compared_fields(left: &Records, right: Option<&Records>) -> Vec<String> {
 /// The columns tied by moved values (a column and those moved into it, and on through chains),
 /// each group of two or more in the file's column order.
 fn groups(fields: &[String], moved: &[(String, String)]) -> Vec<Vec<String>> {
-    let mut parent: Vec<usize> = (0..fields.len()).collect();
-    fn root(parent: &[usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            i = parent[i];
-        }
-        i
-    }
     let pos = |n: &str| fields.iter().position(|f| f == n).expect("a compared field");
+    // No cap: a group holds at most every field.
+    let mut tied = Clusters::new(fields.len(), fields.len());
     for (x, t) in moved {
-        let (a, b) = (root(&parent, pos(x)), root(&parent, pos(t)));
-        parent[a.max(b)] = a.min(b);
+        tied.union(pos(x), pos(t));
     }
     let mut out: Vec<Vec<String>> = vec![Vec::new(); fields.len()];
-    for (f, name) in fields.iter().enumerate() {
-        out[root(&parent, f)].push(name.clone());
+    for (name, group) in fields.iter().zip(tied.labels()) {
+        out[group].push(name.clone());
     }
     out.retain(|g| g.len() >= 2);
     out
